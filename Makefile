@@ -1,0 +1,60 @@
+# Gatepass. `make dev` runs the whole system locally; `make test` runs every check CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-12)
+RUNTIME := $(shell $(PYTHON) -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')
+export PATH := $(abspath $(BIN)):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+TEMPLATES := template.yaml $(wildcard container/template.yaml)
+PYTEST_ARGS ?=
+
+.PHONY: help install dev test lint format typecheck cfn-lint validate build pytest bench clean
+
+help:
+	@echo "make dev    run Gatepass locally (AWS stand-in, API, mailbox, database, cache, web)"
+	@echo "make test   lint, type check, validate and build the templates, then run every test"
+	@echo "make bench  run the benchmarks and write docs/performance.md"
+
+$(STAMP): requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck cfn-lint validate
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install
+	$(BIN)/mypy
+
+cfn-lint: install
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES)
+
+validate: install
+	$(BIN)/sam validate --lint
+
+build: install
+	$(BIN)/sam build --cached --parallel --parameter-overrides PythonRuntime=$(RUNTIME)
+
+pytest: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint build pytest
+
+dev: install
+	$(BIN)/python -m devstack
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts

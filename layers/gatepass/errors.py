@@ -1,0 +1,111 @@
+"""Domain errors. Logic raises these; ``gatepass.http`` maps them to HTTP answers in one place.
+
+Each class carries its HTTP status and a stable machine-readable ``code``; ``details`` adds
+fields to the error body (for example the time of a first check-in) and ``headers`` adds
+response headers (for example ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatepassError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+
+
+class BadRequest(GatepassError):
+    status = 400
+    code = "bad_request"
+
+
+class InvalidInput(BadRequest):
+    code = "validation_error"
+
+
+class InvalidTicketCode(BadRequest):
+    code = "invalid_ticket_code"
+
+
+class WrongEvent(BadRequest):
+    code = "wrong_event"
+
+
+class ImageRejected(BadRequest):
+    code = "image_rejected"
+
+
+class Unauthorized(GatepassError):
+    status = 401
+    code = "unauthorized"
+
+
+class InvalidSignInCode(Unauthorized):
+    code = "invalid_code"
+
+
+class Forbidden(GatepassError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(GatepassError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(GatepassError):
+    status = 409
+    code = "conflict"
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+
+
+class AlreadyHoldsTicket(Conflict):
+    code = "already_holds_ticket"
+
+
+class AlreadyCheckedIn(Conflict):
+    code = "already_checked_in"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "request_in_progress"
+
+
+class PayloadTooLarge(GatepassError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RateLimited(GatepassError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        retry = max(1, int(retry_after_seconds))
+        super().__init__(
+            message,
+            details={"retry_after_seconds": retry},
+            headers={"Retry-After": str(retry)},
+        )
+
+
+class ServiceUnavailable(GatepassError):
+    status = 503
+    code = "service_unavailable"

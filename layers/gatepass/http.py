@@ -1,0 +1,94 @@
+"""The one place that turns errors into HTTP answers, and the resolver every API function uses.
+
+Every error answers ``{"error": {"code": ..., "message": ...}}`` (plus optional detail fields)
+with the status its domain error class declares. Unknown exceptions are logged with their
+stack trace and answer a generic 500: the caller never sees internals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from gatepass.errors import GatepassError, Unauthorized
+from gatepass.observability import logger
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **details}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(error_body(code, message, **details)),
+        headers=headers or {},
+    )
+
+
+def _describe(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    described = []
+    for err in errors:
+        location = [str(part) for part in err.get("loc", ()) if part != "body"]
+        if err.get("type") == "json_invalid":
+            location = []
+        described.append({"field": ".".join(location) or "body", "problem": str(err.get("msg"))})
+    return described
+
+
+def make_resolver(
+    allowed_origin: str = "*", strip_prefixes: list[str | re.Pattern[Any]] | None = None
+) -> Any:
+    """An ``APIGatewayRestResolver`` with pydantic validation, CORS and the error mapping."""
+    cors = CORSConfig(
+        allow_origin=allowed_origin,
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        max_age=600,
+        allow_credentials=allowed_origin != "*",
+    )
+    app = APIGatewayRestResolver(
+        enable_validation=True, cors=cors, strip_prefixes=strip_prefixes or []
+    )
+
+    @app.exception_handler(GatepassError)
+    def _domain_error(exc: GatepassError) -> Response[str]:
+        if exc.status >= 500:
+            logger.exception("domain error", extra={"code": exc.code})
+        else:
+            logger.info("request refused", extra={"code": exc.code, "status": exc.status})
+        return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response[str]:
+        problems = _describe(list(exc.errors()))
+        logger.info("invalid request", extra={"problems": problems})
+        return error_response(
+            400, "validation_error", "The request is not valid.", problems=problems
+        )
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response[str]:
+        return error_response(404, "not_found", "No such route.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+
+    return app
+
+
+def caller_id(app: Any) -> str:
+    """The signed-in caller, as put in the request context by the session authorizer."""
+    authorizer = app.current_event.request_context.authorizer
+    principal = authorizer.get("principalId") if authorizer else None
+    if not principal or principal == "anonymous":
+        raise Unauthorized("Sign in first.")
+    return str(principal)

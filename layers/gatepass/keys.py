@@ -1,0 +1,42 @@
+"""Key material from Secrets Manager. Secrets are generated at deploy time by CloudFormation
+(``GenerateSecretString``) and only ever read here, cached for five minutes per container.
+
+Raw secret strings are stretched into fixed-size keys with SHA-256, and purpose-specific keys
+are derived with HMAC so that one secret never serves two purposes directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from gatepass import clients
+
+CACHE_SECONDS = 300
+_cache: dict[str, tuple[float, bytes]] = {}
+
+
+def secret_key(secret_id: str) -> bytes:
+    """A 32-byte key made from the secret named by ``secret_id`` (name or ARN)."""
+    cached = _cache.get(secret_id)
+    if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    value = (
+        clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+    )
+    if not isinstance(value, str) or len(value) < 32:
+        raise RuntimeError(f"secret {secret_id} is missing or too short")
+    key = hashlib.sha256(value.encode("utf-8")).digest()
+    _cache[secret_id] = (time.monotonic(), key)
+    return key
+
+
+def derive(key: bytes, purpose: str) -> bytes:
+    """A key for one purpose (``"session-token"``, ``"sign-in-code"``, ``"event:<id>"``)."""
+    return hmac.new(key, purpose.encode("utf-8"), hashlib.sha256).digest()
+
+
+def reset() -> None:
+    """Forget cached secrets (tests start each case against a fresh moto)."""
+    _cache.clear()

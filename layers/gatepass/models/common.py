@@ -1,0 +1,30 @@
+"""Field types shared by every domain."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+from gatepass.ids import ID_PATTERN
+
+# Deliberately plain: a local part, one @, and a dotted domain with a real TLD. Delivery is the
+# true test (the subscription workflow waits for the address to confirm).
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+def normalize_email(value: str) -> str:
+    candidate = value.strip()
+    if len(candidate) > 254 or not _EMAIL.match(candidate):
+        raise ValueError("not a valid email address")
+    local, domain = candidate.rsplit("@", 1)
+    return f"{local}@{domain.lower()}".lower()
+
+
+Email = Annotated[str, AfterValidator(normalize_email)]
+GatepassId = Annotated[
+    str, StringConstraints(pattern=ID_PATTERN.pattern, strip_whitespace=True, to_lower=True)
+]

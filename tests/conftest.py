@@ -1,0 +1,77 @@
+"""Shared fixtures. The environment every function would get from ``template.yaml`` is set
+before any handler is imported, with the subscription workflow's wait shortened to seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from devstack.template import ROOT, TemplateModel
+
+TEST_PARAMETERS = {"SubscriptionPollIntervalSeconds": "1", "SubscriptionDeadlineSeconds": "3"}
+MODEL = TemplateModel(parameters=TEST_PARAMETERS)
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": MODEL.region,
+        "AWS_REGION": MODEL.region,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "false",
+        "POWERTOOLS_DEV": "false",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.update(
+    {k: v for k, v in MODEL.all_function_env().items() if k != "POWERTOOLS_LOG_LEVEL"}
+)
+
+EVENTS_DIR = ROOT / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """An ``events/`` file exactly as ``sam local invoke -e`` would send it."""
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
+
+
+def _reset_caches() -> None:
+    from gatepass import clients, keys
+
+    clients.reset()
+    keys.reset()
+
+
+@pytest.fixture
+def aws() -> Iterator[TemplateModel]:
+    """A fresh moto with every resource of ``template.yaml``; the state machine really runs."""
+    from moto import mock_aws
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        _reset_caches()
+        model = TemplateModel(parameters=TEST_PARAMETERS)
+        model.create_all(boto3.Session())
+        yield model
+    _reset_caches()
+
+
+@pytest.fixture
+def lambda_context() -> Any:
+    from tests.support.api import LambdaContext
+
+    return LambdaContext()
+
+
+@pytest.fixture
+def events_dir() -> Path:
+    return EVENTS_DIR
