@@ -109,3 +109,7 @@ class RateLimited(GatepassError):
 class ServiceUnavailable(GatepassError):
     status = 503
     code = "service_unavailable"
+
+
+class EventStarted(Conflict):
+    code = "event_started"
