@@ -49,6 +49,18 @@ class Settings(BaseModel):
     upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
     activity_retention_days: int = Field(default=90, ge=1, le=3650)
     public_api_url: str | None = None
+    # Read model (projector): DATABASE_URL, or DATABASE_HOST with the RDS-managed secret
+    # (JSON with username and password) named by DATABASE_SECRET_ARN.
+    database_url: str | None = None
+    database_host: str | None = None
+    database_port: int = Field(default=5432, ge=1, le=65535)
+    database_name: str = "gatepass"
+    database_secret_arn: str | None = None
+    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = (
+        "require"
+    )
+    # Cache the projector invalidates (redis:// or rediss://).
+    redis_url: str | None = None
 
     @classmethod
     def from_env(
