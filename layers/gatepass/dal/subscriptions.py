@@ -1,0 +1,118 @@
+"""The subscription item in the IdentityTable (``SUB#<email>`` / ``META``).
+
+The API only ever claims an attempt and, if it could not start the workflow, gives the claim
+back; every later state (pending, active, expired, failed) is written by the state machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from gatepass import clients
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of trying to start an attempt: ``won`` tells whether this caller owns it."""
+
+    won: bool
+    status: str
+    attempt: int
+
+
+class SubscriptionStore(Protocol):
+    def claim(self, email: str, *, now: str, stale_before: str) -> Claim:
+        """Atomically mark a new attempt as ``starting`` unless one is already under way."""
+
+    def release(self, email: str, *, attempt: int, now: str, error: str, cause: str) -> None:
+        """Record that ``attempt`` could not start, so the next request may try again."""
+
+
+def subscription_key(email: str) -> dict[str, str]:
+    return {"pk": f"SUB#{email}", "sk": "META"}
+
+
+class DynamoSubscriptionStore:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def claim(self, email: str, *, now: str, stale_before: str) -> Claim:
+        table = clients.dynamodb_table(self.table_name)
+        try:
+            updated = table.update_item(
+                Key=subscription_key(email),
+                UpdateExpression=(
+                    "SET #status = :starting, email = :email, updated_at = :now,"
+                    " created_at = if_not_exists(created_at, :now)"
+                    " REMOVE execution_arn, subscription_arn, failure, confirmed_at"
+                    " ADD attempt :one, version :one"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR #status IN (:expired, :failed)"
+                    " OR (#status = :starting AND updated_at < :stale_before)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":starting": "starting",
+                    ":expired": "expired",
+                    ":failed": "failed",
+                    ":email": email,
+                    ":now": now,
+                    ":stale_before": stale_before,
+                    ":one": 1,
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            current = _item_from_error(exc) or self._read(email)
+            return Claim(
+                won=False,
+                status=str(current.get("status", "starting")),
+                attempt=int(current.get("attempt", 0)),
+            )
+        item = updated["Attributes"]
+        return Claim(won=True, status=str(item["status"]), attempt=int(item["attempt"]))
+
+    def release(self, email: str, *, attempt: int, now: str, error: str, cause: str) -> None:
+        table = clients.dynamodb_table(self.table_name)
+        try:
+            table.update_item(
+                Key=subscription_key(email),
+                UpdateExpression=(
+                    "SET #status = :failed, failure = :failure, updated_at = :now ADD version :one"
+                ),
+                ConditionExpression="attempt = :attempt AND #status = :starting",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":failed": "failed",
+                    ":starting": "starting",
+                    ":failure": {"error": error, "cause": cause},
+                    ":now": now,
+                    ":attempt": attempt,
+                    ":one": 1,
+                },
+            )
+        except ClientError as exc:
+            # Someone else moved the attempt on (the workflow did start after all): keep theirs.
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def _read(self, email: str) -> dict[str, Any]:
+        table = clients.dynamodb_table(self.table_name)
+        item: dict[str, Any] = table.get_item(Key=subscription_key(email), ConsistentRead=True).get(
+            "Item", {}
+        )
+        return item
+
+
+def _item_from_error(exc: ClientError) -> dict[str, Any]:
+    raw: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
+    deserializer = TypeDeserializer()
+    return {name: deserializer.deserialize(value) for name, value in raw.items()}

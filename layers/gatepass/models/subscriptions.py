@@ -1,0 +1,33 @@
+"""Subscription inputs and outputs: ``POST /subscribe`` and the workflow's input."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatepass.models.common import Email
+
+SubscriptionStatus = Literal["starting", "pending", "active", "expired", "failed"]
+
+# A subscription in one of these states may be started again by a new request.
+RESTARTABLE: frozenset[str] = frozenset({"expired", "failed"})
+
+
+class SubscribeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+
+
+class SubscribeResponse(BaseModel):
+    email: str
+    status: SubscriptionStatus
+    started: bool = Field(description="Whether this request started the subscription workflow.")
+
+
+class WorkflowInput(BaseModel):
+    """What ``/subscribe`` hands the subscription state machine."""
+
+    email: Email
+    attempt: int = Field(ge=1)
