@@ -1,0 +1,38 @@
+"""GET /get-qr-code: a short-lived link to the QR image of the caller's own ticket."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from gatepass.config import Settings
+from gatepass.dal.tickets import DynamoTicketsDataAccess
+from gatepass.http import caller_id, make_resolver
+from gatepass.logic import tickets
+from gatepass.models.tickets import QrCodeLink
+from gatepass.observability import correlation_paths, logger, metrics, tracer
+
+settings = Settings.from_env(required=("ticketing_table", "tickets_bucket"))
+app = make_resolver(settings.allowed_web_origin)
+dal = DynamoTicketsDataAccess(settings.need("ticketing_table"), bucket_name=settings.tickets_bucket)
+
+
+@app.get("/get-qr-code")
+def get_qr_code(
+    ticket_id: Annotated[str, Query(min_length=1, max_length=64)],
+) -> QrCodeLink:
+    return tickets.qr_code_link(
+        dal,
+        caller=caller_id(app),
+        ticket_id=ticket_id,
+        ttl_seconds=settings.presigned_url_ttl_seconds,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result: dict[str, Any] = app.resolve(event, context)
+    return result
