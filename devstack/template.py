@@ -247,6 +247,11 @@ class TemplateModel:
                 return self._sub(value, {})
             if key == "Fn::GetAtt":
                 logical_id, attribute = value if isinstance(value, list) else value.split(".", 1)
+                if attribute.startswith("Outputs.") and self.resources[logical_id]["Type"] == (
+                    "AWS::Serverless::Application"
+                ):
+                    # A nested stack's outputs exist only once it is deployed: locally, absent.
+                    return _NO_VALUE
                 return self.attribute(logical_id, attribute)
             if key == "Fn::If":
                 name, when_true, when_false = value

@@ -61,6 +61,8 @@ class Settings(BaseModel):
     )
     # Cache the projector invalidates (redis:// or rediss://).
     redis_url: str | None = None
+    # Secret holding the cache's AUTH token (ElastiCache); REDIS_URL carries no credentials.
+    redis_auth_secret_arn: str | None = None
 
     @classmethod
     def from_env(
