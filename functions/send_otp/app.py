@@ -1,0 +1,40 @@
+"""POST /send-otp: mail a one-time sign-in code to a subscribed address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from gatepass.config import Settings
+from gatepass.dal.mail import mailer_for
+from gatepass.dal.sign_in import DynamoSignInStore
+from gatepass.http import make_resolver
+from gatepass.logic.sign_in import SignInPolicy, code_key, send_code
+from gatepass.models.identity import SendOtpRequest, SendOtpResponse
+from gatepass.observability import correlation_paths, logger, metrics, tracer
+
+settings = Settings.from_env(required=("identity_table", "session_key_secret_arn"))
+mailer = mailer_for(settings)
+store = DynamoSignInStore(settings.need("identity_table"))
+policy = SignInPolicy.from_settings(settings)
+app = make_resolver(settings.allowed_web_origin)
+
+
+@app.post("/send-otp")
+def send_otp(body: SendOtpRequest) -> Response[SendOtpResponse]:
+    answer = send_code(
+        body.email,
+        store=store,
+        mailer=mailer,
+        hash_key=lambda: code_key(settings),
+        policy=policy,
+    )
+    return Response(status_code=202, content_type="application/json", body=answer)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
