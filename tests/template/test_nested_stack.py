@@ -1,0 +1,533 @@
+"""Contracts between the root stack, the nested web stack (container/template.yaml) and the code
+that runs in it: what the root passes and reads, who each security group admits, how the data
+stores and the load balancer are protected, and where the projector runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.yaml_helper import yaml_parse
+
+from devstack.template import ROOT
+from gatepass.config import Settings
+
+pytestmark = pytest.mark.template
+
+ROOT_TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
+NESTED_PATH = ROOT / "container" / "template.yaml"
+NESTED: dict[str, Any] = yaml_parse(NESTED_PATH.read_text())
+RESOURCES: dict[str, Any] = NESTED["Resources"]
+APPLICATION = "WebService"
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _outputs_read_by_root() -> set[str]:
+    read = set()
+    for node in _walk(ROOT_TEMPLATE):
+        if isinstance(node, dict) and "Fn::GetAtt" in node:
+            target = node["Fn::GetAtt"]
+            logical_id, attribute = target if isinstance(target, list) else target.split(".", 1)
+            if logical_id == APPLICATION:
+                read.add(attribute.removeprefix("Outputs."))
+        if isinstance(node, dict) and "Fn::Sub" in node:
+            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+            read.update(re.findall(rf"\$\{{{APPLICATION}\.Outputs\.(\w+)\}}", text))
+    return read
+
+
+def _of_type(kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in RESOURCES.items() if v["Type"] == kind}
+
+
+def _ref(node: Any) -> str:
+    assert isinstance(node, dict), node
+    assert set(node) == {"Ref"}, node
+    return str(node["Ref"])
+
+
+def _port(value: Any) -> int | str:
+    """A port number, or the parameter it refers to (``Ref:ContainerPort``)."""
+    return value if isinstance(value, int) else f"Ref:{_ref(value)}"
+
+
+def _ingress(group: str) -> set[tuple[str, int | str, int | str]]:
+    """(source, from port, to port) of every rule that admits traffic into ``group``."""
+    rules = list(RESOURCES[group]["Properties"].get("SecurityGroupIngress", []))
+    rules += [
+        r["Properties"]
+        for r in _of_type("AWS::EC2::SecurityGroupIngress").values()
+        if _ref(r["Properties"]["GroupId"]) == group
+    ]
+    admitted = set()
+    for rule in rules:
+        if "SourceSecurityGroupId" in rule:
+            source = _ref(rule["SourceSecurityGroupId"])
+        else:
+            source = rule.get("CidrIp") or rule.get("CidrIpv6") or rule.get("SourcePrefixListId")
+        assert rule["IpProtocol"] == "tcp", (group, rule)
+        admitted.add((source, _port(rule["FromPort"]), _port(rule["ToPort"])))
+    return admitted
+
+
+CONTAINER_PORT = "Ref:ContainerPort"
+
+
+# ---------------------------------------------------------------- root <-> nested
+
+
+def test_the_root_attaches_the_nested_stack_from_the_container_folder() -> None:
+    application = ROOT_TEMPLATE["Resources"][APPLICATION]
+    assert application["Type"] == "AWS::Serverless::Application"
+    assert application["Properties"]["Location"] == "container/template.yaml"
+
+
+def test_every_parameter_the_root_passes_is_declared_and_every_required_one_is_passed() -> None:
+    passed = set(ROOT_TEMPLATE["Resources"][APPLICATION]["Properties"]["Parameters"])
+    declared = NESTED["Parameters"]
+    required = {name for name, spec in declared.items() if "Default" not in spec}
+    assert passed <= set(declared), f"unknown to the nested stack: {sorted(passed - set(declared))}"
+    assert required <= passed, f"never passed by the root: {sorted(required - passed)}"
+
+
+def test_every_output_the_root_reads_is_declared_by_the_nested_stack() -> None:
+    read = _outputs_read_by_root()
+    assert {"PrivateSubnetIds", "ProjectorSecurityGroupId", "DatabaseSecretArn"} <= read
+    assert read <= set(NESTED["Outputs"]), sorted(read - set(NESTED["Outputs"]))
+
+
+def test_values_the_root_passes_fit_the_nested_allowed_values() -> None:
+    passed = ROOT_TEMPLATE["Resources"][APPLICATION]["Properties"]["Parameters"]
+    for name, value in passed.items():
+        if "Ref" not in value or value["Ref"] not in ROOT_TEMPLATE["Parameters"]:
+            continue
+        outer = ROOT_TEMPLATE["Parameters"][value["Ref"]]
+        inner = NESTED["Parameters"][name]
+        if "AllowedValues" in inner:
+            assert "AllowedValues" in outer, name
+            allowed = {str(v) for v in inner["AllowedValues"]}
+            assert {str(v) for v in outer["AllowedValues"]} <= allowed, name
+        if "Default" in outer and "AllowedPattern" in inner:
+            assert re.fullmatch(inner["AllowedPattern"], str(outer["Default"])), name
+
+
+def test_the_web_stack_and_projector_deploy_only_when_asked() -> None:
+    resources = ROOT_TEMPLATE["Resources"]
+    conditional = [
+        APPLICATION,
+        "ProjectorFunction",
+        "ProjectorFunctionLogGroup",
+        "ProjectorDeadLetterQueue",
+    ]
+    for logical_id in conditional:
+        assert resources[logical_id].get("Condition") == "WithWebService", logical_id
+    # Nothing unconditional may reach into the nested stack.
+    for logical_id, resource in resources.items():
+        if resource.get("Condition") != "WithWebService":
+            assert APPLICATION not in str(resource), logical_id
+    for name, output in ROOT_TEMPLATE["Outputs"].items():
+        if APPLICATION in str(output["Value"]):
+            assert output.get("Condition") == "WithWebService", name
+
+
+# ---------------------------------------------------------------- projector
+
+
+def test_projector_runs_in_the_private_subnets_with_its_own_security_group() -> None:
+    props = ROOT_TEMPLATE["Resources"]["ProjectorFunction"]["Properties"]
+    subnets = props["VpcConfig"]["SubnetIds"]["Fn::Split"]
+    assert subnets[1] == {"Fn::GetAtt": [APPLICATION, "Outputs.PrivateSubnetIds"]}
+    assert props["VpcConfig"]["SecurityGroupIds"] == [
+        {"Fn::GetAtt": [APPLICATION, "Outputs.ProjectorSecurityGroupId"]}
+    ]
+    private = NESTED["Outputs"]["PrivateSubnetIds"]["Value"]["Fn::Join"][1]
+    assert {_ref(s) for s in private} == {"PrivateSubnetA", "PrivateSubnetB"}
+    assert _ref(NESTED["Outputs"]["ProjectorSecurityGroupId"]["Value"]) == "ProjectorSecurityGroup"
+
+
+def test_projector_environment_names_are_settings_the_code_reads() -> None:
+    variables = ROOT_TEMPLATE["Resources"]["ProjectorFunction"]["Properties"]["Environment"][
+        "Variables"
+    ]
+    unknown = {name for name in variables if name.lower() not in Settings.model_fields}
+    assert not unknown, f"not in gatepass.config.Settings: {sorted(unknown)}"
+    assert {"DATABASE_HOST", "DATABASE_SECRET_ARN", "REDIS_URL", "REDIS_AUTH_SECRET_ARN"} <= set(
+        variables
+    )
+
+
+def test_projector_reads_exactly_the_database_and_cache_secrets() -> None:
+    policies = ROOT_TEMPLATE["Resources"]["ProjectorFunction"]["Properties"]["Policies"]
+    secrets = [
+        p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
+        for p in policies
+        if "AWSSecretsManagerGetSecretValuePolicy" in p
+    ]
+    assert sorted(s["Fn::GetAtt"][1] for s in secrets) == [
+        "Outputs.DatabaseSecretArn",
+        "Outputs.RedisAuthSecretArn",
+    ]
+    assert all(set(p) == {"AWSSecretsManagerGetSecretValuePolicy"} for p in policies)
+
+
+@pytest.mark.parametrize("stream", ["TicketingStream", "ActivityStream"])
+def test_projector_reports_failures_per_record_and_dead_letters_what_keeps_failing(
+    stream: str,
+) -> None:
+    event = ROOT_TEMPLATE["Resources"]["ProjectorFunction"]["Properties"]["Events"][stream]
+    props = event["Properties"]
+    assert event["Type"] == "DynamoDB"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 0 < props["MaximumRetryAttempts"] <= 10
+    assert props["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["ProjectorDeadLetterQueue", "Arn"]},
+    }
+    table = props["Stream"]["Fn::GetAtt"][0]
+    assert table in {"TicketingTable", "ActivityTable"}
+
+
+# ---------------------------------------------------------------- network
+
+
+def test_two_public_and_two_private_subnets_span_two_zones() -> None:
+    subnets = _of_type("AWS::EC2::Subnet")
+    assert set(subnets) == {"PublicSubnetA", "PublicSubnetB", "PrivateSubnetA", "PrivateSubnetB"}
+    zones = {
+        name: s["Properties"]["AvailabilityZone"]["Fn::Select"][0] for name, s in subnets.items()
+    }
+    assert zones["PublicSubnetA"] == zones["PrivateSubnetA"] != zones["PublicSubnetB"]
+    assert zones["PublicSubnetB"] == zones["PrivateSubnetB"]
+    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
+
+
+def test_private_subnets_leave_through_nat_and_public_ones_through_the_internet_gateway() -> None:
+    routes = {
+        _ref(r["Properties"]["RouteTableId"]): r["Properties"]
+        for r in _of_type("AWS::EC2::Route").values()
+    }
+    associations = {
+        _ref(a["Properties"]["SubnetId"]): _ref(a["Properties"]["RouteTableId"])
+        for a in _of_type("AWS::EC2::SubnetRouteTableAssociation").values()
+    }
+    for subnet in ("PublicSubnetA", "PublicSubnetB"):
+        assert _ref(routes[associations[subnet]]["GatewayId"]) == "InternetGateway"
+    for subnet in ("PrivateSubnetA", "PrivateSubnetB"):
+        route = routes[associations[subnet]]
+        assert "GatewayId" not in route
+        assert "NatGateway" in str(route["NatGatewayId"])
+    for nat in _of_type("AWS::EC2::NatGateway").values():
+        assert _ref(nat["Properties"]["SubnetId"]).startswith("PublicSubnet")
+
+
+# ---------------------------------------------------------------- security groups
+
+EXPECTED_INGRESS = {
+    "LoadBalancerSecurityGroup": {("0.0.0.0/0", 80, 80), ("0.0.0.0/0", 443, 443)},
+    "WebTaskSecurityGroup": {("LoadBalancerSecurityGroup", CONTAINER_PORT, CONTAINER_PORT)},
+    "DatabaseSecurityGroup": {
+        ("WebTaskSecurityGroup", 5432, 5432),
+        ("ProjectorSecurityGroup", 5432, 5432),
+        ("BastionSecurityGroup", 5432, 5432),
+    },
+    "CacheSecurityGroup": {
+        ("WebTaskSecurityGroup", 6379, 6379),
+        ("ProjectorSecurityGroup", 6379, 6379),
+        ("BastionSecurityGroup", 6379, 6379),
+    },
+    "ProjectorSecurityGroup": set(),
+    "BastionSecurityGroup": set(),
+}
+
+
+def test_every_security_group_has_a_stated_set_of_sources() -> None:
+    assert set(_of_type("AWS::EC2::SecurityGroup")) == set(EXPECTED_INGRESS)
+
+
+@pytest.mark.parametrize("group", sorted(EXPECTED_INGRESS))
+def test_security_group_admits_only_its_named_sources(group: str) -> None:
+    assert _ingress(group) == EXPECTED_INGRESS[group]
+
+
+def test_only_the_load_balancer_is_open_to_the_internet() -> None:
+    for group in EXPECTED_INGRESS:
+        sources = {source for source, _, _ in _ingress(group)}
+        if group != "LoadBalancerSecurityGroup":
+            assert not {"0.0.0.0/0", "::/0"} & sources, group
+    assert all(
+        "CidrIp" not in r["Properties"] for r in _of_type("AWS::EC2::SecurityGroupIngress").values()
+    )
+
+
+def test_database_and_cache_start_no_connections() -> None:
+    for group in ("DatabaseSecurityGroup", "CacheSecurityGroup"):
+        egress = RESOURCES[group]["Properties"]["SecurityGroupEgress"]
+        assert [rule["CidrIp"] for rule in egress] == ["127.0.0.1/32"], group
+        standalone = [
+            r
+            for r in _of_type("AWS::EC2::SecurityGroupEgress").values()
+            if _ref(r["Properties"]["GroupId"]) == group
+        ]
+        assert not standalone, group
+
+
+def test_load_balancer_sends_only_to_the_web_tasks() -> None:
+    assert "SecurityGroupEgress" not in RESOURCES["LoadBalancerSecurityGroup"]["Properties"]
+    egress = [
+        r["Properties"]
+        for r in _of_type("AWS::EC2::SecurityGroupEgress").values()
+        if _ref(r["Properties"]["GroupId"]) == "LoadBalancerSecurityGroup"
+    ]
+    assert [_ref(r["DestinationSecurityGroupId"]) for r in egress] == ["WebTaskSecurityGroup"]
+    assert _port(egress[0]["FromPort"]) == _port(egress[0]["ToPort"]) == CONTAINER_PORT
+
+
+# ---------------------------------------------------------------- data stores
+
+
+def test_database_is_private_encrypted_and_its_password_managed_by_secrets_manager() -> None:
+    database = RESOURCES["Database"]
+    props = database["Properties"]
+    assert props["Engine"] == "postgres"
+    assert props["StorageEncrypted"] is True
+    assert props["PubliclyAccessible"] is False
+    assert props["ManageMasterUserPassword"] is True
+    assert "MasterUserPassword" not in props
+    assert props["MultiAZ"] == {"Fn::If": ["IsMultiAz", True, False]}
+    assert props["DBInstanceClass"] == {"Ref": "DatabaseInstanceClass"}
+    assert props["DeletionProtection"] == {"Fn::If": ["IsProd", True, False]}
+    assert [_ref(g) for g in props["VPCSecurityGroups"]] == ["DatabaseSecurityGroup"]
+    subnet_group = RESOURCES[_ref(props["DBSubnetGroupName"])]["Properties"]["SubnetIds"]
+    assert {_ref(s) for s in subnet_group} == {"PrivateSubnetA", "PrivateSubnetB"}
+    assert database["DeletionPolicy"] == "Snapshot"
+    assert NESTED["Outputs"]["DatabaseSecretArn"]["Value"] == {
+        "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]
+    }
+
+
+def test_cache_is_private_encrypted_in_transit_and_at_rest_and_requires_auth() -> None:
+    props = RESOURCES["Cache"]["Properties"]
+    assert props["AtRestEncryptionEnabled"] is True
+    assert props["TransitEncryptionEnabled"] is True
+    assert props["AuthToken"] == {"Fn::Sub": "{{resolve:secretsmanager:${CacheAuthTokenSecret}}}"}
+    token = RESOURCES["CacheAuthTokenSecret"]["Properties"]["GenerateSecretString"]
+    assert token["ExcludePunctuation"] is True
+    assert 16 <= token["PasswordLength"] <= 128
+    assert [_ref(g) for g in props["SecurityGroupIds"]] == ["CacheSecurityGroup"]
+    subnets = RESOURCES[_ref(props["CacheSubnetGroupName"])]["Properties"]["SubnetIds"]
+    assert {_ref(s) for s in subnets} == {"PrivateSubnetA", "PrivateSubnetB"}
+    assert NESTED["Outputs"]["RedisUrl"]["Value"]["Fn::Sub"].startswith("rediss://")
+
+
+def test_no_secret_value_is_written_into_the_template() -> None:
+    for secret in _of_type("AWS::SecretsManager::Secret").values():
+        assert "GenerateSecretString" in secret["Properties"]
+        assert "SecretString" not in secret["Properties"]
+
+
+# ---------------------------------------------------------------- load balancer
+
+
+def test_load_balancer_is_public_and_drops_invalid_headers() -> None:
+    props = RESOURCES["LoadBalancer"]["Properties"]
+    assert props["Scheme"] == "internet-facing"
+    assert {_ref(s) for s in props["Subnets"]} == {"PublicSubnetA", "PublicSubnetB"}
+    attributes = {a["Key"]: a["Value"] for a in props["LoadBalancerAttributes"] if "Key" in a}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+def test_http_redirects_to_https_when_a_certificate_is_given_and_forwards_otherwise() -> None:
+    action = RESOURCES["HttpListener"]["Properties"]["DefaultActions"][0]["Fn::If"]
+    condition, with_certificate, without = action
+    assert condition == "HasCertificate"
+    assert with_certificate["Type"] == "redirect"
+    assert with_certificate["RedirectConfig"] == {
+        "Protocol": "HTTPS",
+        "Port": "443",
+        "StatusCode": "HTTP_301",
+    }
+    assert without == {"Type": "forward", "TargetGroupArn": {"Ref": "WebTargetGroup"}}
+    assert NESTED["Conditions"]["HasCertificate"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
+    }
+
+
+def test_https_listener_exists_only_with_a_certificate_and_speaks_modern_tls() -> None:
+    https = RESOURCES["HttpsListener"]
+    assert https["Condition"] == "HasCertificate"
+    props = https["Properties"]
+    assert props["Protocol"] == "HTTPS"
+    assert props["Port"] == 443
+    assert props["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    assert props["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
+
+
+def test_load_balancer_checks_the_health_endpoint() -> None:
+    assert RESOURCES["WebTargetGroup"]["Properties"]["HealthCheckPath"] == "/healthz"
+    assert RESOURCES["WebTargetGroup"]["Properties"]["TargetType"] == "ip"
+
+
+# ---------------------------------------------------------------- service
+
+
+def test_service_runs_in_private_subnets_and_rolls_back_a_failed_deployment() -> None:
+    props = RESOURCES["WebFargateService"]["Properties"]
+    network = props["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    assert {_ref(s) for s in network["Subnets"]} == {"PrivateSubnetA", "PrivateSubnetB"}
+    assert [_ref(g) for g in network["SecurityGroups"]] == ["WebTaskSecurityGroup"]
+    breaker = props["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
+    assert breaker == {"Enable": True, "Rollback": True}
+    settings = RESOURCES["Cluster"]["Properties"]["ClusterSettings"]
+    assert {"Name": "containerInsights", "Value": "enabled"} in settings
+
+
+def test_service_scales_on_cpu_and_requests() -> None:
+    metrics = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "PredefinedMetricSpecification"
+        ]["PredefinedMetricType"]
+        for p in _of_type("AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    }
+    assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+
+
+def _container() -> dict[str, Any]:
+    containers = RESOURCES["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert len(containers) == 1
+    container: dict[str, Any] = containers[0]
+    return container
+
+
+def test_secrets_reach_the_container_only_through_secrets_manager() -> None:
+    container = _container()
+    plain = {e["Name"] for e in container["Environment"]}
+    assert not plain & {"DB_PASSWORD", "SECRET_KEY", "REDIS_AUTH_TOKEN", "REDIS_URL"}
+    injected = {s["Name"] for s in container["Secrets"]}
+    assert {"DB_USER", "DB_PASSWORD", "REDIS_AUTH_TOKEN", "SECRET_KEY"} == injected
+
+
+def test_execution_role_may_read_exactly_the_injected_secrets() -> None:
+    statements = [
+        s
+        for p in RESOURCES["WebTaskExecutionRole"]["Properties"]["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+    ]
+    assert [s["Action"] for s in statements] == ["secretsmanager:GetSecretValue"]
+    allowed = {repr(r) for r in statements[0]["Resource"]}
+    sources = set()
+    for secret in _container()["Secrets"]:
+        value = secret["ValueFrom"]
+        if "Fn::Sub" in value:
+            sources.add(repr({"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}))
+            assert value["Fn::Sub"].startswith("${Database.MasterUserSecret.SecretArn}:")
+        else:
+            sources.add(repr(value))
+    assert allowed == sources
+
+
+def test_task_role_presigns_media_and_reads_only_the_session_key() -> None:
+    statements = {
+        p["PolicyName"]: p["PolicyDocument"]["Statement"]
+        for p in RESOURCES["WebTaskRole"]["Properties"]["Policies"]
+    }
+    actions = sorted(s["Action"] for group in statements.values() for s in group)
+    assert actions == ["s3:GetObject", "secretsmanager:GetSecretValue"]
+    for group in statements.values():
+        for statement in group:
+            if statement["Action"] == "s3:GetObject":
+                assert "${MediaBucketName}/events/*" in statement["Resource"]["Fn::Sub"]
+            else:
+                assert statement["Resource"] == {"Ref": "SessionKeySecretArn"}
+
+
+def test_container_variables_are_ones_the_web_service_reads() -> None:
+    """Every name the task definition sets is read by the web's config, the entrypoint or the
+    gunicorn config; the web's required settings are all provided."""
+    readers = "\n".join(
+        (ROOT / "container" / name).read_text()
+        for name in ("webapp/config.py", "entrypoint.sh", "gunicorn.conf.py")
+    )
+    container = _container()
+    names = {e["Name"] for e in container["Environment"]} | {
+        s["Name"] for s in container["Secrets"]
+    }
+    unread = {name for name in names - {"AWS_REGION"} if name not in readers}
+    assert not unread, f"set but never read: {sorted(unread)}"
+    # Config.from_env refuses to start without these; REDIS_URL is built by the entrypoint.
+    assert {"SECRET_KEY", "API_URL", "DB_HOST", "REDIS_HOST", "REDIS_AUTH_TOKEN"} <= names
+
+
+def test_web_tasks_are_hardened() -> None:
+    props = RESOURCES["WebTaskDefinition"]["Properties"]
+    container = _container()
+    assert props["RequiresCompatibilities"] == ["FARGATE"]
+    assert props["NetworkMode"] == "awsvpc"
+    assert container["ReadonlyRootFilesystem"] is True
+    assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "WebLogGroup"}
+    assert [_port(m["ContainerPort"]) for m in container["PortMappings"]] == [CONTAINER_PORT]
+
+
+def test_every_log_group_has_retention() -> None:
+    groups = _of_type("AWS::Logs::LogGroup")
+    assert groups
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# ---------------------------------------------------------------- bastion
+
+
+def test_bastion_is_reached_through_session_manager_only() -> None:
+    props = RESOURCES["Bastion"]["Properties"]
+    assert "KeyName" not in props
+    assert props["InstanceType"] == "t4g.nano"
+    assert _ref(props["SubnetId"]).startswith("PrivateSubnet")
+    assert [_ref(g) for g in props["SecurityGroupIds"]] == ["BastionSecurityGroup"]
+    role = RESOURCES["BastionRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+    ]
+    assert "Policies" not in role
+    image = NESTED["Parameters"]["BastionImageId"]
+    assert image["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    assert image["Default"].endswith("al2023-ami-kernel-default-arm64")
+    template = RESOURCES["BastionLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert template["MetadataOptions"]["HttpTokens"] == "required"
+    assert all(d["Ebs"]["Encrypted"] for d in template["BlockDeviceMappings"])
+
+
+# ---------------------------------------------------------------- build and lint
+
+
+def test_nested_stack_has_nothing_for_sam_build_to_build() -> None:
+    """sam build follows the local Location; plain CloudFormation keeps that step a copy."""
+    assert "Transform" not in NESTED
+    assert not [r for r in RESOURCES.values() if r["Type"].startswith("AWS::Serverless::")]
+
+
+def test_cfn_lint_passes_on_the_nested_stack() -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--append-rules", "cfn_lint_serverless.rules", "--", str(NESTED_PATH)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
