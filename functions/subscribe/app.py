@@ -10,7 +10,7 @@ from gatepass.config import Settings
 from gatepass.dal.subscriptions import DynamoSubscriptionStore
 from gatepass.dal.workflow import StepFunctionsWorkflow
 from gatepass.http import make_resolver
-from gatepass.logic import subscriptions
+from gatepass.logic.subscriptions import subscribe as subscribe_address
 from gatepass.models.subscriptions import SubscribeRequest, SubscribeResponse
 from gatepass.observability import MetricUnit, correlation_paths, logger, metrics, tracer
 
@@ -22,7 +22,7 @@ workflow = StepFunctionsWorkflow(settings.need("subscription_state_machine_arn")
 
 @app.post("/subscribe")
 def subscribe(body: SubscribeRequest) -> Response[SubscribeResponse]:
-    result = subscriptions.subscribe(body.email, store, workflow)
+    result = subscribe_address(body.email, store, workflow)
     if result.started:
         metrics.add_metric(name="SubscriptionsStarted", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type="application/json", body=result)
