@@ -1,0 +1,62 @@
+"""gunicorn settings for the Gatepass web service.
+
+Everything comes from the environment with defaults that suit one Fargate task behind the ALB,
+so the same file serves the container, ``make dev`` and the tests.
+
+PORT (8080), HOST (0.0.0.0), WEB_CONCURRENCY (workers; CPUs available + 1, at most 8),
+GUNICORN_THREADS (4), GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (20),
+GUNICORN_KEEPALIVE (75), GUNICORN_MAX_REQUESTS (1000), FORWARDED_ALLOW_IPS (*), LOG_LEVEL (info).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int, low: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = int(raw)
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}")
+    return value
+
+
+def _cpus() -> int:
+    # A Fargate task sees its own CPU share through the affinity mask, not the host's count.
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+# The container listens on every interface; the task's security group admits only the ALB.
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_int('PORT', 8080, 1)}"  # noqa: S104
+workers = _int("WEB_CONCURRENCY", min(_cpus() + 1, 8), 1)
+# Threads overlap the waits on PostgreSQL, Redis and the API; each worker keeps its own pool.
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4, 1)
+timeout = _int("GUNICORN_TIMEOUT", 30, 1)
+# Below ECS's 30 s stop timeout, so in-flight requests finish before SIGKILL.
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20, 1)
+# Longer than the ALB's 60 s idle timeout: the ALB closes idle connections, never gunicorn,
+# which would otherwise race it into 502s.
+keepalive = _int("GUNICORN_KEEPALIVE", 75, 1)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = max_requests // 10
+# Connection pools must not be shared across fork: each worker builds its app and engine.
+preload_app = False
+# The ALB's addresses change; the security group is what guarantees only it can connect.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# The heartbeat file lives in memory where there is one (the root filesystem is read-only).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+# No runtime control socket: it would need a writable home directory, and ECS manages the tasks.
+control_socket_disable = True
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+access_log_format = (
+    '{"remote": "%({x-forwarded-for}i)s", "method": "%(m)s", "path": "%(U)s", '
+    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "agent": "%(a)s"}'
+)
