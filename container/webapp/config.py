@@ -202,6 +202,8 @@ class Config:
 
     def as_flask(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
+        # Flask's own session cookie only carries flash messages.
+        values["SESSION_COOKIE_NAME"] = "gp_flash"
         values["SESSION_COOKIE_HTTPONLY"] = True
         values["SESSION_COOKIE_SAMESITE"] = "Lax"
         return values

@@ -1,0 +1,95 @@
+"""Gatepass web: the site attendees and organizers use, served by gunicorn.
+
+``create_app(config)`` builds the app from a ``Config`` (by default read from the environment,
+see ``webapp.config``). Reads come from the PostgreSQL read model through a Redis cache; writes
+go to the serverless API with the user's session token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gatepass import tokens
+from gatepass.config import Settings
+from webapp import errors, security
+from webapp.api_client import ApiClient, HttpApiClient
+from webapp.auth import current_viewer
+from webapp.cache import ReadCache, redis_client
+from webapp.config import Config, WebConfigurationError
+from webapp.extensions import limiter, limiter_storage_uri
+from webapp.media import MediaUrls, NoMedia, S3MediaUrls
+from webapp.readmodel import ReadModel, make_engine
+from webapp.services import Services
+
+
+def _secret_session_key(arn: str) -> Callable[[], bytes]:
+    settings = Settings(session_key_secret_arn=arn)
+    # gatepass.keys caches the secret for five minutes, so a rotated secret is picked up.
+    return lambda: tokens.session_key(settings)
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    api: ApiClient | None = None,
+    session_key: Callable[[], bytes] | None = None,
+    media: MediaUrls | None = None,
+) -> Flask:
+    """The web app. ``api``, ``session_key`` and ``media`` replace the AWS-backed defaults
+    (tests and local development pass their own)."""
+    config = config or Config.from_env()
+    logging.basicConfig(level=config.LOG_LEVEL)
+    app = Flask(__name__)
+    app.config.from_mapping(config.as_flask())
+    app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(config.REDIS_URL)
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    # If Redis is away, serve rather than refuse: the API enforces its own limits too.
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    if config.PROXY_FIX_HOPS:
+        hops = config.PROXY_FIX_HOPS
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+
+    if session_key is None:
+        if not config.SESSION_KEY_SECRET_ARN:
+            raise WebConfigurationError("SESSION_KEY_SECRET_ARN must name the session-key secret")
+        session_key = _secret_session_key(config.SESSION_KEY_SECRET_ARN)
+    if media is None:
+        media = (
+            S3MediaUrls(config.MEDIA_BUCKET, config.MEDIA_URL_TTL_SECONDS)
+            if config.MEDIA_BUCKET
+            else NoMedia()
+        )
+    app.extensions["gatepass"] = Services(
+        read_model=ReadModel(make_engine(config)),
+        cache=ReadCache(redis_client(config.REDIS_URL), config.CACHE_TTL_SECONDS),
+        api=api or HttpApiClient(config.API_URL, config.API_TIMEOUT_SECONDS),
+        media=media,
+        session_key=session_key,
+    )
+
+    limiter.init_app(app)
+    security.init_app(app, config)
+    errors.init_app(app)
+    app.jinja_env.globals["current_viewer"] = current_viewer
+
+    from webapp.views import api as api_views
+    from webapp.views import catalog, health, organizer, signin, tickets
+
+    for blueprint in (
+        catalog.bp,
+        signin.bp,
+        tickets.bp,
+        organizer.bp,
+        api_views.bp,
+        health.bp,
+    ):
+        app.register_blueprint(blueprint)
+    limiter.exempt(health.bp)
+    return app

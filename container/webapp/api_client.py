@@ -1,0 +1,154 @@
+"""Writes go to the serverless API, server-side, with the signed-in user's session token.
+
+``ApiClient`` is the small interface the views use; ``HttpApiClient`` calls the REST API at
+API_URL (shapes in docs/architecture.md). Failures become ``ApiError`` carrying the API's own
+status and error code, so a view can tell "sold out" from "try again later".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        retry_after: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    token: str
+    expires_in: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class CreatedEvent:
+    event: dict[str, Any]
+    upload: dict[str, Any] | None = field(default=None)
+
+
+class ApiClient(Protocol):
+    def send_otp(self, email: str) -> None: ...
+
+    def verify_otp(self, email: str, code: str) -> SessionGrant: ...
+
+    def create_event(
+        self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None
+    ) -> CreatedEvent: ...
+
+    def create_ticket(self, token: str, event_id: str, idempotency_key: str) -> dict[str, Any]: ...
+
+    def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]: ...
+
+    def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]: ...
+
+    def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None: ...
+
+
+class HttpApiClient:
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout
+        self._http = requests.Session()
+
+    def send_otp(self, email: str) -> None:
+        self._call("POST", "/send-otp", body={"email": email})
+
+    def verify_otp(self, email: str, code: str) -> SessionGrant:
+        answer = self._call("POST", "/verify-otp", body={"email": email, "code": code})
+        return SessionGrant(
+            token=str(answer["token"]),
+            expires_in=int(answer["expires_in"]),
+            expires_at=int(answer["expires_at"]),
+        )
+
+    def create_event(
+        self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None
+    ) -> CreatedEvent:
+        body = dict(event)
+        if image_upload:
+            body["image_upload"] = image_upload
+        answer = self._call("POST", "/create-event", token=token, body=body)
+        return CreatedEvent(event=answer["event"], upload=answer.get("upload"))
+
+    def create_ticket(self, token: str, event_id: str, idempotency_key: str) -> dict[str, Any]:
+        answer = self._call(
+            "POST",
+            "/create-ticket",
+            token=token,
+            body={"event_id": event_id},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        ticket: dict[str, Any] = answer["ticket"]
+        return ticket
+
+    def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]:
+        return self._call("GET", "/get-qr-code", token=token, params={"ticket_id": ticket_id})
+
+    def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]:
+        return self._call(
+            "POST", "/check-in", token=token, body={"event_id": event_id, "code": code}
+        )
+
+    def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None:
+        self._call("POST", "/log-activity", token=token, body={"events": events})
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        try:
+            response = self._http.request(
+                method,
+                self._base + path,
+                json=body,
+                params=params,
+                headers=all_headers,
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise ApiError(503, "api_unavailable", "The ticketing service is unreachable.") from exc
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400:
+            error = answer.get("error") if isinstance(answer, dict) else None
+            if not isinstance(error, dict):
+                error = {}
+            details = {k: v for k, v in error.items() if k not in ("code", "message")}
+            raise ApiError(
+                response.status_code,
+                str(error.get("code") or "api_error"),
+                str(error.get("message") or "The ticketing service refused the request."),
+                details,
+                response.headers.get("Retry-After"),
+            )
+        if not isinstance(answer, dict):
+            raise ApiError(502, "bad_gateway", "The ticketing service answered something odd.")
+        return answer

@@ -1,0 +1,212 @@
+"""Reads from the PostgreSQL read model, with a pooled engine sized for gunicorn workers.
+
+Rows come back as plain JSON-ready dicts (timestamps as ISO-8601 UTC strings) so they can be
+cached in Redis as they are.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, create_engine, func, select, text
+from sqlalchemy.engine import RowMapping
+
+from gatepass import clock
+from gatepass.readmodel.database import normalize_url
+from gatepass.readmodel.schema import activities, activity_daily, events, tickets
+from webapp.config import Config
+
+EVENT_COLUMNS = [c for c in events.c if c.name not in ("search", "deleted")]
+
+
+def make_engine(config: Config) -> Engine:
+    connect_args: dict[str, Any] = {
+        "application_name": "gatepass-web",
+        "connect_timeout": 5,
+        "options": f"-c statement_timeout={config.DB_STATEMENT_TIMEOUT_MS}",
+    }
+    engine = create_engine(
+        normalize_url(config.DATABASE_URL),
+        pool_size=config.DB_POOL_SIZE,
+        max_overflow=config.DB_MAX_OVERFLOW,
+        pool_timeout=config.DB_POOL_TIMEOUT,
+        pool_recycle=config.DB_POOL_RECYCLE,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+    # gunicorn may fork after the app is built (preload): children must not share sockets.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    return engine
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return clock.iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _plain(row: RowMapping) -> dict[str, Any]:
+    return {key: _json_value(value) for key, value in row.items()}
+
+
+class ReadModel:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def catalog(self, query: str | None, page: int, per_page: int) -> dict[str, Any]:
+        """Upcoming events first (soonest first), then past ones (latest first)."""
+        now = clock.now()
+        live = events.c.deleted.is_(False)
+        condition = live
+        rank = None
+        if query:
+            tsquery = func.websearch_to_tsquery(text("'english'::regconfig"), query)
+            condition = and_(live, events.c.search.op("@@")(tsquery))
+            rank = func.ts_rank(events.c.search, tsquery)
+        past = events.c.starts_at < now
+        order = [
+            past.asc(),
+            case((past.is_(False), events.c.starts_at)).asc(),
+            events.c.starts_at.desc(),
+        ]
+        if rank is not None:
+            order.insert(1, rank.desc())
+        statement = (
+            select(*EVENT_COLUMNS, func.count().over().label("total"))
+            .where(condition)
+            .order_by(*order, events.c.event_id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).mappings().all()
+            if rows:
+                total = int(rows[0]["total"])
+            else:
+                total = int(conn.execute(select(func.count()).where(condition)).scalar_one())
+        found = [{k: v for k, v in _plain(row).items() if k != "total"} for row in rows]
+        return {
+            "events": found,
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": max(1, math.ceil(total / per_page)),
+        }
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        statement = select(*EVENT_COLUMNS).where(
+            events.c.event_id == event_id, events.c.deleted.is_(False)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(statement).mappings().first()
+        return _plain(row) if row else None
+
+    def events_of(self, organizer: str) -> list[dict[str, Any]]:
+        statement = (
+            select(*EVENT_COLUMNS)
+            .where(events.c.organizer == organizer, events.c.deleted.is_(False))
+            .order_by(events.c.starts_at.desc())
+        )
+        with self.engine.connect() as conn:
+            return [_plain(row) for row in conn.execute(statement).mappings()]
+
+    def tickets_of(self, holder: str) -> list[dict[str, Any]]:
+        statement = (
+            select(
+                tickets.c.ticket_id,
+                tickets.c.event_id,
+                tickets.c.status,
+                tickets.c.code,
+                tickets.c.issued_at,
+                tickets.c.checked_in_at,
+                events.c.title,
+                events.c.venue,
+                events.c.starts_at,
+            )
+            .select_from(
+                tickets.outerjoin(
+                    events,
+                    and_(events.c.event_id == tickets.c.event_id, events.c.deleted.is_(False)),
+                )
+            )
+            .where(tickets.c.holder == holder, tickets.c.deleted.is_(False))
+            .order_by(events.c.starts_at.asc().nulls_last(), tickets.c.issued_at.desc())
+        )
+        with self.engine.connect() as conn:
+            return [_plain(row) for row in conn.execute(statement).mappings()]
+
+    def ticket_for(self, holder: str, event_id: str) -> dict[str, Any] | None:
+        statement = select(tickets.c.ticket_id, tickets.c.status).where(
+            tickets.c.holder == holder,
+            tickets.c.event_id == event_id,
+            tickets.c.deleted.is_(False),
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(statement).mappings().first()
+        return _plain(row) if row else None
+
+    def attendees(self, event_id: str) -> list[dict[str, Any]]:
+        statement = (
+            select(
+                tickets.c.ticket_id,
+                tickets.c.holder,
+                tickets.c.status,
+                tickets.c.issued_at,
+                tickets.c.checked_in_at,
+            )
+            .where(tickets.c.event_id == event_id, tickets.c.deleted.is_(False))
+            .order_by(tickets.c.holder)
+        )
+        with self.engine.connect() as conn:
+            return [_plain(row) for row in conn.execute(statement).mappings()]
+
+    def activity(self, event_id: str, days: int) -> dict[str, Any]:
+        """Daily activity counts by type, and check-ins per hour, for an event's dashboard."""
+        since = (clock.now() - timedelta(days=days - 1)).date()
+        daily = (
+            select(activity_daily.c.day, activity_daily.c.type, activity_daily.c.count)
+            .where(activity_daily.c.event_id == event_id, activity_daily.c.day >= since)
+            .order_by(activity_daily.c.day, activity_daily.c.type)
+        )
+        hour = func.date_trunc("hour", tickets.c.checked_in_at).label("hour")
+        check_ins = (
+            select(hour, func.count().label("count"))
+            .where(
+                tickets.c.event_id == event_id,
+                tickets.c.deleted.is_(False),
+                tickets.c.checked_in_at.is_not(None),
+            )
+            .group_by(hour)
+            .order_by(hour)
+        )
+        visitors = select(func.count(func.distinct(activities.c.actor))).where(
+            activities.c.event_id == event_id, activities.c.deleted.is_(False)
+        )
+        with self.engine.connect() as conn:
+            daily_rows = conn.execute(daily).mappings().all()
+            hourly_rows = conn.execute(check_ins).mappings().all()
+            distinct = int(conn.execute(visitors).scalar_one())
+        day_list = [(since + timedelta(days=i)).isoformat() for i in range(days)]
+        series: dict[str, list[int]] = {}
+        for row in daily_rows:
+            counts = series.setdefault(str(row["type"]), [0] * days)
+            counts[day_list.index(row["day"].isoformat())] = int(row["count"])
+        return {
+            "event_id": event_id,
+            "days": day_list,
+            "series": series,
+            "totals": {name: sum(counts) for name, counts in series.items()},
+            "distinct_visitors": distinct,
+            "check_ins_by_hour": [
+                {"hour": clock.iso(row["hour"]), "count": int(row["count"])} for row in hourly_rows
+            ],
+        }

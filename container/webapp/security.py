@@ -1,0 +1,123 @@
+"""CSRF protection and security headers.
+
+CSRF: a signed double-submit token. A random value lives in the ``gp_csrf`` cookie; forms carry
+it signed with SECRET_KEY (``csrf_token`` field, or the ``X-CSRF-Token`` header for scripts).
+Every POST, PUT, PATCH and DELETE must bring a token that verifies and matches the cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import Flask, Response, current_app, g, request
+from itsdangerous import BadData, URLSafeTimedSerializer
+from werkzeug.exceptions import Forbidden
+
+from webapp.config import Config
+
+CSRF_COOKIE = "gp_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_MAX_AGE = 12 * 3600
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CsrfRefused(Forbidden):
+    code_name = "csrf_failed"
+    description = "The form has expired or did not come from this site. Reload and try again."
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="gatepass-csrf")
+
+
+def _raw_token() -> str:
+    if "csrf_raw" not in g:
+        existing = request.cookies.get(CSRF_COOKIE)
+        if existing and 20 <= len(existing) <= 100:
+            g.csrf_raw = existing
+        else:
+            g.csrf_raw = secrets.token_urlsafe(32)
+            g.csrf_new = True
+    raw: str = g.csrf_raw
+    return raw
+
+
+def csrf_token() -> str:
+    return str(_serializer().dumps(_raw_token()))
+
+
+def check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
+    if not cookie or not sent:
+        raise CsrfRefused()
+    try:
+        value = _serializer().loads(sent, max_age=CSRF_MAX_AGE)
+    except BadData as exc:
+        raise CsrfRefused() from exc
+    if not isinstance(value, str) or not hmac.compare_digest(value, cookie):
+        raise CsrfRefused()
+
+
+def content_security_policy(config: Config) -> str:
+    s3: list[str] = []
+    for bucket in (config.UPLOADS_BUCKET, config.MEDIA_BUCKET, config.TICKETS_BUCKET):
+        if bucket:
+            s3.append(f"https://{bucket}.s3.{config.AWS_REGION}.amazonaws.com")
+            s3.append(f"https://{bucket}.s3.amazonaws.com")
+    if config.AWS_ENDPOINT_URL:
+        s3.append(config.AWS_ENDPOINT_URL.rstrip("/"))
+    extra = " ".join([*s3, *config.EXTRA_CSP_ORIGINS])
+    directives = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src 'self' data: blob: {extra}".strip(),
+        f"connect-src 'self' {extra}".strip(),
+        "media-src 'self' blob:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        f"form-action 'self' {extra}".strip(),
+        "frame-ancestors 'none'",
+    ]
+    return "; ".join(directives)
+
+
+def init_app(app: Flask, config: Config) -> None:
+    policy = content_security_policy(config)
+
+    @app.before_request
+    def _csrf() -> None:
+        check_csrf()
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", policy)
+        headers["X-Frame-Options"] = "DENY"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if request.is_secure:
+            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        if not request.path.startswith("/static/"):
+            # Pages can show who is signed in and carry tokens: never store them in shared caches.
+            headers.setdefault("Cache-Control", "no-store")
+        if g.get("csrf_new"):
+            response.set_cookie(
+                CSRF_COOKIE,
+                g.csrf_raw,
+                httponly=True,
+                secure=config.SESSION_COOKIE_SECURE,
+                samesite="Lax",
+                path="/",
+            )
+        return response
+
+    app.jinja_env.globals["csrf_token"] = csrf_token

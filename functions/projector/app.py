@@ -1,0 +1,53 @@
+"""Keeps the web's PostgreSQL read model current from the TicketingTable and ActivityTable
+streams. Failed records are reported one by one (ReportBatchItemFailures), so the event source
+mapping bisects and retries only what failed and sends what keeps failing to its dead-letter
+destination."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from sqlalchemy import Engine
+
+from gatepass.config import Settings
+from gatepass.observability import logger, metrics, tracer
+from gatepass.readmodel.cache import Invalidator, NoInvalidation, RedisInvalidator
+from gatepass.readmodel.database import projector_engine, redis_client
+from gatepass.readmodel.projection import project_record
+
+settings = Settings.from_env()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def read_model() -> tuple[Engine, Invalidator]:
+    engine = projector_engine(settings)
+    invalidator = (
+        RedisInvalidator(redis_client(settings.redis_url))
+        if settings.redis_url
+        else NoInvalidation()
+    )
+    return engine, invalidator
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    engine, invalidator = read_model()
+    project_record(record, engine, invalidator)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # Resolved before the batch so a misconfiguration fails the invocation, not every record.
+    read_model()
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,67 @@
+"""Connections to the read model and its cache, for the projector.
+
+The web builds its own pooled engine (container/webapp); a projector container handles one
+batch at a time, so it keeps a single connection, checked before use because Lambda freezes
+containers between invocations.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Engine, create_engine
+
+from gatepass import clients
+from gatepass.config import ConfigurationError, Settings
+
+
+def normalize_url(url: str) -> str:
+    """The psycopg 3 dialect for plain ``postgres://`` / ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return normalize_url(settings.database_url)
+    if not settings.database_host or not settings.database_secret_arn:
+        raise ConfigurationError(
+            "set DATABASE_URL, or DATABASE_HOST with DATABASE_SECRET_ARN, for the read model"
+        )
+    user, password = _credentials(settings.database_secret_arn)
+    return (
+        f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}"
+        f"@{settings.database_host}:{settings.database_port}/{settings.database_name}"
+        f"?sslmode={settings.database_sslmode}"
+    )
+
+
+def _credentials(secret_id: str) -> tuple[str, str]:
+    # The RDS-managed master secret is JSON; gatepass.keys serves raw signing keys, not this.
+    raw = clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+    try:
+        values: dict[str, Any] = json.loads(raw or "")
+        return str(values["username"]), str(values["password"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(f"secret {secret_id} has no username and password") from exc
+
+
+def projector_engine(settings: Settings) -> Engine:
+    return create_engine(
+        database_url(settings),
+        pool_size=1,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pool_recycle=300,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

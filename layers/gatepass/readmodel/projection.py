@@ -1,0 +1,301 @@
+"""Project DynamoDB stream records (TicketingTable and ActivityTable, NEW_AND_OLD_IMAGES) into the
+read model.
+
+Each record is applied in its own transaction, so one bad record fails alone. Events and tickets
+are upserted only over a lower ``version``; a REMOVE leaves a tombstone one version above the
+removed item, so neither a replay nor a late older change moves a row backwards. An activity
+record is counted into ``activity_daily`` in the same transaction that first inserts its row,
+so a replay never counts it twice; when DynamoDB expires it (TTL), the row drops the personal
+fields and the counts stay.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from gatepass.observability import logger
+from gatepass.readmodel.cache import CATALOG_GENERATION, Invalidator, event_generation
+from gatepass.readmodel.schema import activities, activity_daily, events, tickets
+
+ChangeName = Literal["INSERT", "MODIFY", "REMOVE"]
+_CHANGE_NAMES: dict[str, ChangeName] = {"INSERT": "INSERT", "MODIFY": "MODIFY", "REMOVE": "REMOVE"}
+
+
+class UnprojectableRecord(ValueError):
+    """A stream record that cannot be applied as it is (reported as this record's failure)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    name: ChangeName
+    new_image: Mapping[str, Any]
+    old_image: Mapping[str, Any]
+
+    @classmethod
+    def from_record(cls, record: DynamoDBRecord) -> Change:
+        stream = record.dynamodb
+        event_name = record.event_name
+        if stream is None or event_name is None:
+            raise UnprojectableRecord("not a DynamoDB stream record")
+        name = _CHANGE_NAMES.get(event_name.name)
+        if name is None:
+            raise UnprojectableRecord(f"unknown stream event {event_name.name}")
+        new_image = stream.new_image if "NewImage" in stream else {}
+        old_image = stream.old_image if "OldImage" in stream else {}
+        return cls(name=name, new_image=new_image, old_image=old_image)
+
+    @property
+    def image(self) -> Mapping[str, Any]:
+        """The item as it is now, or as it was just before it was removed."""
+        return self.old_image if self.name == "REMOVE" else self.new_image
+
+
+@dataclass(frozen=True)
+class Outcome:
+    entity: str
+    key: str
+    applied: bool
+    invalidates: tuple[str, ...] = ()
+
+
+def apply_change(engine: Engine, invalidator: Invalidator, change: Change) -> Outcome:
+    """Apply one change in its own transaction, then make the web's cached reads of it stale."""
+    with engine.begin() as conn:
+        outcome = project(conn, change)
+    if outcome.invalidates:
+        try:
+            invalidator.invalidate(outcome.invalidates)
+        except Exception:
+            # The row is committed; cached reads expire on their TTL even if Redis is away.
+            logger.warning("cache invalidation failed", extra={"key": outcome.key}, exc_info=True)
+    return outcome
+
+
+def project_record(record: DynamoDBRecord, engine: Engine, invalidator: Invalidator) -> Outcome:
+    """What the projector function does with each stream record."""
+    outcome = apply_change(engine, invalidator, Change.from_record(record))
+    logger.debug(
+        "projected",
+        extra={"entity": outcome.entity, "key": outcome.key, "applied": outcome.applied},
+    )
+    return outcome
+
+
+def project(conn: Connection, change: Change) -> Outcome:
+    """Apply one change inside the caller's transaction."""
+    image = change.image
+    entity = image.get("entity")
+    if entity == "event":
+        row = event_row(image)
+        applied = _upsert_versioned(conn, events, "event_id", _tombstone(row, change))
+        invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if applied else ()
+        return Outcome("event", row["event_id"], applied, invalidates)
+    if entity == "ticket":
+        row = ticket_row(image)
+        applied = _upsert_versioned(conn, tickets, "ticket_id", _tombstone(row, change))
+        return Outcome("ticket", row["ticket_id"], applied)
+    if entity == "activity":
+        row = activity_row(image)
+        if change.name == "REMOVE":
+            return Outcome("activity", row["activity_id"], _expire_activity(conn, row))
+        return Outcome("activity", row["activity_id"], _insert_activity(conn, row))
+    # Holdings (and anything added later) are not part of the read model.
+    return Outcome(str(entity or "unknown"), _describe_key(image), applied=False)
+
+
+# ---------------------------------------------------------------------------- rows
+
+
+def event_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": _text(image, "event_id"),
+        "title": _text(image, "title"),
+        "description": _optional_text(image, "description") or "",
+        "venue": _optional_text(image, "venue") or "",
+        "starts_at": _timestamp(image, "starts_at"),
+        "starts_at_local": _optional_text(image, "starts_at_local"),
+        "capacity": _integer(image, "capacity"),
+        "sold": _optional_integer(image, "sold") or 0,
+        "checked_in": _optional_integer(image, "checked_in") or 0,
+        "organizer": _text(image, "organizer"),
+        "image_status": _optional_text(image, "image_status") or "none",
+        "image_reason": _optional_text(image, "image_reason"),
+        "image_display_key": _optional_text(image, "image_display_key"),
+        "image_thumbnail_key": _optional_text(image, "image_thumbnail_key"),
+        "image_width": _optional_integer(image, "image_width"),
+        "image_height": _optional_integer(image, "image_height"),
+        "verifying_key": _optional_text(image, "verifying_key"),
+        "created_at": _optional_timestamp(image, "created_at"),
+        "updated_at": _optional_timestamp(image, "updated_at"),
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def ticket_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "ticket_id": _text(image, "ticket_id"),
+        "event_id": _text(image, "event_id"),
+        "holder": _text(image, "holder"),
+        "status": _text(image, "status"),
+        "code": _optional_text(image, "code"),
+        "qr_key": _optional_text(image, "qr_key"),
+        "issued_at": _optional_timestamp(image, "issued_at"),
+        "checked_in_at": _optional_timestamp(image, "checked_in_at"),
+        "checked_in_by": _optional_text(image, "checked_in_by"),
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def activity_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    properties = image.get("properties") or {}
+    if not isinstance(properties, Mapping):
+        raise UnprojectableRecord("activity properties are not a map")
+    return {
+        "activity_id": _text(image, "activity_id"),
+        "type": _text(image, "type"),
+        "actor": _optional_text(image, "user") or _optional_text(image, "client_id"),
+        "event_id": _optional_text(image, "event_id"),
+        "at": _timestamp(image, "at"),
+        "properties": {str(k): _plain(v) for k, v in properties.items()},
+        "deleted": False,
+    }
+
+
+def _tombstone(row: dict[str, Any], change: Change) -> dict[str, Any]:
+    if change.name != "REMOVE":
+        return row
+    return {**row, "version": row["version"] + 1, "deleted": True}
+
+
+# ---------------------------------------------------------------------------- writes
+
+
+def _upsert_versioned(conn: Connection, table: Table, key: str, row: dict[str, Any]) -> bool:
+    statement = pg_insert(table).values(row)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={name: statement.excluded[name] for name in row if name != key},
+        where=table.c.version < statement.excluded.version,
+    )
+    return conn.execute(statement).rowcount > 0
+
+
+def _insert_activity(conn: Connection, row: dict[str, Any]) -> bool:
+    inserted = conn.execute(
+        pg_insert(activities)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=[activities.c.activity_id])
+        .returning(activities.c.activity_id)
+    ).first()
+    if inserted is None:
+        return False
+    count = pg_insert(activity_daily).values(
+        event_id=row["event_id"] or "",
+        day=row["at"].astimezone(UTC).date(),
+        type=row["type"],
+        count=1,
+    )
+    conn.execute(
+        count.on_conflict_do_update(
+            index_elements=[activity_daily.c.event_id, activity_daily.c.day, activity_daily.c.type],
+            set_={"count": activity_daily.c.count + 1},
+        )
+    )
+    return True
+
+
+def _expire_activity(conn: Connection, row: dict[str, Any]) -> bool:
+    # A tombstone even for a row never seen, so a late replay of its INSERT is not counted.
+    tombstone = {**row, "actor": None, "properties": {}, "deleted": True}
+    statement = pg_insert(activities).values(tombstone)
+    statement = statement.on_conflict_do_update(
+        index_elements=[activities.c.activity_id],
+        set_={"actor": None, "properties": {}, "deleted": True},
+        where=activities.c.deleted.is_(False),
+    )
+    return conn.execute(statement).rowcount > 0
+
+
+# ---------------------------------------------------------------------------- attribute reading
+
+
+def _describe_key(image: Mapping[str, Any]) -> str:
+    return f"{image.get('pk', '?')}|{image.get('sk', '?')}"
+
+
+def _text(image: Mapping[str, Any], name: str) -> str:
+    value = _optional_text(image, name)
+    if not value:
+        raise UnprojectableRecord(f"{name} is missing")
+    return value
+
+
+def _optional_text(image: Mapping[str, Any], name: str) -> str | None:
+    value = image.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UnprojectableRecord(f"{name} is not a string")
+    return value
+
+
+def _integer(image: Mapping[str, Any], name: str) -> int:
+    value = _optional_integer(image, name)
+    if value is None:
+        raise UnprojectableRecord(f"{name} is missing")
+    return value
+
+
+def _optional_integer(image: Mapping[str, Any], name: str) -> int | None:
+    value = image.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
+        raise UnprojectableRecord(f"{name} is not a whole number")
+    return int(value)
+
+
+def _timestamp(image: Mapping[str, Any], name: str) -> datetime:
+    value = _optional_timestamp(image, name)
+    if value is None:
+        raise UnprojectableRecord(f"{name} is missing")
+    return value
+
+
+def _optional_timestamp(image: Mapping[str, Any], name: str) -> datetime | None:
+    text = _optional_text(image, name)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UnprojectableRecord(f"{name} is not an ISO-8601 timestamp") from exc
+    if moment.tzinfo is None:
+        raise UnprojectableRecord(f"{name} has no time zone")
+    return moment
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals, sets and bytes as JSON values."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v) for v in value), key=str)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value

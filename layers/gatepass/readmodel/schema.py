@@ -1,0 +1,120 @@
+"""Read-model tables (SQLAlchemy Core).
+
+Every projected row keeps the DynamoDB item's ``version``; upserts only replace a row with a
+higher version, so replays and out-of-order deliveries never move a row backwards. Deleted items
+become tombstones (``deleted``) with a version above the last one, so a late replay of an older
+change cannot bring them back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    false,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Title outweighs description, which outweighs venue, when ranking search results.
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'B') || "
+    "setweight(to_tsvector('english'::regconfig, coalesce(venue, '')), 'C')"
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("venue", Text, nullable=False, server_default=""),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("starts_at_local", Text),
+    Column("capacity", Integer, nullable=False),
+    Column("sold", Integer, nullable=False, server_default=text("0")),
+    Column("checked_in", Integer, nullable=False, server_default=text("0")),
+    Column("organizer", Text, nullable=False),
+    Column("image_status", Text, nullable=False, server_default="none"),
+    Column("image_reason", Text),
+    Column("image_display_key", Text),
+    Column("image_thumbnail_key", Text),
+    Column("image_width", Integer),
+    Column("image_height", Integer),
+    Column("verifying_key", Text),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Column("search", TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True)),
+    Index(None, "search", postgresql_using="gin"),
+    Index(None, "starts_at"),
+    Index(None, "organizer", "starts_at"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_id", Text, primary_key=True),
+    # No foreign key: stream records of different items arrive in no guaranteed order.
+    Column("event_id", Text, nullable=False),
+    Column("holder", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("code", Text),
+    Column("qr_key", Text),
+    Column("issued_at", DateTime(timezone=True)),
+    Column("checked_in_at", DateTime(timezone=True)),
+    Column("checked_in_by", Text),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Index(None, "event_id", "holder"),
+    Index(None, "holder", "issued_at"),
+)
+
+# One row per activity record: inserting it is what makes counting it idempotent. When the
+# record expires (DynamoDB TTL) the row keeps only what the aggregates need.
+activities = Table(
+    "activities",
+    metadata,
+    Column("activity_id", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("actor", Text),
+    Column("event_id", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("properties", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Index(None, "event_id", "at"),
+)
+
+# Per event (empty string for none), per UTC day, per type: how many activity records.
+activity_daily = Table(
+    "activity_daily",
+    metadata,
+    Column("event_id", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("event_id", "day", "type"),
+)
+
+TRUNCATE_ORDER = ("activity_daily", "activities", "tickets", "events")
