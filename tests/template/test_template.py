@@ -42,6 +42,7 @@ def _requirements(path: Path) -> set[str]:
 
 
 def _imports(path: Path) -> set[str]:
+    """Dotted names a module imports; ``from a import b`` yields both ``a`` and ``a.b``."""
     tree = ast.parse(path.read_text())
     found = set()
     for node in ast.walk(tree):
@@ -49,7 +50,16 @@ def _imports(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return found
+
+
+def _gatepass_file(dotted: str) -> Path | None:
+    module = LAYER.joinpath(*dotted.split("."))
+    for candidate in (module.with_suffix(".py"), module / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
 
 
 def _third_party_closure(entry: Path) -> set[str]:
@@ -65,14 +75,9 @@ def _third_party_closure(entry: Path) -> set[str]:
         for name in _imports(path):
             top = name.split(".")[0]
             if top == "gatepass":
-                parts = name.split(".")
-                module = LAYER.joinpath(*parts)
-                for candidate in (module.with_suffix(".py"), module / "__init__.py"):
-                    if candidate.exists():
-                        pending.append(candidate)
-                # ``from gatepass.x import y`` where y is a module
-                if module.is_dir():
-                    pending.extend(module.glob("*.py"))
+                found = _gatepass_file(name)
+                if found:
+                    pending.append(found)
             elif top not in STDLIB and top not in RUNTIME_PROVIDED and top != "functions":
                 third_party.add(top)
     return third_party
