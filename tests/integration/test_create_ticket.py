@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from functions.create_ticket import app as create_ticket_app
 from functions.get_qr_code import app as get_qr_code_app
 from gatepass import clients, ticket_codes
+from gatepass.dal.tickets import DynamoTicketsDataAccess
 from tests.conftest import load_event
 from tests.support import factories
 from tests.support.api import api_event, json_body
@@ -318,3 +319,95 @@ def test_the_sample_event_file_takes_a_ticket(aws: Any, lambda_context: Any) -> 
         IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"EVENT#{wanted}#TICKETS")
     )["Items"]
     assert [a["ticket_id"] for a in attendees] == [ticket["ticket_id"]]
+
+
+def _conflict() -> ClientError:
+    # Event update conflicted; the holding and ticket puts were fine.
+    reasons = [
+        {"Code": "TransactionConflict", "Message": "conflict"},
+        {"Code": "None"},
+        {"Code": "None"},
+    ]
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": reasons,
+        },
+        "TransactWriteItems",
+    )
+
+
+def test_a_sale_cancelled_only_by_a_conflicting_transaction_is_retried(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB cancels the first two attempts because of concurrent transactions
+    event = factories.put_event(capacity=5)
+    client = clients.dynamodb_table(factories.settings().need("ticketing_table")).meta.client
+    real = client.transact_write_items
+    attempts: list[int] = []
+
+    def busy_then_real(**kwargs: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise _conflict()
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "transact_write_items", busy_then_real)
+
+    # When Alice takes a ticket
+    response = take_ticket(lambda_context, event["event_id"])
+
+    # Then the third attempt sells it, once
+    assert response["statusCode"] == 201
+    assert len(attempts) == 3
+    stored_event = factories.get_item(event["pk"])
+    assert stored_event is not None
+    assert stored_event["sold"] == 1
+
+
+def test_a_sale_that_keeps_conflicting_answers_503_and_sells_nothing(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB cancels every attempt because of concurrent transactions
+    event = factories.put_event(capacity=5)
+    client = clients.dynamodb_table(factories.settings().need("ticketing_table")).meta.client
+
+    def always_busy(**_kwargs: Any) -> Any:
+        raise _conflict()
+
+    monkeypatch.setattr(client, "transact_write_items", always_busy)
+
+    # When Alice takes a ticket, then she is asked to try again and nothing is sold
+    response = take_ticket(lambda_context, event["event_id"])
+    assert response["statusCode"] == 503
+    assert json_body(response)["error"]["code"] == "service_unavailable"
+    stored_event = factories.get_item(event["pk"])
+    assert stored_event is not None
+    assert stored_event["sold"] == 0
+
+
+def test_a_duplicate_arriving_while_the_first_request_runs_answers_409_in_progress(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a request with a key is in the middle of its sale when its duplicate arrives
+    event = factories.put_event(capacity=5)
+    real_sell = DynamoTicketsDataAccess.sell
+    duplicates: list[dict[str, Any]] = []
+
+    def sell_with_a_duplicate(self: DynamoTicketsDataAccess, *args: Any, **kwargs: Any) -> None:
+        if not duplicates:
+            duplicates.append(take_ticket(lambda_context, event["event_id"], idempotency_key="k"))
+        real_sell(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoTicketsDataAccess, "sell", sell_with_a_duplicate)
+
+    # When the first request completes
+    first = take_ticket(lambda_context, event["event_id"], idempotency_key="k")
+
+    # Then the duplicate was told to retry later, and only the first sold a seat
+    assert first["statusCode"] == 201
+    assert duplicates[0]["statusCode"] == 409
+    assert json_body(duplicates[0])["error"]["code"] == "request_in_progress"
+    stored_event = factories.get_item(event["pk"])
+    assert stored_event is not None
+    assert stored_event["sold"] == 1
