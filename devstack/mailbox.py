@@ -1,0 +1,270 @@
+"""What SNS would have emailed, kept in memory and shown as a page.
+
+moto's SNS accepts ``email`` subscriptions but delivers nothing. The mailbox hooks moto's SNS
+models in this process (the moto server runs in-process, so its backends are ours): every
+message published to a topic is recorded once for each email subscription whose filter policy
+lets it through, exactly as SNS would fan it out, and every new email subscription is recorded
+as the confirmation request SNS would send.
+
+moto confirms email subscriptions by itself (``PendingConfirmation`` is false at once). That is
+the default here too and the page says so. With ``confirm="manual"`` new email subscriptions stay
+pending until the link in the confirmation message is opened, like real SNS.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.wrappers import Request, Response
+
+EMAIL_PROTOCOLS = ("email", "email-json")
+_URL = re.compile(r"https?://[^\s<>\"']+")
+_CODE = re.compile(r"\b\d{6}\b")
+
+
+@dataclass
+class MailMessage:
+    to: str
+    subject: str
+    body: str
+    kind: str  # "confirmation-request", "auto-confirmed" or "notification"
+    topic_arn: str
+    message_id: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    confirm_url: str | None = None
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+
+
+class Mailbox:
+    """Records SNS email deliveries; serves them at ``<prefix>`` (HTML) and ``<prefix>.json``."""
+
+    def __init__(self, *, confirm: str = "auto", base_url: str = "", prefix: str = "/_mailbox"):
+        if confirm not in ("auto", "manual"):
+            raise ValueError("confirm must be 'auto' or 'manual'")
+        self.confirm = confirm
+        self.base_url = base_url.rstrip("/")
+        self.prefix = prefix
+        self._messages: list[MailMessage] = []
+        self._pending: dict[str, Any] = {}  # confirmation token -> moto Subscription
+        self._lock = threading.Lock()
+        self._originals: dict[str, Callable[..., Any]] = {}
+
+    # ------------------------------------------------------------------ moto hooks
+
+    def install(self) -> None:
+        from moto.sns.models import SNSBackend, Subscription
+
+        if self._originals:
+            return
+        self._originals = {"subscribe": SNSBackend.subscribe, "publish": Subscription.publish}
+        mailbox = self
+        original_subscribe = SNSBackend.subscribe
+        original_publish = Subscription.publish
+
+        def subscribe(backend: Any, topic_arn: str, endpoint: str, protocol: str) -> Any:
+            existed = backend._find_subscription(topic_arn, endpoint, protocol) is not None
+            subscription = original_subscribe(backend, topic_arn, endpoint, protocol)
+            if protocol in EMAIL_PROTOCOLS and not existed:
+                mailbox._subscribed(subscription)
+            return subscription
+
+        def publish(subscription: Any, message: str, message_id: str, **kwargs: Any) -> None:
+            if subscription.protocol in EMAIL_PROTOCOLS:
+                mailbox._delivered(subscription, message, message_id, **kwargs)
+            original_publish(subscription, message, message_id, **kwargs)
+
+        SNSBackend.subscribe = subscribe  # type: ignore[method-assign]
+        Subscription.publish = publish  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from moto.sns.models import SNSBackend, Subscription
+
+        if self._originals:
+            SNSBackend.subscribe = self._originals["subscribe"]  # type: ignore[method-assign]
+            Subscription.publish = self._originals["publish"]  # type: ignore[method-assign]
+            self._originals = {}
+
+    def _subscribed(self, subscription: Any) -> None:
+        topic = subscription.topic
+        if self.confirm == "auto":
+            message = MailMessage(
+                to=subscription.endpoint,
+                subject="Subscription confirmed automatically (local stand-in)",
+                body=(
+                    f"The local AWS stand-in (moto) confirms email subscriptions by itself:\n"
+                    f"{subscription.endpoint} is subscribed to {topic.arn} "
+                    "without a link to click.\n"
+                    "Real SNS would send a confirmation request here instead."
+                ),
+                kind="auto-confirmed",
+                topic_arn=topic.arn,
+                message_id=secrets.token_hex(8),
+            )
+        else:
+            token = secrets.token_urlsafe(24)
+            # Strings, as SNS answers them.
+            subscription.attributes["PendingConfirmation"] = "true"
+            subscription.attributes["ConfirmationWasAuthenticated"] = "false"
+            link = f"{self.base_url}{self.prefix}/confirm?token={quote(token)}"
+            with self._lock:
+                self._pending[token] = subscription
+            name = getattr(topic, "display_name", "") or topic.name
+            message = MailMessage(
+                to=subscription.endpoint,
+                subject=f"{name or 'AWS Notification'} - Subscription Confirmation",
+                body=(
+                    f"You have chosen to subscribe to the topic:\n{topic.arn}\n\n"
+                    f"To confirm this subscription, click or visit the link below "
+                    f"(If this was in error no action is necessary):\n{link}"
+                ),
+                kind="confirmation-request",
+                topic_arn=topic.arn,
+                message_id=secrets.token_hex(8),
+                confirm_url=link,
+            )
+        self._record(message)
+
+    def _delivered(self, subscription: Any, message: str, message_id: str, **kwargs: Any) -> None:
+        if str(subscription.attributes.get("PendingConfirmation")).lower() == "true":
+            return  # SNS delivers nothing to an address that has not confirmed
+        attributes = kwargs.get("message_attributes") or {}
+        matcher = subscription._filter_policy_matcher
+        if matcher is not None and not matcher.matches(attributes, message):
+            return
+        if kwargs.get("message_structure") == "json":
+            message = subscription._parse_message_structure(message, subscription.protocol)
+        self._record(
+            MailMessage(
+                to=subscription.endpoint,
+                subject=kwargs.get("subject") or "AWS Notification Message",
+                body=message,
+                kind="notification",
+                topic_arn=subscription.topic.arn,
+                message_id=message_id,
+                attributes={k: str(v.get("Value", v)) for k, v in attributes.items()},
+            )
+        )
+
+    def _record(self, message: MailMessage) -> None:
+        with self._lock:
+            self._messages.append(message)
+
+    def confirm_subscription(self, token: str) -> str | None:
+        """Confirm the pending subscription a link points to; its address, or None."""
+        with self._lock:
+            subscription = self._pending.pop(token, None)
+        if subscription is None:
+            return None
+        subscription.attributes["PendingConfirmation"] = "false"
+        subscription.attributes["ConfirmationWasAuthenticated"] = "true"
+        return str(subscription.endpoint)
+
+    def confirmation_link(self, address: str) -> str | None:
+        """The newest unused confirmation link sent to ``address`` (manual mode)."""
+        with self._lock:
+            pending = {id(sub) for sub in self._pending.values()}
+        for message in self.messages(address):
+            if message.kind == "confirmation-request" and message.confirm_url:
+                token = message.confirm_url.rsplit("token=", 1)[-1]
+                with self._lock:
+                    subscription = self._pending.get(token)
+                if subscription is not None and id(subscription) in pending:
+                    return message.confirm_url
+        return None
+
+    def messages(self, to: str | None = None) -> list[MailMessage]:
+        """Newest first."""
+        with self._lock:
+            found = [m for m in self._messages if to is None or m.to.lower() == to.lower()]
+        return list(reversed(found))
+
+    # ------------------------------------------------------------------ pages
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        request = Request(environ)
+        path = request.path
+        if path == f"{self.prefix}.json":
+            payload = {
+                "confirm": self.confirm,
+                "messages": [asdict(m) for m in self.messages(request.args.get("to"))],
+            }
+            response = Response(json.dumps(payload, indent=2), content_type="application/json")
+        elif path == f"{self.prefix}/confirm":
+            response = self._confirm_page(request.args.get("token", ""))
+        elif path in (self.prefix, self.prefix + "/"):
+            response = Response(self._page(request.args.get("to")), content_type="text/html")
+        else:
+            response = Response("Not found", status=404, content_type="text/plain")
+        return response(environ, start_response)
+
+    def _confirm_page(self, token: str) -> Response:
+        address = self.confirm_subscription(token)
+        if address is None:
+            body = "<h1>Unknown or used confirmation link</h1>"
+            return Response(self._layout(body), status=404, content_type="text/html")
+        body = (
+            f"<h1>Subscription confirmed!</h1><p>You have successfully subscribed "
+            f"<strong>{html.escape(address)}</strong>.</p>"
+            f'<p><a href="{self.prefix}">Back to the mailbox</a></p>'
+        )
+        return Response(self._layout(body), content_type="text/html")
+
+    def _page(self, to: str | None) -> str:
+        if self.confirm == "auto":
+            note = (
+                "The local AWS stand-in (moto) <strong>confirms email subscriptions by "
+                "itself</strong>: there is no confirmation link to click, and a subscription "
+                "becomes active at the workflow's next check. Run <code>make dev</code> with "
+                "<code>GATEPASS_CONFIRM_SUBSCRIPTIONS=manual</code> to confirm through links here."
+            )
+        else:
+            note = (
+                "New email subscriptions <strong>wait for confirmation</strong>, as on AWS: "
+                "open the link in the confirmation message below to confirm."
+            )
+        items = []
+        for m in self.messages(to):
+            body = html.escape(m.body)
+            body = _URL.sub(lambda u: f'<a href="{u.group(0)}">{u.group(0)}</a>', body)
+            body = _CODE.sub(lambda c: f'<strong class="code">{c.group(0)}</strong>', body)
+            items.append(
+                f'<li class="message {m.kind}" data-to="{html.escape(m.to)}">'
+                f'<div class="meta"><span class="to">To: {html.escape(m.to)}</span> '
+                f'<time datetime="{m.at}">{m.at}</time></div>'
+                f'<h2 class="subject">{html.escape(m.subject)}</h2>'
+                f'<pre class="body">{body}</pre></li>'
+            )
+        listing = "".join(items) or '<li class="empty">No mail yet.</li>'
+        return self._layout(
+            f'<h1>Local mailbox</h1><p class="note">{note}</p>'
+            f"<p>Everything SNS would have emailed, newest first. "
+            f'<a href="{self.prefix}.json">JSON</a></p><ol class="messages">{listing}</ol>',
+            refresh=True,
+        )
+
+    @staticmethod
+    def _layout(body: str, refresh: bool = False) -> str:
+        meta = '<meta http-equiv="refresh" content="10">' if refresh else ""
+        return (
+            "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            f"<title>Gatepass local mailbox</title>{meta}<style>"
+            "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}"
+            ".note{background:#fff8e1;padding:.75rem;border-radius:6px}"
+            ".messages{list-style:none;padding:0}.message{border:1px solid #ddd;border-radius:6px;"
+            "padding:.75rem;margin:.75rem 0}.meta{color:#555;font-size:.9rem;display:flex;"
+            "justify-content:space-between}.subject{font-size:1.1rem;margin:.4rem 0}"
+            "pre{white-space:pre-wrap;word-break:break-word}.code{font-size:1.3rem;"
+            "letter-spacing:.15rem;background:#e8f5e9;padding:0 .3rem}"
+            f"</style></head><body>{body}</body></html>"
+        )
