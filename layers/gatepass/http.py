@@ -49,7 +49,7 @@ def make_resolver(
     """An ``APIGatewayRestResolver`` with pydantic validation, CORS and the error mapping."""
     cors = CORSConfig(
         allow_origin=allowed_origin,
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Client-Id"],
         max_age=600,
         allow_credentials=allowed_origin != "*",
     )

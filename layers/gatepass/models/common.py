@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from gatepass.ids import ID_PATTERN
 
@@ -25,6 +25,13 @@ def normalize_email(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(normalize_email)]
+
+
+def _fold_case(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# Ids are case-insensitive (base32): fold case before the pattern is checked.
 GatepassId = Annotated[
-    str, StringConstraints(pattern=ID_PATTERN.pattern, strip_whitespace=True, to_lower=True)
+    str, BeforeValidator(_fold_case), StringConstraints(pattern=ID_PATTERN.pattern)
 ]
