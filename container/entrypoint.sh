@@ -2,7 +2,8 @@
 # Start the Gatepass web service: optionally migrate the read model, then hand the process over
 # to gunicorn (exec, so it receives ECS's SIGTERM directly and drains).
 #
-#   RUN_MIGRATIONS=1   run `alembic upgrade head` first (one-off task; see docs/operations.md)
+#   RUN_MIGRATIONS=1   run `alembic upgrade head` first (under an advisory lock, see
+#                      migrations/env.py, so tasks starting together migrate once)
 #   REDIS_URL          used as given; otherwise built from REDIS_HOST, REDIS_PORT (6379),
 #                      REDIS_AUTH_TOKEN (from Secrets Manager) and REDIS_TLS (true: rediss://)
 #   GUNICORN_APP       WSGI target (default webapp:create_app())
