@@ -19,7 +19,7 @@ from gatepass import clients
 from tests.support import factories
 from tests.support.api import api_event, json_body
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BUYERS = 200
 CAPACITY = 50
