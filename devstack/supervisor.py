@@ -34,7 +34,7 @@ from devstack.template import TemplateModel
 
 log = logging.getLogger("devstack")
 HOST = "127.0.0.1"
-READY_LINE = "Gatepass is running locally."
+READY_LINE = "Press Ctrl-C to stop."
 
 
 @dataclass
@@ -272,11 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         stack.start()
-        print(f"\n{READY_LINE}", flush=True)
         width = max(len(name) for name, _ in stack.addresses())
-        for name, address in stack.addresses():
-            print(f"  {name.ljust(width)}  {address}", flush=True)
-        print("Press Ctrl-C to stop.\n", flush=True)
+        banner = ["", "Gatepass is running locally."]
+        banner += [f"  {name.ljust(width)}  {address}" for name, address in stack.addresses()]
+        print("\n".join([*banner, READY_LINE, ""]), flush=True)
         threading.Event().wait()
     except PortInUse as busy:
         print(

@@ -1,0 +1,177 @@
+"""``python -m devstack`` (``make dev``) as a user runs it: it starts, says where everything is,
+and Ctrl-C leaves nothing behind; a taken port is one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from devstack.servers import free_port
+from devstack.supervisor import READY_LINE
+from devstack.template import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+STARTUP_SECONDS = 180
+
+
+class DevStack:
+    """``python -m devstack`` in a subprocess, with its output collected line by line."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        for name in ("DATABASE_URL", "REDIS_URL"):
+            environment.pop(name, None)
+        environment.update(env or {})
+        environment["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devstack", *args],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if READY_LINE in line:
+                self.ready.set()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not self.ready.wait(0.5):
+            assert self.process.poll() is None, f"devstack exited early:\n{self.output}"
+            assert time.monotonic() < deadline, f"devstack never became ready:\n{self.output}"
+
+    def address(self, name: str) -> str:
+        for line in self.lines:
+            if line.strip().startswith(name):
+                return line.split()[-1]
+        raise AssertionError(f"no {name} line in:\n{self.output}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {"moto": free_port(), "api": free_port(), "web": free_port()}
+
+
+@pytest.fixture
+def stack_env(ports: dict[str, int]) -> dict[str, str]:
+    return {
+        "GATEPASS_MOTO_PORT": str(ports["moto"]),
+        "GATEPASS_API_PORT": str(ports["api"]),
+        "GATEPASS_WEB_PORT": str(ports["web"]),
+    }
+
+
+@pytest.fixture
+def running(stack_env: dict[str, str]) -> Iterator[DevStack]:
+    stack = DevStack("--no-seed", env=stack_env)
+    try:
+        yield stack
+    finally:
+        stack.kill()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _servers_of(stack: DevStack) -> list[psutil.Process]:
+    """The embedded PostgreSQL and Redis it started (they daemonise out of its process tree)."""
+    postgres_url = stack.address("PostgreSQL")
+    redis_port = int(stack.address("Redis").rsplit(":", 1)[1].split("/")[0])
+    socket_dir = postgres_url.split("host=", 1)[1]
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if (socket_dir in cmdline and "postgres" in cmdline) or (
+            "redis-server" in cmdline and f":{redis_port}" in cmdline
+        ):
+            found.append(process)
+    return found
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_devstack_prints_its_addresses_and_ctrl_c_stops_everything(
+    running: DevStack, ports: dict[str, int]
+) -> None:
+    # Given make dev's stack, up on free ports
+    running.wait_ready()
+    assert running.address("AWS stand-in") == f"http://127.0.0.1:{ports['moto']}"
+    assert running.address("API") == f"http://127.0.0.1:{ports['api']}"
+    assert running.address("Mailbox") == f"http://127.0.0.1:{ports['api']}/_mailbox"
+    servers = _servers_of(running)
+    assert len(servers) >= 2, running.output  # PostgreSQL's postmaster and Redis
+    listening = [ports["moto"], ports["api"]]
+    if "Web app" in running.output:
+        listening.append(ports["web"])
+    assert all(_listening(port) for port in listening)
+    children = psutil.Process(running.process.pid).children(recursive=True)
+
+    # When the user presses Ctrl-C
+    running.process.send_signal(signal.SIGINT)
+    code = running.process.wait(60)
+
+    # Then it exits cleanly, every port is free again and no process it started is left
+    assert code == 0, running.output
+    assert "Stopped" in running.output
+    assert not any(_listening(port) for port in listening)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_gone(p) for p in servers + children):
+        time.sleep(0.2)
+    assert [p.pid for p in servers + children if not _gone(p)] == []
+
+
+def test_a_port_already_taken_is_one_clear_line_and_exit_code_1(
+    stack_env: dict[str, str], ports: dict[str, int]
+) -> None:
+    # Given something already listening on the API's port
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports["api"]))
+        squatter.listen()
+
+        # When make dev starts
+        stack = DevStack(env=stack_env)
+        code = stack.process.wait(120)
+        stack._reader.join(5)
+
+    # Then it says which port in one line, without a traceback, and exits 1
+    assert code == 1
+    assert "Traceback" not in stack.output
+    problem = [line for line in stack.lines if "already in use" in line]
+    assert len(problem) == 1
+    assert str(ports["api"]) in problem[0]
