@@ -1,0 +1,124 @@
+"""Events: what organizers send to create one and what anyone may read back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from gatepass import clock
+
+ImageContentType = Literal["image/jpeg", "image/png", "image/webp"]
+ImageStatus = Literal["none", "awaiting_upload", "processing", "ready", "rejected"]
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+Venue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+# Base64 of the largest image the API Gateway payload can carry (10 MB); the real 5 MB limit is
+# checked after decoding so that it answers 413 rather than a validation error.
+MAX_INLINE_DATA_CHARS = 10 * 1024 * 1024
+
+
+class InlineImage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: ImageContentType
+    data: Annotated[str, StringConstraints(min_length=1, max_length=MAX_INLINE_DATA_CHARS)]
+
+
+class ImageUploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: ImageContentType
+    size: Annotated[int, Field(ge=1, description="Bytes the browser will upload.")]
+
+
+class CreateEventRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
+    venue: Venue = ""
+    starts_at: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+    capacity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
+    image: InlineImage | None = None
+    image_upload: ImageUploadRequest | None = None
+
+    @field_validator("starts_at")
+    @classmethod
+    def _aware_and_future(cls, value: str) -> str:
+        moment = parse_starts_at(value)
+        if moment <= clock.now():
+            raise ValueError("starts_at must be in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _one_image_source(self) -> CreateEventRequest:
+        if self.image is not None and self.image_upload is not None:
+            raise ValueError("send either image or image_upload, not both")
+        return self
+
+
+def parse_starts_at(value: str) -> datetime:
+    """An ISO-8601 date and time that names its zone (``Z`` or an offset)."""
+    if "T" not in value and " " not in value:
+        raise ValueError("starts_at needs a date and a time, e.g. 2026-12-01T19:00:00+01:00")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("starts_at is not an ISO-8601 date and time") from exc
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("starts_at must include a time zone, e.g. Z or +01:00")
+    return moment
+
+
+class PublicImage(BaseModel):
+    display_url: str
+    thumbnail_url: str
+    width: int
+    height: int
+
+
+class PublicEvent(BaseModel):
+    """What anyone may see of an event: never the organizer's address."""
+
+    event_id: str
+    title: str
+    description: str
+    venue: str
+    starts_at: str
+    starts_at_local: str
+    capacity: int
+    sold: int
+    seats_left: int
+    checked_in: int
+    image_status: ImageStatus
+    image_reason: str | None
+    image: PublicImage | None
+    verifying_key: str
+    created_at: str
+
+
+class PresignedUpload(BaseModel):
+    url: str
+    fields: dict[str, str]
+    expires_at: str
+
+
+class CreateEventResponse(BaseModel):
+    event: PublicEvent
+    upload: PresignedUpload | None
+
+
+class EventList(BaseModel):
+    events: list[PublicEvent]
+    next_cursor: str | None
