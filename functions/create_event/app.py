@@ -1,0 +1,50 @@
+"""POST /create-event: the caller becomes the organizer of a new event with its cover image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gatepass import ticket_codes
+from gatepass.config import Settings
+from gatepass.dal.events import DynamoEventStore
+from gatepass.dal.media import S3MediaStore
+from gatepass.http import caller_id, make_resolver
+from gatepass.logic.events import create_event as create
+from gatepass.models.events import CreateEventRequest, CreateEventResponse
+from gatepass.observability import MetricUnit, correlation_paths, logger, metrics, tracer
+
+settings = Settings.from_env(
+    required=("ticketing_table", "uploads_bucket", "ticket_key_secret_arn")
+)
+app = make_resolver(settings.allowed_web_origin)
+events = DynamoEventStore(settings.need("ticketing_table"))
+media = S3MediaStore(settings.uploads_bucket, settings.media_bucket)
+
+
+def event_verifying_key(event_id: str) -> str:
+    return ticket_codes.event_verifying_key(ticket_codes.ticket_seed(settings), event_id)
+
+
+@app.post("/create-event")
+def create_event(body: CreateEventRequest) -> Response[CreateEventResponse]:
+    created = create(
+        body,
+        caller_id(app),
+        events=events,
+        media=media,
+        settings=settings,
+        verifying_key=event_verifying_key,
+    )
+    metrics.add_metric(name="EventsCreated", unit=MetricUnit.Count, value=1)
+    return Response(status_code=201, content_type="application/json", body=created)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response: dict[str, Any] = app.resolve(event, context)
+    return response

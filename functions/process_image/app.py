@@ -1,0 +1,42 @@
+"""S3 ObjectCreated on the uploads bucket: render the cover image and settle its event."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gatepass.config import Settings
+from gatepass.dal.events import DynamoEventStore
+from gatepass.dal.media import S3MediaStore
+from gatepass.logic.images import process_uploads
+from gatepass.observability import MetricUnit, logger, metrics, tracer
+
+settings = Settings.from_env(required=("ticketing_table", "uploads_bucket", "media_bucket"))
+events = DynamoEventStore(settings.need("ticketing_table"))
+media = S3MediaStore(settings.uploads_bucket, settings.media_bucket)
+METRIC = {"ready": "ImagesReady", "rejected": "ImagesRejected"}
+
+
+@logger.inject_lambda_context(correlation_id_path='Records[0].responseElements."x-amz-request-id"')
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@event_source(data_class=S3Event)
+def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+    outcomes = process_uploads(
+        (
+            # S3 sends keys URL-encoded (a space arrives as "+").
+            (record.s3.bucket.name, unquote_plus(record.s3.get_object.key))
+            for record in event.records
+        ),
+        uploads_bucket=settings.need("uploads_bucket"),
+        events=events,
+        media=media,
+        max_bytes=settings.upload_max_bytes,
+    )
+    for outcome in outcomes:
+        if outcome.result in METRIC:
+            metrics.add_metric(name=METRIC[outcome.result], unit=MetricUnit.Count, value=1)
+    return {"results": [{"key": o.key, "result": o.result, "reason": o.reason} for o in outcomes]}
