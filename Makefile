@@ -50,8 +50,9 @@ pytest: install
 
 test: lint build pytest
 
+# DEV_ARGS passes options through, e.g. make dev DEV_ARGS="--confirm-subscriptions manual".
 dev: install
-	$(BIN)/python -m devstack
+	$(BIN)/python -m devstack $(DEV_ARGS)
 
 bench: install
 	$(BIN)/python -m bench

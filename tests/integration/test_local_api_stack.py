@@ -3,76 +3,19 @@ and Ctrl-C leaves nothing behind; a taken port is one clear line."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 
 import psutil
 import pytest
 
+from devstack.process import DevStackProcess
 from devstack.servers import free_port
-from devstack.supervisor import READY_LINE
-from devstack.template import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-STARTUP_SECONDS = 180
-
-
-class DevStack:
-    """``python -m devstack`` in a subprocess, with its output collected line by line."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        for name in ("DATABASE_URL", "REDIS_URL"):
-            environment.pop(name, None)
-        environment.update(env or {})
-        environment["PYTHONUNBUFFERED"] = "1"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", *args],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if READY_LINE in line:
-                self.ready.set()
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not self.ready.wait(0.5):
-            assert self.process.poll() is None, f"devstack exited early:\n{self.output}"
-            assert time.monotonic() < deadline, f"devstack never became ready:\n{self.output}"
-
-    def address(self, name: str) -> str:
-        for line in self.lines:
-            if line.strip().startswith(name):
-                return line.split()[-1]
-        raise AssertionError(f"no {name} line in:\n{self.output}")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+DevStack = DevStackProcess
 
 
 @pytest.fixture
@@ -143,8 +86,7 @@ def test_devstack_prints_its_addresses_and_ctrl_c_stops_everything(
     children = psutil.Process(running.process.pid).children(recursive=True)
 
     # When the user presses Ctrl-C
-    running.process.send_signal(signal.SIGINT)
-    code = running.process.wait(60)
+    code = running.stop()
 
     # Then it exits cleanly, every port is free again and no process it started is left
     assert code == 0, running.output
@@ -167,7 +109,7 @@ def test_a_port_already_taken_is_one_clear_line_and_exit_code_1(
         # When make dev starts
         stack = DevStack(env=stack_env)
         code = stack.process.wait(120)
-        stack._reader.join(5)
+        stack.reader.join(5)
 
     # Then it says which port in one line, without a traceback, and exits 1
     assert code == 1
