@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from sqlalchemy import Engine
 
 from gatepass.config import Settings
-from gatepass.observability import logger, metrics, tracer
+from gatepass.observability import MetricUnit, logger, metrics, tracer
 from gatepass.readmodel.cache import Invalidator, NoInvalidation, RedisInvalidator
 from gatepass.readmodel.database import projector_engine, redis_client
 from gatepass.readmodel.projection import project_record
@@ -48,6 +48,13 @@ def record_handler(record: DynamoDBRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Resolved before the batch so a misconfiguration fails the invocation, not every record.
     read_model()
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    failed = len(response.get("batchItemFailures", []))
+    received = len(event.get("Records", []))
+    metrics.add_metric(
+        name="StreamRecordsProjected", unit=MetricUnit.Count, value=received - failed
+    )
+    metrics.add_metric(name="StreamRecordsFailed", unit=MetricUnit.Count, value=failed)
+    return dict(response)

@@ -18,7 +18,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 @bp.get("/events")
-@limiter.limit(search_limit, exempt_when=not_a_search)
+@limiter.shared_limit(search_limit, scope="search", exempt_when=not_a_search)
 def events() -> ResponseReturnValue:
     query, page, per_page = page_arguments()
     return jsonify(services().catalog(query, page, per_page))

@@ -28,7 +28,7 @@ def page_arguments() -> tuple[str | None, int, int]:
 
 
 @bp.get("/")
-@limiter.limit(search_limit, exempt_when=not_a_search)
+@limiter.shared_limit(search_limit, scope="search", exempt_when=not_a_search)
 def index() -> str:
     query, page, per_page = page_arguments()
     found = services().catalog(query, page, per_page)

