@@ -232,3 +232,24 @@ def test_dashboard_charts_activity_from_the_read_model(
     assert len(data["days"]) == 7
     assert data["series"]["event_view"][-1] == 4
     assert data["distinct_visitors"] == 1
+
+
+def test_visits_to_the_site_feed_the_dashboard(client: FlaskClient, fake_api: FakeApi) -> None:
+    # Given an event
+    event = fake_api.publish(title="Choir concert", organizer=ORGANIZER)
+
+    # When an anonymous visitor searches and opens it, and a signed-in one opens it too (a WSGI
+    # server closes each response once it is sent, as close() does here)
+    client.get("/?q=choir").close()
+    client.get(f"/events/{event['event_id']}").close()
+    sign_in_as(client, "alice@example.com")
+    client.get(f"/events/{event['event_id']}").close()
+    client.get("/events/aaaaaaaaaaaaaaaa").close()
+
+    # Then the visits were sent to the API after each page, and the organizer sees them counted
+    kinds = [(a["type"], a["user"]) for a in fake_api.activity]
+    assert kinds == [("search", None), ("event_view", None), ("event_view", "alice@example.com")]
+    assert fake_api.activity[0]["properties"] == {"query": "choir", "results": 1}
+    sign_in_as(client, ORGANIZER)
+    data = client.get(f"/api/events/{event['event_id']}/activity?days=1").get_json()
+    assert data["totals"] == {"event_view": 2}

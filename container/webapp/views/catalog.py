@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from werkzeug.wrappers.response import Response
 
 from gatepass.ids import is_id
+from webapp import activity
 from webapp.api_client import ApiError
 from webapp.auth import current_viewer, login_required
 from webapp.extensions import limiter, not_a_search, search_limit
@@ -32,6 +33,8 @@ def page_arguments() -> tuple[str | None, int, int]:
 def index() -> str:
     query, page, per_page = page_arguments()
     found = services().catalog(query, page, per_page)
+    if query:
+        activity.record("search", query=query[:200], results=found["total"])
     return render_template("catalog.html", query=query or "", **found)
 
 
@@ -44,6 +47,7 @@ def event(event_id: str) -> str:
         abort(404)
     viewer = current_viewer()
     held = services().read_model.ticket_for(viewer.email, event_id) if viewer else None
+    activity.record("event_view", event_id)
     return render_template(
         "event.html",
         event=services().public_event(row),

@@ -18,6 +18,7 @@ from flask import (
 )
 
 from gatepass.ids import is_id
+from webapp import activity
 from webapp.api_client import ApiError
 from webapp.auth import current_viewer, is_api_request, login_required
 from webapp.services import services
@@ -139,6 +140,7 @@ def attendees(event_id: str) -> str:
 @login_required
 def scanner(event_id: str) -> str:
     row = owned_event(event_id)
+    activity.record("check_in_view", event_id)
     return render_template("scan.html", event=services().public_event(row), result=None)
 
 

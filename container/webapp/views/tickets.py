@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
+from webapp import activity
 from webapp.api_client import ApiError
 from webapp.auth import current_viewer, login_required
 from webapp.services import services
@@ -35,4 +36,5 @@ def mine() -> str:
     viewer = current_viewer()
     assert viewer is not None
     tickets = services().read_model.tickets_of(viewer.email)
+    activity.record("ticket_view", count=len(tickets))
     return render_template("tickets.html", tickets=with_qr_codes(viewer.token, tickets))
