@@ -30,9 +30,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def read_model() -> tuple[Engine, Invalidator]:
     engine = projector_engine(settings)
     invalidator = (
-        RedisInvalidator(redis_client(settings.redis_url))
-        if settings.redis_url
-        else NoInvalidation()
+        RedisInvalidator(redis_client(settings)) if settings.redis_url else NoInvalidation()
     )
     return engine, invalidator
 

@@ -40,11 +40,20 @@ def database_url(settings: Settings) -> str:
     )
 
 
+def _secret_string(secret_id: str) -> str:
+    # Connection credentials, read once per container; gatepass.keys serves derived signing keys.
+    value = (
+        clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+    )
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"secret {secret_id} is empty")
+    return value
+
+
 def _credentials(secret_id: str) -> tuple[str, str]:
-    # The RDS-managed master secret is JSON; gatepass.keys serves raw signing keys, not this.
-    raw = clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+    # The RDS-managed master secret is JSON with username and password.
     try:
-        values: dict[str, Any] = json.loads(raw or "")
+        values: dict[str, Any] = json.loads(_secret_string(secret_id))
         return str(values["username"]), str(values["password"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigurationError(f"secret {secret_id} has no username and password") from exc
@@ -61,7 +70,12 @@ def projector_engine(settings: Settings) -> Engine:
     )
 
 
-def redis_client(url: str) -> Any:
+def redis_client(settings: Settings) -> Any:
+    """The cache the projector invalidates, with the AUTH token from its secret if any."""
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    url = settings.need("redis_url")
+    options: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if settings.redis_auth_secret_arn:
+        options["password"] = _secret_string(settings.redis_auth_secret_arn)
+    return redis.Redis.from_url(url, **options)
