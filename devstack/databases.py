@@ -71,7 +71,7 @@ class Databases:
         # and the projector hold others, so shut it down outright.
         pid, redis_dir = self._redis.pid, self._redis.redis_dir
         try:
-            self._redis.shutdown(nosave=True, now=True, force=True)
+            self._redis.shutdown(nosave=True)
         except redis.ConnectionError:
             pass  # the server closes the connection as it goes
         except redis.RedisError:

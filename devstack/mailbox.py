@@ -117,10 +117,10 @@ class Mailbox:
             link = f"{self.base_url}{self.prefix}/confirm?token={quote(token)}"
             with self._lock:
                 self._pending[token] = subscription
-            name = getattr(topic, "display_name", "") or topic.name
+            name = getattr(topic, "display_name", "") or "AWS Notification"
             message = MailMessage(
                 to=subscription.endpoint,
-                subject=f"{name or 'AWS Notification'} - Subscription Confirmation",
+                subject=f"{name} - Subscription Confirmation",
                 body=(
                     f"You have chosen to subscribe to the topic:\n{topic.arn}\n\n"
                     f"To confirm this subscription, click or visit the link below "

@@ -1,0 +1,212 @@
+"""End to end, in a real browser, against make dev's whole stack: an organizer subscribes
+(confirming through the local mailbox), signs in with the emailed code, publishes an event with
+a real photo, takes a ticket, shows its QR code, checks it in at the door by typed entry, sees a
+second check-in refused and the counts move, and sees the visits on the activity dashboard."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Locator, Page, expect
+
+from devstack.seed import DEMO_EVENTS
+from tests.e2e.conftest import Camera, Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
+
+ORGANIZER = "e2e-organizer@example.com"
+
+
+def eventually(what: str, probe: Callable[[], Any], limit: float = 60, pause: float = 1) -> Any:
+    """Poll ``probe`` until it returns something truthy (the stack is eventually consistent:
+    workflow polls, image processing and the read-model projector run in the background)."""
+    deadline = time.monotonic() + limit
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(pause)
+
+
+def newest_mail(page: Page, stack: Stack, to: str, kind: str, text: str = "") -> Locator:
+    """Open the mailbox for ``to`` until a message of ``kind`` (containing ``text``) is there."""
+
+    def look() -> Locator | None:
+        page.goto(f"{stack.mailbox_url}?to={to}")
+        messages = page.locator(f"li.message.{kind}", has_text=text)
+        return messages.first if messages.count() else None
+
+    found: Locator = eventually(f"a {kind} mail to {to}", look)
+    return found
+
+
+def subscription_status(page: Page, stack: Stack, email: str) -> str:
+    # The API answers a repeated subscribe with the subscription's state, never a new workflow.
+    answer = page.request.post(f"{stack.api_url}/subscribe", data={"email": email})
+    assert answer.status == 202, answer.text()
+    return str(answer.json()["status"])
+
+
+def natural_size(image: Locator) -> tuple[int, int]:
+    size = image.evaluate("img => [img.complete ? img.naturalWidth : 0, img.naturalHeight]")
+    return int(size[0]), int(size[1])
+
+
+def test_the_site_is_alive_on_first_open(page: Page, stack: Stack, camera: Camera) -> None:
+    # When someone opens the web app for the first time
+    page.goto(stack.web_url)
+    camera.shoot(page, "catalog")
+
+    # Then the demo events are there, with their processed images
+    for demo in DEMO_EVENTS:
+        expect(page.get_by_role("heading", name=demo.title)).to_be_visible()
+    thumbnails = page.locator("li.card img")
+    expect(thumbnails).to_have_count(len(DEMO_EVENTS))
+    for index in range(len(DEMO_EVENTS)):
+        thumbnail = thumbnails.nth(index)
+        thumbnail.scroll_into_view_if_needed()
+        eventually("a loaded thumbnail", lambda t=thumbnail: natural_size(t)[0] > 0, limit=15)
+        assert natural_size(thumbnail)[0] <= 400
+
+    # And the mailbox shows what the demo organizer was sent, saying how confirmation works
+    page.goto(stack.mailbox_url)
+    camera.shoot(page, "mailbox")
+    expect(page.locator(".note")).to_contain_text("wait for confirmation")
+    expect(page.locator("li.message", has_text="organizer@example.com").first).to_be_visible()
+
+
+def test_an_organizer_runs_an_event_from_subscription_to_check_in(
+    page: Page, stack: Stack, camera: Camera, photo: Path
+) -> None:
+    # --- subscribe, and confirm through the mailbox as the stand-in asks for it
+    assert subscription_status(page, stack, ORGANIZER) in ("starting", "pending")
+    confirmation = newest_mail(page, stack, ORGANIZER, "confirmation-request")
+    camera.shoot(page, "mailbox-confirmation-request")
+    assert subscription_status(page, stack, ORGANIZER) == "pending"
+    confirmation.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Subscription confirmed!")).to_be_visible()
+    camera.shoot(page, "subscription-confirmed")
+    eventually(
+        "an active subscription", lambda: subscription_status(page, stack, ORGANIZER) == "active"
+    )
+    newest_mail(page, stack, ORGANIZER, "notification", "Welcome")
+    camera.shoot(page, "mailbox-welcome")
+
+    # --- sign in with the code from the mailbox
+    page.goto(f"{stack.web_url}/signin")
+    camera.shoot(page, "signin")
+    page.get_by_label("Email address").fill(ORGANIZER)
+    page.get_by_role("button", name="Email me a code").click()
+    page.wait_for_url(re.compile(r"/signin/code"))
+    camera.shoot(page, "signin-code")
+    code_page = page.context.new_page()
+    mail = newest_mail(code_page, stack, ORGANIZER, "notification", "sign-in code")
+    code = mail.locator(".code").first.inner_text()
+    camera.shoot(code_page, "mailbox-sign-in-code")
+    code_page.close()
+    assert re.fullmatch(r"\d{6}", code)
+    page.locator("input[name=code]").fill(code)
+    page.locator("form button[type=submit]").click()
+    expect(page.locator(".flash.success")).to_contain_text(f"Signed in as {ORGANIZER}")
+    camera.shoot(page, "signed-in")
+
+    # --- create an event with a real photo, and see the processed image
+    title = f"Rooftop Quartet {datetime.now():%H%M%S}"
+    page.goto(f"{stack.web_url}/organizer/events/new")
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Description").fill("Strings at sunset, on the roof of the old mill.")
+    page.get_by_label("Venue").fill("Old Mill Rooftop, Porto")
+    starts = datetime.now() + timedelta(days=10)
+    page.get_by_label("Starts (your local time)").fill(starts.strftime("%Y-%m-%dT19:30"))
+    page.get_by_label("Seats").fill("40")
+    page.locator("#image").set_input_files(str(photo))
+    camera.shoot(page, "new-event-form")
+    page.get_by_role("button", name="Publish event").click()
+    preview = page.locator("#upload-preview")
+    expect(preview).to_be_visible(timeout=90_000)
+    eventually("the processed image to load", lambda: natural_size(preview)[0] > 0, limit=15)
+    camera.shoot(page, "new-event-image-ready")
+    width, height = natural_size(preview)
+    # A display rendition (at most 1600 px), turned upright from the EXIF orientation.
+    assert max(width, height) <= 1600
+    assert height > width
+
+    page.locator("#upload-event-link").click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    event_url = page.url
+    camera.shoot(page, "event-page")
+
+    # --- take a ticket and see its QR code
+    page.get_by_role("button", name="Get ticket").click()
+    page.wait_for_url(re.compile(r"/me/tickets"))
+    ticket = page.locator("li.ticket", has_text=title)
+    qr = ticket.locator("img.qr")
+
+    def ticket_shown() -> bool:
+        # My tickets reads the read model, which the projector fills from the stream.
+        page.reload()
+        return qr.count() == 1 and natural_size(qr)[0] > 0
+
+    eventually("the ticket with its QR image", ticket_shown, limit=30)
+    ticket.locator("summary").click()
+    typed_code = ticket.locator(".ticket-code").inner_text().strip()
+    camera.shoot(page, "my-tickets")
+    scanned = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))
+    assert [barcode.text for barcode in scanned] == [typed_code]
+
+    # --- check it in from the scanner page by typed entry
+    page.goto(event_url)
+    page.get_by_role("link", name="Scanner").click()
+    camera.shoot(page, "scanner")
+    page.get_by_label("Ticket code").fill(typed_code)
+    page.get_by_role("button", name="Check in").click()
+    expect(page.locator("#scan-result .flash.success")).to_contain_text(ORGANIZER)
+    camera.shoot(page, "scanner-checked-in")
+
+    # --- a second check-in of the same ticket is refused, with the time of the first
+    page.get_by_label("Ticket code").fill(typed_code)
+    page.get_by_role("button", name="Check in").click()
+    refusal = page.locator("#scan-result .flash.error")
+    expect(refusal).to_contain_text(re.compile(r"already checked in", re.IGNORECASE))
+    expect(page.locator("#scan-result .flash.success")).to_have_count(0)
+    camera.shoot(page, "scanner-second-check-in-refused")
+
+    # --- the counts move on the attendee list
+    page.get_by_role("link", name="Attendees").click()
+
+    def counts_moved() -> bool:
+        page.reload()
+        return (
+            page.locator("#count-checked-in").inner_text() == "1"
+            and page.locator("#count-sold").inner_text() == "1"
+        )
+
+    eventually("the attendee counts to show the check-in", counts_moved, limit=30)
+    expect(page.locator("#attendee-rows")).to_contain_text(ORGANIZER)
+    camera.shoot(page, "attendees")
+
+    # --- the activity dashboard shows the visits
+    page.goto(event_url)
+    page.get_by_role("link", name="Dashboard").click()
+
+    def visits_shown() -> bool:
+        page.reload()
+        counts = page.locator("p.counts").inner_text()
+        visitors = re.search(r"(\d+) distinct visitors", counts)
+        return bool(visitors and int(visitors.group(1)) >= 1)
+
+    eventually("the dashboard to count the visits", visits_shown, limit=45, pause=2)
+    expect(page.locator("p.counts")).to_contain_text("1 checked in")
+    expect(page.locator("table.list tbody tr").first).not_to_have_class("empty")
+    camera.shoot(page, "dashboard")
