@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -276,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         banner = ["", "Gatepass is running locally."]
         banner += [f"  {name.ljust(width)}  {address}" for name, address in stack.addresses()]
         print("\n".join([*banner, READY_LINE, ""]), flush=True)
-        threading.Event().wait()
+        # Wake up now and then: a signal the kernel hands to another thread would not interrupt
+        # a blocking wait here, and Python runs signal handlers only in this thread.
+        while True:
+            time.sleep(0.5)
     except PortInUse as busy:
         print(
             f"devstack: port {busy.port} ({busy.what}) is already in use; stop what is using it "
