@@ -7,8 +7,11 @@ down and removes their data, leaving no process behind.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
+import signal
 import tempfile
 import warnings
 from pathlib import Path
@@ -17,6 +20,42 @@ from typing import Any
 from devstack.servers import free_port
 
 log = logging.getLogger("devstack.databases")
+WORKDIR_PREFIX = "gatepass-dev-"
+OWNER_FILE = "owner.json"
+
+
+def reap_orphans() -> int:
+    """Stop servers left by an earlier run that was killed before it could stop them (a
+    SIGKILL gives no chance to clean up); each run records its pid and its servers' pids."""
+    import psutil
+
+    reaped = 0
+    for owner_file in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*/{OWNER_FILE}"):
+        try:
+            record = json.loads(owner_file.read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            owner = psutil.Process(int(record["owner"]))
+            if owner.status() != psutil.STATUS_ZOMBIE:
+                continue  # that run is still going
+        except psutil.NoSuchProcess:
+            pass
+        for pid in record.get("pids", []):
+            try:
+                server = psutil.Process(int(pid))
+                if not any(name in " ".join(server.cmdline()) for name in ("postgres", "redis")):
+                    continue  # the pid was reused by something else
+                # SIGINT is PostgreSQL's fast shutdown; Redis stops on it without saving.
+                server.send_signal(signal.SIGINT)
+                server.wait(10)
+            except psutil.TimeoutExpired:
+                server.kill()
+            except psutil.NoSuchProcess:
+                continue
+            reaped += 1
+        shutil.rmtree(owner_file.parent, ignore_errors=True)
+    return reaped
 
 
 class Databases:
@@ -41,7 +80,10 @@ class Databases:
     def start(self) -> None:
         if not (self.embedded_postgres or self.embedded_redis):
             return
-        self._workdir = Path(tempfile.mkdtemp(prefix="gatepass-dev-"))
+        reaped = reap_orphans()
+        if reaped:
+            log.warning("stopped %d database servers left behind by a killed earlier run", reaped)
+        self._workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         self._workdir.chmod(0o755)  # pgserver runs postgres as its own user when we are root
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
@@ -62,6 +104,9 @@ class Databases:
                     serverconfig={"port": str(port), "bind": "127.0.0.1", "save": None},
                 )
                 self.redis_url = f"redis://127.0.0.1:{port}/0"
+        (self._workdir / OWNER_FILE).write_text(
+            json.dumps({"owner": os.getpid(), "pids": self.pids})
+        )
 
     def _stop_redis(self) -> None:
         import psutil

@@ -38,7 +38,7 @@ def running(stack_env: dict[str, str]) -> Iterator[DevStack]:
     try:
         yield stack
     finally:
-        stack.kill()
+        stack.stop()  # Ctrl-C; killed only if it will not stop
 
 
 def _listening(port: int) -> bool:
@@ -117,3 +117,30 @@ def test_a_port_already_taken_is_one_clear_line_and_exit_code_1(
     problem = [line for line in stack.lines if "already in use" in line]
     assert len(problem) == 1
     assert str(ports["api"]) in problem[0]
+
+
+def test_databases_left_by_a_killed_run_are_stopped_by_the_next_run(
+    stack_env: dict[str, str],
+) -> None:
+    # Given a stack that was killed outright (no chance to stop its databases)
+    first = DevStack("--no-seed", "--no-web", env=stack_env)
+    try:
+        first.wait_ready()
+        orphans = _servers_of(first)
+        assert len(orphans) >= 2, first.output
+    finally:
+        first.kill()
+
+    # When make dev starts again
+    second = DevStack("--no-seed", "--no-web", env=stack_env)
+    try:
+        second.wait_ready()
+
+        # Then the databases the killed run left behind are gone
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(_gone(p) for p in orphans):
+            time.sleep(0.2)
+        assert [p.pid for p in orphans if not _gone(p)] == []
+        assert "left behind by a killed earlier run" in second.output
+    finally:
+        assert second.stop() == 0
