@@ -1,0 +1,107 @@
+"""``python -m bench`` (``make bench``): run the suites, write bench/results/latest.json and
+docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, ensure_path, machine
+
+SUITES = ("coldstart", "issuance", "images", "contention", "web", "localapi")
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+REPORT = ROOT / "docs" / "performance.md"
+
+
+def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Handlers print their metrics and logs to stdout, as in Lambda; not here."""
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+def run(suites: list[str], quick: bool) -> dict[str, Any]:
+    from bench import coldstart, contention, images, issuance, localapi, web
+
+    rounds = 3 if quick else 9
+    results: dict[str, Any] = {
+        "taken_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "quick": quick,
+        "machine_before": machine(),
+    }
+    needs_databases = "web" in suites or "coldstart" in suites
+    with contextlib.ExitStack() as stack:
+        database_url = redis_url = None
+        if needs_databases:
+            print("starting PostgreSQL and Redis", flush=True)
+            database_url, redis_url = stack.enter_context(web.databases())
+        for suite in suites:
+            started = time.monotonic()
+            print(f"running {suite}", flush=True)
+            if suite == "coldstart":
+                with coldstart.moto_world() as world:
+                    world.database_url, world.redis_url = database_url, redis_url
+                    results[suite] = coldstart.run(world, rounds)
+            elif suite == "issuance":
+                results[suite] = issuance.run(rounds, per_round=20 if quick else 50)
+            elif suite == "images":
+                results[suite] = _quietly(images.run, rounds)
+            elif suite == "contention":
+                results[suite] = _quietly(contention.run, 1 if quick else 3)
+            elif suite == "web":
+                assert database_url
+                assert redis_url
+                results[suite] = web.run(
+                    1 if quick else 3, database_url, redis_url, seconds=2 if quick else 5
+                )
+            elif suite == "localapi":
+                results[suite] = _quietly(localapi.run, rounds, 30 if quick else 100)
+            print(f"  {suite} took {time.monotonic() - started:.0f} s", flush=True)
+    results["machine_after"] = machine()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (for trying it out)")
+    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
+    parser.add_argument("--no-write", action="store_true", help="print the report, write nothing")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite docs/performance.md from bench/results/latest.json without measuring",
+    )
+    options = parser.parse_args(argv)
+    suites = [s for s in options.only.split(",") if s]
+    unknown = set(suites) - set(SUITES)
+    if unknown:
+        parser.error(f"unknown suites: {', '.join(sorted(unknown))}")
+    ensure_path()
+    from bench import report
+
+    if options.render:
+        REPORT.write_text(report.render(json.loads(RESULTS.read_text())))
+        print(f"wrote {REPORT.relative_to(ROOT)}")
+        return 0
+    results = run(suites, options.quick)
+    text = report.render(results)
+    if options.no_write:
+        print(text)
+        return 0
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    REPORT.write_text(text)
+    print(f"wrote {RESULTS.relative_to(ROOT)} and {REPORT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""Cold start of every function against the floor of a bare boto3 client.
+
+Each measurement is a fresh interpreter (``bench/coldstart_child.py``). AWS is moto in server
+mode in this process, reset and rebuilt from ``template.yaml`` before every measurement, and
+the state the function's ``events/`` file expects is written before the child starts; the
+child times the import of the handler module and its first event (or, for the floor, the
+import of boto3 and the creation of one client). See ``bench/method.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import PYTHONPATH, ROOT, paired_ratios, summary
+from bench.deployment import not_deployed
+
+EVENTS = ROOT / "events"
+CHILD = Path(__file__).resolve().parent / "coldstart_child.py"
+# Tracing as deployed (Tracing: Active): Powertools traces when it finds the Lambda variables.
+LAMBDA_ENV = {
+    "LAMBDA_TASK_ROOT": str(ROOT),
+    "AWS_LAMBDA_FUNCTION_NAME": "gatepass-bench",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+    "_X_AMZN_TRACE_ID": (
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    ),
+    "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+}
+IMAGE_FUNCTIONS = frozenset({"ProcessImageFunction"})
+Prepare = Callable[["World", dict[str, Any]], dict[str, Any]]
+
+
+class TimedApp:
+    """moto's WSGI app, adding up the time it spends answering (what AWS's latency would be)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seconds = 0.0
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        started = time.perf_counter()
+        body = list(self.app(environ, start_response))
+        with self._lock:
+            self.seconds += time.perf_counter() - started
+            self.requests += 1
+        return body
+
+    def take(self) -> tuple[float, int]:
+        with self._lock:
+            taken = (self.seconds, self.requests)
+            self.seconds, self.requests = 0.0, 0
+        return taken
+
+
+@dataclass
+class World:
+    """moto's server, with the template's resources, and the env that points gatepass at it."""
+
+    url: str
+    model: Any
+    timer: TimedApp
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    def reset(self) -> None:
+        import boto3
+        import requests
+
+        from gatepass import clients, keys
+
+        requests.post(f"{self.url}/moto-api/reset", timeout=30).raise_for_status()
+        clients.reset()
+        keys.reset()
+        self.model.create_all(boto3.Session(), endpoint_url=self.url)
+
+
+@contextmanager
+def moto_world() -> Iterator[World]:
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    from devstack.servers import ServerThread
+    from devstack.template import TemplateModel
+
+    timer = TimedApp(DomainDispatcherApplication(create_backend_app))
+    server = ServerThread(timer, "127.0.0.1", 0, "moto").start()
+    url = f"http://127.0.0.1:{server.port}"
+    model = TemplateModel()
+    saved = dict(os.environ)
+    os.environ.update(aws_env(model.region))
+    os.environ.update(model.all_function_env())
+    os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        yield World(url=url, model=model, timer=timer)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.stop()
+
+
+def aws_env(region: str) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+
+
+# ---------------------------------------------------------------- first events and their state
+
+
+def _settings() -> Any:
+    from gatepass.config import Settings
+
+    return Settings.from_env()
+
+
+def _put_event(**fields: Any) -> dict[str, Any]:
+    from tests.support import factories
+
+    return factories.put_event(**fields)
+
+
+def as_is(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    return event
+
+
+def with_upcoming_events(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    for number in range(5):
+        _put_event(title=f"Bench night {number}", capacity=100)
+    return event
+
+
+def with_active_subscriber(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    from gatepass import clients, clock
+
+    email = json.loads(event["body"])["email"]
+    now = clock.iso(clock.now())
+    table = clients.dynamodb_table(_settings().need("identity_table"))
+    table.put_item(
+        Item={
+            "pk": f"SUB#{email}",
+            "sk": "META",
+            "email": email,
+            "status": "active",
+            "attempt": 1,
+            "confirmed_at": now,
+            "created_at": now,
+            "updated_at": now,
+            "version": 3,
+        }
+    )
+    return event
+
+
+def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    from gatepass import clock
+    from gatepass.dal.sign_in import DynamoSignInStore
+    from gatepass.logic.sign_in import code_key, hash_code
+
+    body = json.loads(event["body"])
+    settings = _settings()
+    moment = clock.epoch()
+    DynamoSignInStore(settings.need("identity_table")).put_code(
+        body["email"],
+        code_hash=hash_code(code_key(settings), body["email"], body["code"]),
+        created_at=clock.iso(clock.now()),
+        expires_at=moment + 300,
+    )
+    return event
+
+
+def with_fresh_token(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    # The sample's token was signed with a sample secret at a fixed time; sign a current one.
+    from gatepass import tokens
+
+    key = tokens.session_key(_settings())
+    token = tokens.issue_session_token(key, "alice@example.com", ttl_seconds=3600).token
+    return {**event, "authorizationToken": f"Bearer {token}"}
+
+
+def with_event_on_sale(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    _put_event(event_id=json.loads(event["body"])["event_id"], capacity=100)
+    return event
+
+
+def with_ticket_to_show(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    from tests.support import factories
+
+    owner = event["requestContext"]["authorizer"]["principalId"]
+    factories.put_ticket(
+        _put_event(), holder=owner, ticket_id=event["queryStringParameters"]["ticket_id"]
+    )
+    return event
+
+
+SAMPLE_TICKET_SECRET = "gatepass-sample-ticket-key-for-the-events-folder-only"  # noqa: S105
+
+
+def with_ticket_at_the_door(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    from gatepass import clients, keys, ticket_codes
+    from tests.support import factories
+
+    clients.client("secretsmanager").put_secret_value(
+        SecretId=_settings().need("ticket_key_secret_arn"), SecretString=SAMPLE_TICKET_SECRET
+    )
+    keys.reset()
+    body = json.loads(event["body"])
+    scanned = ticket_codes.verify(factories.ticket_seed(), body["code"])
+    organizer = event["requestContext"]["authorizer"]["principalId"]
+    factories.put_ticket(
+        _put_event(organizer=organizer, event_id=body["event_id"]), ticket_id=scanned.ticket_id
+    )
+    return event
+
+
+def with_upload_waiting(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    from urllib.parse import unquote_plus
+
+    from gatepass import clients, clock
+    from tests.support import images
+
+    record = event["Records"][0]["s3"]
+    key = unquote_plus(record["object"]["key"])
+    event_id = key.split("/")[1]
+    item = _put_event(event_id=event_id)
+    table = clients.dynamodb_table(_settings().need("ticketing_table"))
+    table.update_item(
+        Key={"pk": item["pk"], "sk": "META"},
+        UpdateExpression="SET image_status = :s, image_upload_key = :k, updated_at = :u",
+        ExpressionAttributeValues={
+            ":s": "awaiting_upload",
+            ":k": key,
+            ":u": clock.iso(clock.now()),
+        },
+    )
+    bucket = _settings().need("uploads_bucket")
+    clients.client("s3").put_object(
+        Bucket=bucket, Key=key, Body=images.jpeg((4000, 3000)), ContentType="image/jpeg"
+    )
+    return {
+        "Records": [
+            {
+                **event["Records"][0],
+                "s3": {**record, "bucket": {**record["bucket"], "name": bucket}},
+            }
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class Subject:
+    function: str
+    event_file: str
+    prepare: Prepare
+    # A module that is not one of the template's functions (the stack reference).
+    module: str | None = None
+
+
+STACK = "PowertoolsStack (reference)"
+SUBJECTS = (
+    Subject(STACK, "subscribe.json", as_is, module="bench.stack_handler"),
+    Subject("AuthorizerFunction", "authorizer.json", with_fresh_token),
+    Subject("SubscribeFunction", "subscribe.json", as_is),
+    Subject("SendOtpFunction", "send-otp.json", with_active_subscriber),
+    Subject("VerifyOtpFunction", "verify-otp.json", with_code_sent),
+    Subject("CreateEventFunction", "create-event.json", as_is),
+    Subject("ProcessImageFunction", "process-image.json", with_upload_waiting),
+    Subject("EventsReadFunction", "events-read-list.json", with_upcoming_events),
+    Subject("CreateTicketFunction", "create-ticket.json", with_event_on_sale),
+    Subject("GetQrCodeFunction", "get-qr-code.json", with_ticket_to_show),
+    Subject("CheckInFunction", "check-in.json", with_ticket_at_the_door),
+    Subject("LogActivityFunction", "log-activity.json", as_is),
+    Subject("ProjectorFunction", "projector-ticketing.json", as_is),
+)
+
+
+# ---------------------------------------------------------------- running
+
+
+def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTEST"))}
+    env.update(aws_env(world.model.region))
+    env.update(LAMBDA_ENV)
+    env.update({"AWS_ENDPOINT_URL": world.url, "PYTHONPATH": PYTHONPATH})
+    world.reset()
+    if subject is None:
+        mode, module, function_dir = "floor", "boto3", None
+        event: dict[str, Any] = {}
+    elif subject.module is not None:
+        mode, module, function_dir = "handler", subject.module, ROOT / "functions" / "subscribe"
+        env.update(world.model.function_env("SubscribeFunction"))
+        event = subject.prepare(world, json.loads((EVENTS / subject.event_file).read_text()))
+    else:
+        from devstack.functions import FunctionHost
+
+        mode = "handler"
+        module = FunctionHost(world.model).module_name(subject.function)[0]
+        function_dir = world.model.function_dir(subject.function)
+        env.update(world.model.function_env(subject.function))
+        if subject.function == "ProjectorFunction":
+            env.update(
+                {"DATABASE_URL": world.database_url or "", "REDIS_URL": world.redis_url or ""}
+            )
+        sample = json.loads((EVENTS / subject.event_file).read_text())
+        event = subject.prepare(world, sample)
+    env["BENCH_NOT_DEPLOYED"] = ",".join(not_deployed(function_dir))
+    event_path = workdir / "event.json"
+    event_path.write_text(json.dumps(event))
+    world.timer.take()
+    done = subprocess.run(
+        [sys.executable, str(CHILD), mode, module, str(event_path)],
+        env=env,
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"cold start of {module} failed:\n{done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["aws_seconds"], result["aws_requests"] = world.timer.take()
+    result["own_seconds"] = result["seconds"] - result["aws_seconds"]
+    return result
+
+
+def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) -> dict[str, Any]:
+    """Rounds of (floor, every function), interleaved so drift touches them alike."""
+    floor: list[float] = []
+    times: dict[str, list[float]] = {s.function: [] for s in subjects}
+    own: dict[str, list[float]] = {s.function: [] for s in subjects}
+    imports: dict[str, list[float]] = {s.function: [] for s in subjects}
+    aws: dict[str, list[float]] = {s.function: [] for s in subjects}
+    details: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="gatepass-bench-") as tmp:
+        workdir = Path(tmp)
+        # One untimed round: bytecode caches and the OS page cache warm for everyone.
+        _child(world, None, workdir)
+        for subject in subjects:
+            _child(world, subject, workdir)
+        for _ in range(repeats):
+            floor.append(_child(world, None, workdir)["seconds"])
+            for subject in subjects:
+                measured = _child(world, subject, workdir)
+                times[subject.function].append(measured["seconds"])
+                own[subject.function].append(measured["own_seconds"])
+                imports[subject.function].append(measured["import_seconds"])
+                aws[subject.function].append(measured["aws_seconds"])
+                details[subject.function] = measured
+    floor_summary = summary(floor)
+    functions = {}
+    for subject in subjects:
+        measured = summary(times[subject.function])
+        functions[subject.function] = {
+            "event": subject.event_file,
+            "answer": details[subject.function]["outcome"],
+            "heavy_imports": details[subject.function]["heavy"],
+            "touches_images": subject.function in IMAGE_FUNCTIONS,
+            "reference": subject.module is not None,
+            "seconds": measured,
+            "import_seconds": summary(imports[subject.function]),
+            "aws_seconds": summary(aws[subject.function]),
+            "aws_requests": details[subject.function]["aws_requests"],
+            "own_seconds": summary(own[subject.function]),
+            "ratio": measured["median"] / floor_summary["median"],
+            "own_ratio": summary(own[subject.function])["median"] / floor_summary["median"],
+            "paired_own_ratio": paired_ratios(own[subject.function], floor),
+        }
+    return {"floor": {"seconds": floor_summary}, "functions": functions, "repeats": repeats}

@@ -1,0 +1,329 @@
+"""docs/performance.md from one run's results and the hand-written method (bench/method.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+METHOD = Path(__file__).resolve().parent / "method.md"
+MARKER = "<!-- results -->"
+QUALITY_TOLERANCE_DB = 0.1
+COLD_START_GOAL = 1.3
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}" if seconds < 0.1 else f"{seconds * 1000:.0f}"
+
+
+def spread_ms(s: dict[str, Any]) -> str:
+    return f"{ms(s['median'])} ({ms(s['q1'])}-{ms(s['q3'])}; {ms(s['min'])}-{ms(s['max'])})"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def goals(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    cold = results.get("coldstart")
+    if cold:
+        worst_name, worst = max(
+            (
+                (name, f["own_ratio"])
+                for name, f in cold["functions"].items()
+                if not f["touches_images"] and not f.get("reference")
+            ),
+            key=lambda item: item[1],
+        )
+        ok = worst <= COLD_START_GOAL
+        rows.append(
+            [
+                "Cold start of functions that do not touch images ≤ 1.3 x floor",
+                f"worst {worst_name} {worst:.2f} x",
+                verdict(ok),
+            ]
+        )
+    issuance = results.get("issuance")
+    if issuance:
+        check = issuance["check"]
+        decoded = check["gatepass_decoded"] == check["tickets"]
+        ok = issuance["speedup"] >= 3 and decoded
+        rows.append(
+            [
+                "Ticket issuance ≥ 3 x faster than naive, code decoded by ZXing",
+                f"{issuance['speedup']:.1f} x; decoded {check['gatepass_decoded']}/"
+                f"{check['tickets']}",
+                verdict(ok),
+            ]
+        )
+    images = results.get("images")
+    if images:
+        q = images["quality"]
+        equal = all(
+            q["gatepass"][k] >= q["naive"][k] - QUALITY_TOLERANCE_DB
+            for k in ("display_psnr_db", "thumbnail_psnr_db")
+        )
+        ok = images["speedup"] >= 2.5 and equal
+        rows.append(
+            [
+                "Image pipeline ≥ 2.5 x faster than naive at equal or better quality",
+                f"{images['speedup']:.1f} x; PSNR display {q['gatepass']['display_psnr_db']:.2f}"
+                f" vs {q['naive']['display_psnr_db']:.2f} dB, thumbnail "
+                f"{q['gatepass']['thumbnail_psnr_db']:.2f} vs "
+                f"{q['naive']['thumbnail_psnr_db']:.2f} dB",
+                verdict(ok),
+            ]
+        )
+    contention = results.get("contention")
+    if contention:
+        ok = contention["all_sold_equal_capacity"] and contention["other_answers"] == 0
+        rows.append(
+            [
+                "Sale under contention: sold = capacity, no answer but sold out",
+                f"{contention['buyers']} buyers, {contention['capacity']} seats: "
+                f"sold = capacity in every round: {contention['all_sold_equal_capacity']}; "
+                f"other answers {contention['other_answers']}",
+                verdict(ok),
+            ]
+        )
+    web = results.get("web")
+    if web:
+        worst = min(web[f"{n}_cached"]["share_of_ceiling"] for n in ("catalog", "api_events"))
+        rows.append(
+            [
+                "Cached web reads ≥ 60 % of the hello-world ceiling's requests/s",
+                f"worst {worst:.0%}",
+                verdict(worst >= 0.6),
+            ]
+        )
+    return rows
+
+
+def coldstart_section(cold: dict[str, Any]) -> str:
+    floor = cold["floor"]["seconds"]
+    rows = [
+        [
+            "floor: import boto3, create one client",
+            "",
+            spread_ms(floor),
+            "",
+            "0",
+            ms(floor["median"]),
+            "1.00",
+            "",
+        ]
+    ]
+    for name, f in cold["functions"].items():
+        rows.append(
+            [
+                f"{name} (`{f['event']}` -> {f['answer']})" + (" *" if f.get("reference") else ""),
+                ms(f["import_seconds"]["median"]),
+                spread_ms(f["seconds"]),
+                f"{ms(f['aws_seconds']['median'])} ({f['aws_requests']})",
+                ", ".join(f["heavy_imports"]) or "—",
+                ms(f["own_seconds"]["median"]),
+                f"{f['own_ratio']:.2f}",
+                f"{f['paired_own_ratio']['q1']:.2f}-{f['paired_own_ratio']['q3']:.2f}",
+            ]
+        )
+    header = [
+        "subject (first event -> answer)",
+        "import ms",
+        "total ms, median (IQR; min-max)",
+        "moto ms (requests)",
+        "heavy modules loaded",
+        "own ms",
+        "own / floor",
+        "paired ratio IQR",
+    ]
+    return (
+        f"### 1. Cold start ({cold['repeats']} fresh interpreters per subject)\n\n"
+        + table(header, rows)
+        + "\n\n*own* is total minus moto's time answering. * marks the reference: Powertools,"
+        " X-Ray and pydantic answering the subscribe sample with no Gatepass code and no AWS call."
+        " Only process-image touches images; "
+        "X-Ray (aws_xray_sdk) is loaded by every function because tracing is active.\n"
+    )
+
+
+def issuance_section(r: dict[str, Any]) -> str:
+    c = r["check"]
+    rows = [
+        [
+            "naive: `qrcode.make(json).save(png)`",
+            spread_ms(r["naive_seconds"]),
+            "1.0",
+            str(c["naive_png_bytes"]),
+            f"{c['naive_decoded']}/{c['tickets']}",
+        ],
+        [
+            "Gatepass: sign + `qr.render_png`",
+            spread_ms(r["gatepass_seconds"]),
+            f"{r['speedup']:.1f}",
+            str(c["gatepass_png_bytes"]),
+            f"{c['gatepass_decoded']}/{c['tickets']}",
+        ],
+    ]
+    return (
+        f"### 2. Ticket issuance ({r['gatepass_seconds']['n']} rounds of "
+        f"{r['tickets_per_round']} tickets; time per ticket)\n\n"
+        + table(["way", "ms per ticket", "speed-up", "PNG bytes", "ZXing read back"], rows)
+        + "\n"
+    )
+
+
+def images_section(r: dict[str, Any]) -> str:
+    q = r["quality"]
+    rows = []
+    for name, label, timing, speedup in (
+        ("naive", "naive: full decode, two resizes from full size", r["naive_seconds"], "1.0"),
+        ("gatepass", "Gatepass: `imaging.render`", r["gatepass_seconds"], f"{r['speedup']:.1f}"),
+    ):
+        v = q[name]
+        rows.append(
+            [
+                label,
+                spread_ms(timing),
+                speedup,
+                f"{v['display_size'][0]}x{v['display_size'][1]}, {v['display_bytes']:,} B, "
+                f"{v['display_psnr_db']:.2f} dB",
+                f"{v['thumbnail_size'][0]}x{v['thumbnail_size'][1]}, "
+                f"{v['thumbnail_bytes']:,} B, {v['thumbnail_psnr_db']:.2f} dB",
+            ]
+        )
+    return (
+        f"### 3. Image pipeline ({r['gatepass_seconds']['n']} rounds; source "
+        f"{q['source_size'][0]}x{q['source_size'][1]} JPEG, {q['source_bytes']:,} B)\n\n"
+        + table(["way", "ms, median (IQR; min-max)", "speed-up", "display", "thumbnail"], rows)
+        + f"\n\nQuality counts as equal within {QUALITY_TOLERANCE_DB} dB PSNR.\n"
+    )
+
+
+def contention_section(r: dict[str, Any]) -> str:
+    rows = [
+        [
+            str(i + 1),
+            str(x["buyers"]),
+            str(x["capacity"]),
+            str(x["sold"]),
+            str(x["sold_out"]),
+            str(sum(x["other_answers"].values())),
+            f"{x['stored_sold']} / {x['stored_tickets']}",
+            f"{x['requests_per_second']:.0f}",
+        ]
+        for i, x in enumerate(r["rounds"])
+    ]
+    header = [
+        "round",
+        "buyers",
+        "capacity",
+        "sold",
+        "sold out",
+        "other answers",
+        "stored sold / tickets",
+        "requests/s",
+    ]
+    return (
+        f"### 4. Sale under contention ({r['threads']} threads)\n\n"
+        + table(header, rows)
+        + f"\n\nThroughput median {r['requests_per_second']['median']:.0f} requests/s "
+        f"(range {r['requests_per_second']['min']:.0f}-{r['requests_per_second']['max']:.0f}),"
+        " bounded by moto under one lock.\n"
+    )
+
+
+def web_section(r: dict[str, Any]) -> str:
+    ceiling = r["ceiling"]["requests_per_second"]
+    rows = [
+        [
+            "ceiling: hello-world WSGI",
+            f"{ceiling['median']:.0f} ({ceiling['min']:.0f}-{ceiling['max']:.0f})",
+            "100 %",
+            "",
+            ms(r["ceiling"]["p99_seconds"]["median"]),
+            "",
+        ],
+        [
+            "Flask hello-world",
+            f"{r['flask_hello']['requests_per_second']['median']:.0f}",
+            f"{r['flask_hello']['share_of_ceiling']:.0%}",
+            "",
+            ms(r["flask_hello"]["p99_seconds"]["median"]),
+            "",
+        ],
+    ]
+    for key in ("catalog_cached", "api_events_cached", "catalog_uncached", "api_events_uncached"):
+        v = r[key]
+        rps = v["requests_per_second"]
+        extra = f"misses {v['miss_ratio']['median']:.0%}" if "miss_ratio" in v else ""
+        rows.append(
+            [
+                f"`{v['path']}` {key.rsplit('_', 1)[1]}",
+                f"{rps['median']:.0f} ({rps['min']:.0f}-{rps['max']:.0f})",
+                f"{v['share_of_ceiling']:.0%} (of Flask hello: {v['share_of_flask_hello']:.0%})",
+                ms(v["p50_seconds"]["median"]),
+                ms(v["p99_seconds"]["median"]),
+                (extra + f"; non-2xx {v['non_2xx']}").strip("; "),
+            ]
+        )
+    header = ["endpoint", "requests/s median (range)", "of ceiling", "p50 ms", "p99 ms", "notes"]
+    return (
+        f"### 5. Web reads ({r['generator']}, {r['connections']} connections, "
+        f"{r['seconds_per_run']:g} s per run, {r['ceiling']['requests_per_second']['n']} runs; "
+        f"{r['events_in_read_model']} events in the read model)\n\n" + table(header, rows) + "\n"
+    )
+
+
+def localapi_section(r: dict[str, Any]) -> str:
+    rows = [
+        ["handler called directly", spread_ms(r["direct_seconds"]), "1.00"],
+        ["through the local API (HTTP)", spread_ms(r["local_api_seconds"]), f"{r['ratio']:.2f}"],
+    ]
+    return (
+        f"### 6. Local API overhead (`{r['route']}`, {r['function']}; "
+        f"{r['direct_seconds']['n']} rounds of {r['requests_per_round']} requests)\n\n"
+        + table(["path", "ms per request, median (IQR; min-max)", "ratio"], rows)
+        + f"\n\nOverhead {ms(r['overhead_seconds'])} ms per request "
+        f"({', '.join(r['statuses'])}).\n"
+    )
+
+
+SECTIONS = {
+    "coldstart": coldstart_section,
+    "issuance": issuance_section,
+    "images": images_section,
+    "contention": contention_section,
+    "web": web_section,
+    "localapi": localapi_section,
+}
+
+
+def render(results: dict[str, Any]) -> str:
+    before, _, after = METHOD.read_text().partition(MARKER)
+    m = results["machine_before"]
+    parts = [
+        before.rstrip(),
+        "",
+        "## Results",
+        "",
+        f"Taken {results['taken_at']}{' (quick run)' if results.get('quick') else ''} on "
+        f"{m['cpu']}, {m['cpus']} CPUs, {m['memory_gb']} GB, {m['os']}, Python {m['python']}. "
+        f"Load average (1, 5, 15 min) {m['load_average']} before and "
+        f"{results['machine_after']['load_average']} after: the machine was shared.",
+        "",
+        "### Goals",
+        "",
+        table(["goal", "this run", "verdict"], goals(results)),
+        "",
+    ]
+    for name, section in SECTIONS.items():
+        if name in results:
+            parts += [section(results[name]), ""]
+    parts.append(after.strip())
+    return "\n".join(parts).rstrip() + "\n"

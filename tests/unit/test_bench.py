@@ -1,0 +1,74 @@
+"""The benchmark harness's correctness checks, in a tiny configuration, so ``make test`` keeps
+``make bench`` from rotting. Nothing here is timed: speed belongs to ``make bench``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import deployment, images, issuance, report
+from bench.common import ROOT, summary
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_ticket_code_and_the_naive_ticket_are_both_read_back_by_zxing() -> None:
+    # When a few tickets are issued the Gatepass way and the naive way
+    outcome = issuance.check(tickets=2)
+
+    # Then a real decoder reads back exactly what each encoded, and our PNG is the smaller
+    assert outcome["gatepass_decoded"] == 2
+    assert outcome["naive_decoded"] == 2
+    assert outcome["gatepass_png_bytes"] < outcome["naive_png_bytes"]
+
+
+def test_both_image_pipelines_make_renditions_of_the_sizes_the_site_shows() -> None:
+    # Given a small camera-like JPEG (the bench uses 12 megapixels)
+    quality = images.quality((800, 600))
+
+    # Then both ways give a 1600-px-bounded display and a 400 x 300 thumbnail, close to the source
+    for way in ("gatepass", "naive"):
+        assert quality[way]["display_size"] == [800, 600]
+        assert quality[way]["thumbnail_size"] == [400, 300]
+        assert quality[way]["display_psnr_db"] > 30
+        assert quality[way]["thumbnail_psnr_db"] > 30
+
+
+def test_a_cold_start_child_refuses_what_the_deployment_would_not_contain() -> None:
+    # Given the create-ticket function's deployment (runtime, SharedLayer, its requirements)
+    refused = set(deployment.not_deployed(ROOT / "functions" / "create_ticket"))
+
+    # Then what it lists is importable there, and the others' packages are not
+    assert {"qrcode", "cryptography", "pydantic", "aws_xray_sdk", "boto3"}.isdisjoint(refused)
+    assert {"PIL", "sqlalchemy", "psycopg", "flask"} <= refused
+    # And the floor (the runtime alone) has boto3 but not the layer's packages
+    floor = set(deployment.not_deployed(None))
+    assert "boto3" not in floor
+    assert {"pydantic", "aws_lambda_powertools"} <= floor
+
+
+def test_a_summary_gives_the_median_and_spread_of_the_samples() -> None:
+    assert summary([3.0, 1.0, 2.0, 10.0, 4.0]) == {
+        "median": 3.0,
+        "q1": 2.0,
+        "q3": 4.0,
+        "min": 1.0,
+        "max": 10.0,
+        "n": 5,
+    }
+
+
+def test_the_committed_results_render_into_the_committed_report(tmp_path: Path) -> None:
+    import json
+
+    # Given the results of the last committed run
+    results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
+
+    # When the report is rendered from them
+    text = report.render(results)
+
+    # Then it is docs/performance.md as committed, with every suite and the goals
+    assert text == (ROOT / "docs" / "performance.md").read_text()
+    for heading in ("### Goals", "### 1. Cold start", "### 5. Web reads", "### 6. Local API"):
+        assert heading in text
