@@ -7,6 +7,7 @@ from typing import Any
 
 from gatepass import clients, clock, ids, ticket_codes
 from gatepass.config import Settings
+from gatepass.logic import events
 
 
 def settings() -> Settings:
@@ -30,32 +31,19 @@ def put_event(
     """An event item exactly as create-event writes it (TicketingTable, ``EVENT#<id>``/``META``)."""
     event_id = event_id or ids.new_id()
     now = clock.now()
-    starts_at = clock.iso(now + starts_in)
-    created_at = clock.iso(now)
-    item: dict[str, Any] = {
-        "pk": f"EVENT#{event_id}",
-        "sk": "META",
-        "gsi1pk": "EVENTS",
-        "gsi1sk": f"{starts_at}#{event_id}",
-        "gsi2pk": f"ORGANIZER#{organizer}",
-        "gsi2sk": f"{created_at}#{event_id}",
-        "entity": "event",
-        "event_id": event_id,
-        "title": title,
-        "description": "Four bands, one long night.",
-        "venue": "The Blue Room, Lisbon",
-        "starts_at": starts_at,
-        "starts_at_local": (now + starts_in).isoformat(timespec="seconds"),
-        "capacity": capacity,
-        "sold": sold,
-        "checked_in": checked_in,
-        "organizer": organizer,
-        "image_status": "none",
-        "verifying_key": ticket_codes.event_verifying_key(ticket_seed(), event_id),
-        "created_at": created_at,
-        "updated_at": created_at,
-        "version": 1,
-    }
+    item = events.event_item(
+        event_id,
+        organizer,
+        title=title,
+        description="Four bands, one long night.",
+        venue="The Blue Room, Lisbon",
+        starts=now + starts_in,
+        capacity=capacity,
+        image_status="none",
+        verifying_key=ticket_codes.event_verifying_key(ticket_seed(), event_id),
+        now=now,
+    )
+    item.update(sold=sold, checked_in=checked_in)
     clients.dynamodb_table(settings().need("ticketing_table")).put_item(Item=item)
     return item
 

@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from gatepass import clock, ids
@@ -60,6 +60,48 @@ def decode_inline_image(data: str, max_bytes: int) -> bytes:
     return raw
 
 
+def event_item(
+    event_id: str,
+    organizer: str,
+    *,
+    title: str,
+    description: str,
+    venue: str,
+    starts: datetime,
+    capacity: int,
+    image_status: str,
+    verifying_key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A new event as TicketingTable stores it (``EVENT#<id>``/``META``; docs/architecture.md)."""
+    created_at = clock.iso(now)
+    starts_at = clock.iso(starts)
+    return {
+        "pk": f"EVENT#{event_id}",
+        "sk": "META",
+        "gsi1pk": "EVENTS",
+        "gsi1sk": f"{starts_at}#{event_id}",
+        "gsi2pk": f"ORGANIZER#{organizer}",
+        "gsi2sk": f"{created_at}#{event_id}",
+        "entity": "event",
+        "event_id": event_id,
+        "title": title,
+        "description": description,
+        "venue": venue,
+        "starts_at": starts_at,
+        "starts_at_local": starts.isoformat(timespec="seconds"),
+        "capacity": capacity,
+        "sold": 0,
+        "checked_in": 0,
+        "organizer": organizer,
+        "image_status": image_status,
+        "verifying_key": verifying_key,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "version": 1,
+    }
+
+
 def create_event(
     request: CreateEventRequest,
     organizer: str,
@@ -89,32 +131,18 @@ def create_event(
 
     public_key = verifying_key(event_id)
 
-    created_at = clock.iso(now)
-    starts_at = clock.iso(starts)
-    item: dict[str, Any] = {
-        "pk": f"EVENT#{event_id}",
-        "sk": "META",
-        "gsi1pk": "EVENTS",
-        "gsi1sk": f"{starts_at}#{event_id}",
-        "gsi2pk": f"ORGANIZER#{organizer}",
-        "gsi2sk": f"{created_at}#{event_id}",
-        "entity": "event",
-        "event_id": event_id,
-        "title": request.title,
-        "description": request.description,
-        "venue": request.venue,
-        "starts_at": starts_at,
-        "starts_at_local": starts.isoformat(timespec="seconds"),
-        "capacity": request.capacity,
-        "sold": 0,
-        "checked_in": 0,
-        "organizer": organizer,
-        "image_status": status,
-        "verifying_key": public_key,
-        "created_at": created_at,
-        "updated_at": created_at,
-        "version": 1,
-    }
+    item = event_item(
+        event_id,
+        organizer,
+        title=request.title,
+        description=request.description,
+        venue=request.venue,
+        starts=starts,
+        capacity=request.capacity,
+        image_status=status,
+        verifying_key=public_key,
+        now=now,
+    )
     if key is not None:
         item["image_upload_key"] = key
 
