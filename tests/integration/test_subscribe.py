@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,6 +18,7 @@ from functions.subscribe import app as subscribe_app
 from gatepass.logic.subscriptions import execution_name
 from tests.conftest import load_event
 from tests.support.api import api_event, json_body
+from tests.support.workflow import finished, subscription
 
 pytestmark = pytest.mark.integration
 
@@ -37,22 +37,6 @@ def executions(machine_arn: str) -> list[dict[str, Any]]:
         stateMachineArn=machine_arn
     )["executions"]
     return found
-
-
-def finished(execution_arn: str) -> dict[str, Any]:
-    sfn = boto3.client("stepfunctions")
-    for _ in range(400):
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_arn} never ended")
-
-
-def subscription(aws: TemplateModel, email: str) -> dict[str, Any]:
-    table = boto3.resource("dynamodb").Table(aws.physical_name("IdentityTable"))
-    item: dict[str, Any] = table.get_item(Key={"pk": f"SUB#{email}", "sk": "META"}).get("Item", {})
-    return item
 
 
 def post_subscribe(email: Any, lambda_context: Any) -> tuple[int, Any]:

@@ -4,7 +4,6 @@ and failed endings, the filter policy that addresses one subscriber, and the wel
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from moto.sns.models import SNSBackend, sns_backends
 from devstack.template import TemplateModel
 from gatepass.dal.subscriptions import DynamoSubscriptionStore
 from tests.conftest import load_event
+from tests.support.workflow import finished, subscription
 
 pytestmark = pytest.mark.integration
 
@@ -48,22 +48,6 @@ def run(machine: str, payload: dict[str, Any]) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))["executionArn"]
     return finished(arn)
-
-
-def finished(execution_arn: str) -> dict[str, Any]:
-    sfn = boto3.client("stepfunctions")
-    for _ in range(400):
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError(f"{execution_arn} never ended")
-
-
-def subscription(aws: TemplateModel, email: str) -> dict[str, Any]:
-    table = boto3.resource("dynamodb").Table(aws.physical_name("IdentityTable"))
-    item: dict[str, Any] = table.get_item(Key={"pk": f"SUB#{email}", "sk": "META"}).get("Item", {})
-    return item
 
 
 def topic_subscriptions(aws: TemplateModel) -> list[dict[str, Any]]:
