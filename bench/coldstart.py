@@ -272,8 +272,10 @@ class Subject:
 
 
 STACK = "PowertoolsStack (reference)"
+STACK_CLIENT = "PowertoolsStack + one client (reference)"  # bench.report.STACK_CLIENT
 SUBJECTS = (
     Subject(STACK, "subscribe.json", as_is, module="bench.stack_handler"),
+    Subject(STACK_CLIENT, "subscribe.json", as_is, module="bench.stack_client_handler"),
     Subject("AuthorizerFunction", "authorizer.json", with_fresh_token),
     Subject("SubscribeFunction", "subscribe.json", as_is),
     Subject("SendOtpFunction", "send-otp.json", with_active_subscriber),
@@ -382,4 +384,12 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
             "own_ratio": summary(own[subject.function])["median"] / floor_summary["median"],
             "paired_own_ratio": paired_ratios(own[subject.function], floor),
         }
+    stack = functions.get(STACK_CLIENT)
+    if stack is not None:
+        # The lowest the mandated stack reaches when it touches AWS: each function against it.
+        for name, entry in functions.items():
+            entry["own_stack_ratio"] = (
+                entry["own_seconds"]["median"] / stack["own_seconds"]["median"]
+            )
+            entry["paired_own_stack_ratio"] = paired_ratios(own[name], own[STACK_CLIENT])
     return {"floor": {"seconds": floor_summary}, "functions": functions, "repeats": repeats}

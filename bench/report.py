@@ -9,6 +9,7 @@ METHOD = Path(__file__).resolve().parent / "method.md"
 MARKER = "<!-- results -->"
 QUALITY_TOLERANCE_DB = 0.1
 COLD_START_GOAL = 1.3
+STACK_CLIENT = "PowertoolsStack + one client (reference)"  # bench.coldstart.STACK_CLIENT
 
 
 def ms(seconds: float) -> str:
@@ -42,11 +43,22 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
             key=lambda item: item[1],
         )
         ok = worst <= COLD_START_GOAL
+        stack = cold["functions"].get(STACK_CLIENT)
+        reach = (
+            f"; the mandated stack with one client alone: {stack['own_ratio']:.2f} x"
+            if stack
+            else ""
+        )
         rows.append(
             [
                 "Cold start of functions that do not touch images ≤ 1.3 x floor",
-                f"worst {worst_name} {worst:.2f} x",
-                verdict(ok),
+                f"worst {worst_name} {worst:.2f} x{reach}",
+                verdict(ok)
+                + (
+                    " (cannot be met with the mandated stack)"
+                    if stack and stack["own_ratio"] > COLD_START_GOAL
+                    else ""
+                ),
             ]
         )
     issuance = results.get("issuance")
@@ -117,6 +129,7 @@ def coldstart_section(cold: dict[str, Any]) -> str:
             ms(floor["median"]),
             "1.00",
             "",
+            "",
         ]
     ]
     for name, f in cold["functions"].items():
@@ -130,6 +143,7 @@ def coldstart_section(cold: dict[str, Any]) -> str:
                 ms(f["own_seconds"]["median"]),
                 f"{f['own_ratio']:.2f}",
                 f"{f['paired_own_ratio']['q1']:.2f}-{f['paired_own_ratio']['q3']:.2f}",
+                f"{f['own_stack_ratio']:.2f}" if "own_stack_ratio" in f else "",
             ]
         )
     header = [
@@ -141,12 +155,17 @@ def coldstart_section(cold: dict[str, Any]) -> str:
         "own ms",
         "own / floor",
         "paired ratio IQR",
+        "own / stack + client",
     ]
     return (
         f"### 1. Cold start ({cold['repeats']} fresh interpreters per subject)\n\n"
         + table(header, rows)
-        + "\n\n*own* is total minus moto's time answering. * marks the reference: Powertools,"
-        " X-Ray and pydantic answering the subscribe sample with no Gatepass code and no AWS call."
+        + "\n\n*own* is total minus moto's time answering. * marks the references: Powertools,"
+        " X-Ray and pydantic answering the subscribe sample with no Gatepass code, with no AWS call"
+        " (PowertoolsStack) and with one boto3 client making one traced DynamoDB call, as the floor"
+        " creates one client (PowertoolsStack + one client): the lowest a function on the"
+        " conventions' stack that touches AWS can reach. *own / stack + client* judges each"
+        " function against that."
         " Only process-image touches images; "
         "X-Ray (aws_xray_sdk) is loaded by every function because tracing is active.\n"
     )
