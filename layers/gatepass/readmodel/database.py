@@ -60,6 +60,10 @@ def _credentials(secret_id: str) -> tuple[str, str]:
 
 
 def projector_engine(settings: Settings) -> Engine:
+    # Here, not at the top: the web imports this module and does not use Powertools.
+    from gatepass.observability import trace_database
+
+    trace_database()
     return create_engine(
         database_url(settings),
         pool_size=1,
