@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
-from gatepass import clock, ids, qr, ticket_codes
+from gatepass import clock, ids
 from gatepass.config import Settings
 from gatepass.dal.tickets import (
     SaleRefused,
@@ -63,6 +63,8 @@ def create_ticket(
     event_id: str,
     idempotency_key: str | None = None,
 ) -> CreateTicketResponse:
+    from gatepass import ticket_codes
+
     key = check_idempotency_key(idempotency_key)
     seed = ticket_codes.ticket_seed(settings)
     if key is None:
@@ -102,6 +104,8 @@ def _issue_once(
 
 
 def _issue(dal: TicketsDataAccess, seed: bytes, holder: str, event_id: str) -> CreateTicketResponse:
+    from gatepass import qr, ticket_codes
+
     ticket_id = ids.new_id()
     now = clock.iso(clock.now())
     code = ticket_codes.sign(seed, event_id, ticket_id)
@@ -173,6 +177,9 @@ def qr_code_link(
     if ticket.holder != caller:
         raise Forbidden("This ticket belongs to someone else.")
     if not dal.qr_exists(ticket.qr_key):
+        # Imported here: this rare path is the only one in get-qr-code that needs qrcode.
+        from gatepass import qr
+
         logger.warning("rendering a missing ticket QR image", extra={"ticket_id": wanted})
         dal.put_qr(ticket.qr_key, qr.render_png(ticket.code))
     url = dal.qr_url(ticket.qr_key, ttl_seconds)
