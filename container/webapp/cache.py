@@ -19,6 +19,12 @@ import redis
 from gatepass.readmodel.cache import CATALOG_GENERATION, PREFIX, event_generation
 
 log = logging.getLogger(__name__)
+# KEYS[1] the generation, ARGV[1] the entry's key without it: {generation, entry or false}.
+# The entry's key is built in the script, as the generation it embeds is only known there.
+LOOKUP = """
+local generation = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+return {generation, redis.call('GET', ARGV[1] .. generation)}
+"""
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -31,6 +37,9 @@ class ReadCache:
     def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
         self.redis = client
         self.ttl = ttl_seconds
+        # The generation and the entry it names in one round trip instead of two: a hit is
+        # then one request to Redis.
+        self._lookup = client.register_script(LOOKUP)
 
     def catalog(
         self, query: str | None, page: int, per_page: int, load: Callable[[], dict[str, Any]]
@@ -49,9 +58,8 @@ class ReadCache:
         self, generation: str, name: str, load: Callable[[], dict[str, Any] | None]
     ) -> dict[str, Any] | None:
         try:
-            current = self.redis.get(generation)
-            key = f"{PREFIX}cache:{name}:{int(current or 0)}"
-            cached = self.redis.get(key)
+            current, cached = self._lookup(keys=[generation], args=[f"{PREFIX}cache:{name}:"])
+            key = f"{PREFIX}cache:{name}:{int(current)}"
         except redis.RedisError:
             log.warning("cache unavailable, reading the database", exc_info=True)
             return load()
