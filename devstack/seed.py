@@ -106,8 +106,10 @@ class Seeder:
         mailbox: Mailbox,
         subscription_status: Callable[[str], str | None],
         timeout: float = 60,
+        web_url: str | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.web_url = web_url.rstrip("/") if web_url else None
         self.mailbox = mailbox
         self.subscription_status = subscription_status
         self.timeout = timeout
@@ -184,8 +186,25 @@ class Seeder:
 
         self._until("the demo images", settled)
 
+    def wait_for_site(self, event_ids: list[str]) -> None:
+        """The site reads a projection of the stream: ready means the site shows what was made."""
+        if self.web_url is None:
+            return
+
+        def projected() -> bool:
+            for event_id in event_ids:
+                answer = self.http.get(f"{self.web_url}/api/events/{event_id}", timeout=10)
+                if answer.status_code != 200:
+                    return False
+                if answer.json().get("image_status") not in ("ready", "rejected"):
+                    return False
+            return True
+
+        self._until("the demo events on the site", projected)
+
     def run(self) -> list[str]:
         token = self.sign_in(DEMO_ORGANIZER)
         event_ids = self.create_events(token)
         self.wait_for_images(event_ids)
+        self.wait_for_site(event_ids)
         return event_ids

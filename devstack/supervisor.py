@@ -213,7 +213,8 @@ class Stack:
 
         log.info("creating the demo events through the API")
         try:
-            Seeder(self.api_url, self.mailbox, status).run()
+            web_url = self.web_url if self.options.web else None
+            Seeder(self.api_url, self.mailbox, status, web_url=web_url).run()
         except Exception as exc:
             log.error("could not create the demo events: %s", exc)
 
