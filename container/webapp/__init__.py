@@ -22,6 +22,7 @@ from webapp.cache import ReadCache, redis_client
 from webapp.config import Config, WebConfigurationError
 from webapp.extensions import limiter, limiter_storage_uri
 from webapp.media import MediaUrls, NoMedia, S3MediaUrls
+from webapp.pagecache import AnonymousPageCache
 from webapp.readmodel import ReadModel, make_engine
 from webapp.services import Services
 
@@ -50,6 +51,15 @@ def create_app(
     # If Redis is away, serve rather than refuse: the API enforces its own limits too.
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    cache_client = redis_client(config.REDIS_URL)
+    # Inside ProxyFix, so that it sees the client's scheme and host as the app does.
+    app.wsgi_app = AnonymousPageCache(  # type: ignore[method-assign]
+        app.wsgi_app,
+        cache_client,
+        secret_key=config.SECRET_KEY,
+        cookie_secure=config.SESSION_COOKIE_SECURE,
+        ttl_seconds=config.CACHE_TTL_SECONDS,
+    )
     if config.PROXY_FIX_HOPS:
         hops = config.PROXY_FIX_HOPS
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -68,7 +78,7 @@ def create_app(
         )
     app.extensions["gatepass"] = Services(
         read_model=ReadModel(make_engine(config)),
-        cache=ReadCache(redis_client(config.REDIS_URL), config.CACHE_TTL_SECONDS),
+        cache=ReadCache(cache_client, config.CACHE_TTL_SECONDS),
         api=api or HttpApiClient(config.API_URL, config.API_TIMEOUT_SECONDS),
         media=media,
         session_key=session_key,
