@@ -16,12 +16,15 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bench.common import PYTHONPATH, ROOT, summary
 
 CONTAINER = ROOT / "container"
 GUNICORN_CONF = CONTAINER / "gunicorn.conf.py"
+# The same configuration, with the app's modules imported in the master (see the file).
+PREIMPORT_CONF = Path(__file__).resolve().parent / "gunicorn_preimport_conf.py"
 ENDPOINTS = {"catalog": "/", "api_events": "/api/events"}
 
 
@@ -86,14 +89,14 @@ def databases() -> Iterator[tuple[str, str]]:
 
 
 @contextmanager
-def gunicorn(app: str, env: dict[str, str]) -> Iterator[str]:
+def gunicorn(app: str, env: dict[str, str], conf: Path = GUNICORN_CONF) -> Iterator[str]:
     from devstack.servers import free_port
 
     port = free_port()
     full_env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}
     full_env["PYTHONPATH"] = PYTHONPATH
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app],
+        [sys.executable, "-m", "gunicorn", "-c", str(conf), app],
         cwd=str(CONTAINER),
         env=full_env,
         stdout=subprocess.DEVNULL,
@@ -283,6 +286,8 @@ def run(
     for name in ENDPOINTS:
         samples[f"{name}_cached"] = []
         samples[f"{name}_uncached"] = []
+    for name in ENDPOINTS:
+        samples[f"{name}_preimport"] = []
     misses: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
     seed_read_model(database_url, redis_url, events)
     env = web_environment(
@@ -304,9 +309,11 @@ def run(
         gunicorn("bench.hello:app", env) as hello,
         gunicorn("bench.hello:flask_app", env) as flask_hello,
         gunicorn("webapp:create_app()", env) as web,
+        gunicorn("webapp:create_app()", env, PREIMPORT_CONF) as preimported,
     ):
         for path in ENDPOINTS.values():  # warm every worker's pools and templates
             load(web + path, 1, connections)
+            load(preimported + path, 1, connections)
         load(hello + "/", 1, connections)
         load(flask_hello + "/", 1, connections)
         for _ in range(repeats):
@@ -321,6 +328,8 @@ def run(
                 samples[f"{name}_uncached"].append(measured)
                 misses[name].append(cache_entries(redis_url) / max(1, measured["requests"]))
                 flush(redis_url)
+                load(preimported + path, 1, connections)
+                samples[f"{name}_preimport"].append(load(preimported + path, seconds, connections))
     ceiling = summary([s["requests_per_second"] for s in samples["ceiling"]])
     result: dict[str, Any] = {
         "events_in_read_model": events,
