@@ -1,5 +1,6 @@
-"""Key material from Secrets Manager. Secrets are generated at deploy time by CloudFormation
-(``GenerateSecretString``) and only ever read here, cached for five minutes per container.
+"""Secrets Manager, read only here. Secrets are generated at deploy time by CloudFormation
+(``GenerateSecretString``) or managed by the service (RDS credentials); signing keys made from
+them are cached for five minutes per container.
 
 Raw secret strings are stretched into fixed-size keys with SHA-256, and purpose-specific keys
 are derived with HMAC so that one secret never serves two purposes directly.
@@ -17,15 +18,21 @@ CACHE_SECONDS = 300
 _cache: dict[str, tuple[float, bytes]] = {}
 
 
+def secret_string(secret_id: str) -> str | None:
+    """The current string of the secret named by ``secret_id`` (name or ARN), uncached."""
+    value = (
+        clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
+    )
+    return value if isinstance(value, str) else None
+
+
 def secret_key(secret_id: str) -> bytes:
     """A 32-byte key made from the secret named by ``secret_id`` (name or ARN)."""
     cached = _cache.get(secret_id)
     if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1]
-    value = (
-        clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
-    )
-    if not isinstance(value, str) or len(value) < 32:
+    value = secret_string(secret_id)
+    if value is None or len(value) < 32:
         raise RuntimeError(f"secret {secret_id} is missing or too short")
     key = hashlib.sha256(value.encode("utf-8")).digest()
     _cache[secret_id] = (time.monotonic(), key)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine
 
-from gatepass import clients
+from gatepass import keys
 from gatepass.config import ConfigurationError, Settings
 
 
@@ -41,11 +41,9 @@ def database_url(settings: Settings) -> str:
 
 
 def _secret_string(secret_id: str) -> str:
-    # Connection credentials, read once per container; gatepass.keys serves derived signing keys.
-    value = (
-        clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
-    )
-    if not isinstance(value, str) or not value:
+    # Connection credentials, read once per container.
+    value = keys.secret_string(secret_id)
+    if not value:
         raise ConfigurationError(f"secret {secret_id} is empty")
     return value
 
