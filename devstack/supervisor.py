@@ -30,6 +30,7 @@ from devstack.pumps import (
 from devstack.seed import Seeder
 from devstack.servers import PortInUse, ServerThread, ensure_free
 from devstack.template import TemplateModel
+from gatepass.readmodel.database import normalize_url
 
 log = logging.getLogger("devstack")
 HOST = "127.0.0.1"
@@ -139,7 +140,7 @@ class Stack:
         self._database_environment()
         if web.has_migrations():
             log.info("migrating the read model")
-            web.migrate(self._sqlalchemy_url())
+            web.migrate(normalize_url(str(self.databases.database_url)))
 
         api = LocalApi(self.model, self.host, extra_apps={self.mailbox.prefix: self.mailbox})
         self._serve(api, self.options.api_port, "API")
@@ -174,13 +175,6 @@ class Stack:
         os.environ["DATABASE_URL"] = str(self.databases.database_url)
         os.environ["DATABASE_SSLMODE"] = "disable"
         os.environ["REDIS_URL"] = str(self.databases.redis_url)
-
-    def _sqlalchemy_url(self) -> str:
-        url = str(self.databases.database_url)
-        for prefix in ("postgres://", "postgresql://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
-        return url
 
     def _serve(self, app: Any, port: int, what: str) -> None:
         server = ServerThread(app, HOST, port, what).start()

@@ -73,6 +73,8 @@ from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
+from gatepass.readmodel.database import normalize_url
+
 
 class WebConfigurationError(RuntimeError):
     """The environment does not describe a usable web service."""
@@ -118,9 +120,7 @@ def database_url_from(env: Mapping[str, str]) -> str:
         sslmode = env.get("DB_SSLMODE", "require").strip() or "require"
         url = f"postgresql+psycopg://{user}:{password}@{host}:{port}/{name}?sslmode={sslmode}"
     # The read model speaks psycopg 3; plain postgres:// URLs (as tools print them) are accepted.
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix) :]
+    url = normalize_url(url)
     make_url(url)
     return url
 
