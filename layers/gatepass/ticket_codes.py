@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gatepass import keys
+from gatepass import b64url, keys
 from gatepass.config import Settings
 from gatepass.errors import InvalidTicketCode
 from gatepass.ids import ID_BYTES, decode_id, encode_id
@@ -48,7 +48,7 @@ def _signing_key(seed: bytes, event_id: str) -> Ed25519PrivateKey:
 def event_verifying_key(seed: bytes, event_id: str) -> str:
     """The event's public key, raw 32 bytes in base64url: safe to publish."""
     raw = _signing_key(seed, event_id).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return b64url.encode(raw)
 
 
 def _payload(event_id: str, ticket_id: str) -> bytes:
@@ -95,7 +95,7 @@ def verify(seed: bytes, code: str) -> TicketCode:
 def verify_with_public_key(verifying_key: str, code: str) -> TicketCode:
     """What an offline scanner does with an event's published key."""
     parsed, payload, signature = _parse(code)
-    raw = base64.urlsafe_b64decode(verifying_key + "=" * (-len(verifying_key) % 4))
+    raw = b64url.decode(verifying_key)
     try:
         Ed25519PublicKey.from_public_bytes(raw).verify(signature, payload)
     except InvalidSignature as exc:

@@ -8,7 +8,6 @@ external identity provider to issue tokens with a different ``amr`` later.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -17,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from gatepass import clock, keys
+from gatepass import b64url, clock, keys
 from gatepass.config import Settings
 from gatepass.errors import Unauthorized
 
@@ -44,12 +43,12 @@ class SessionClaims:
 
 
 def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return b64url.encode(raw)
 
 
 def _b64decode(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return b64url.decode(text)
     except (binascii.Error, ValueError) as exc:
         raise Unauthorized("The session token is malformed.") from exc
 

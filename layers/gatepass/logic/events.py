@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from gatepass import clock, ids
+from gatepass import b64url, clock, ids
 from gatepass.config import Settings
 from gatepass.dal.events import KEY_ATTRIBUTES, EventStore
 from gatepass.dal.media import MediaStore
@@ -228,7 +228,7 @@ def get_event(event_id: str, *, events: EventStore, media: MediaStore, url_ttl: 
 def encode_cursor(item: dict[str, Any]) -> str:
     key = {name: str(item[name]) for name in KEY_ATTRIBUTES}
     raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return b64url.encode(raw)
 
 
 def decode_cursor(cursor: str) -> dict[str, str]:
@@ -237,7 +237,7 @@ def decode_cursor(cursor: str) -> dict[str, str]:
         details={"problems": [{"field": "cursor", "problem": "not a cursor from this API"}]},
     )
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = b64url.decode(cursor)
         key = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise invalid from exc
