@@ -192,9 +192,19 @@ def test_activity_is_counted_once_and_expiry_keeps_the_counts(
 def test_projecting_an_event_invalidates_the_web_cache(
     projector: Any, lambda_context: Any, cache: redis.Redis
 ) -> None:
+    # Given a web worker listening for change notices
+    listener = cache.pubsub()
+    listener.subscribe("gp:changes")
+    assert (listener.get_message(timeout=2.0) or {}).get("type") == "subscribe"
+
     # When an event change is projected
     projector.lambda_handler(_records("projector-ticketing.json", 0), lambda_context)
 
-    # Then the catalog's and the event's cache generations move on
+    # Then the catalog's and the event's cache generations move on, and the worker is told
+    # which, by the time the projector is done
+    notice = listener.get_message(timeout=0.0)
+    listener.close()
     assert int(cache.get("gp:gen:catalog") or 0) == 1
     assert int(cache.get(f"gp:gen:event:{EVENT_ID}") or 0) == 1
+    assert notice is not None
+    assert sorted(notice["data"].decode().split()) == ["gp:gen:catalog", f"gp:gen:event:{EVENT_ID}"]

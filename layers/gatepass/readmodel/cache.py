@@ -4,6 +4,10 @@ them).
 A cached read's key includes the current generation of what it shows; bumping the generation
 makes every such entry unreachable at once (no key scans), and the entries expire on their TTL.
 The catalog has one generation for all its pages and searches; each event has its own.
+
+Every bump is also announced on ``CHANGES_CHANNEL`` (the names of the generations bumped,
+separated by spaces), so a reader can keep a generation in memory between changes instead of
+asking Redis for it on every read (``webapp.generations``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any, Protocol
 
 PREFIX = "gp:"
 CATALOG_GENERATION = f"{PREFIX}gen:catalog"
+CHANGES_CHANNEL = f"{PREFIX}changes"
 
 
 def event_generation(event_id: str) -> str:
@@ -31,10 +36,16 @@ class RedisInvalidator:
         names = sorted(set(generations))
         if not names:
             return
+        # In this order: a reader told of a change must find the bumped value when it asks.
         pipe = self._redis.pipeline(transaction=False)
         for name in names:
             pipe.incr(name)
+        pipe.publish(CHANGES_CHANNEL, " ".join(names))
         pipe.execute()
+        # Redis writes every reply of a batch of commands before it reads the next one, so once
+        # this answers, the notice is on its way to every subscriber (already in their socket
+        # buffers on the same host) and a read that starts now is not served the old generation.
+        self._redis.ping()
 
 
 class NoInvalidation:
