@@ -21,6 +21,7 @@ from webapp.auth import current_viewer
 from webapp.cache import ReadCache, redis_client
 from webapp.config import Config, WebConfigurationError
 from webapp.extensions import limiter, limiter_storage_uri
+from webapp.generations import CatalogGeneration
 from webapp.media import MediaUrls, NoMedia, S3MediaUrls
 from webapp.pagecache import AnonymousPageCache
 from webapp.readmodel import ReadModel, make_engine
@@ -55,7 +56,7 @@ def create_app(
     # Inside ProxyFix, so that it sees the client's scheme and host as the app does.
     app.wsgi_app = AnonymousPageCache(  # type: ignore[method-assign]
         app.wsgi_app,
-        cache_client,
+        CatalogGeneration(cache_client),
         secret_key=config.SECRET_KEY,
         cookie_secure=config.SESSION_COOKIE_SECURE,
         ttl_seconds=config.CACHE_TTL_SECONDS,

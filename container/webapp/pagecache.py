@@ -2,11 +2,12 @@
 
 The catalog (``/``) and ``/api/events`` look the same to every visitor who is not signed in
 and is not searching, so their rendered responses are kept per worker, keyed by what the
-request asks for, and served without entering Flask: one Redis round trip (the catalog's cache
-generation, which the projector bumps on every change) instead of the app's routing, rate-limit
-check, cache lookup and template rendering. An entry is used only while the generation it was
-rendered at is current, so an invalidation takes effect on the next read as before, and for at
-most ``CACHE_TTL_SECONDS`` (if Redis ever lost its generations, as it loses its entries).
+request asks for, and served without entering Flask: a look at the catalog's cache generation,
+which the projector bumps and announces on every change (``webapp.generations``: no round trip to
+Redis between changes), instead of the app's routing, rate-limit check, cache lookup and template
+rendering. An entry is used only while the generation it was rendered at is current, so an
+invalidation takes effect on the next read after its notice, and for at most
+``CACHE_TTL_SECONDS`` (if Redis ever lost its generations, as it loses its entries).
 
 What is not shared is never served from here: signed-in visitors (``gp_session``), pending flash
 messages (``gp_flash``), searches (which are rate-limited and recorded), other methods and
@@ -28,7 +29,7 @@ import redis
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.http import parse_cookie
 
-from gatepass.readmodel.cache import CATALOG_GENERATION
+from webapp.generations import CatalogGeneration
 from webapp.security import (
     CSRF_COOKIE,
     CSRF_SALT,
@@ -67,14 +68,14 @@ class AnonymousPageCache:
     def __init__(
         self,
         app: WsgiApp,
-        client: redis.Redis,
+        generation: CatalogGeneration,
         *,
         secret_key: str,
         cookie_secure: bool,
         ttl_seconds: int,
     ) -> None:
         self.app = app
-        self.redis = client
+        self.generation = generation
         self.serializer = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
         self.cookie_secure = cookie_secure
         self.ttl = ttl_seconds
@@ -88,7 +89,7 @@ class AnonymousPageCache:
         if now < self.paused_until:
             return self.app(environ, start_response)
         try:
-            generation = int(self.redis.get(CATALOG_GENERATION) or 0)
+            generation = self.generation.current()
         except (redis.RedisError, ValueError):
             log.warning("cache unavailable, rendering catalog reads in the app", exc_info=True)
             self.paused_until = now + PAUSE_AFTER_ERROR_SECONDS
