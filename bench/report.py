@@ -107,14 +107,10 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
     web = results.get("web")
     if web:
         worst = min(web[f"{n}_cached"]["share_of_ceiling"] for n in ("catalog", "api_events"))
-        preimport = ""
-        if "catalog_preimport" in web:
-            shares = [web[f"{n}_preimport"]["share_of_ceiling"] for n in ("catalog", "api_events")]
-            preimport = f"; with the app imported in gunicorn's master: worst {min(shares):.0%}"
         rows.append(
             [
                 "Cached web reads ≥ 60 % of the hello-world ceiling's requests/s",
-                f"worst {worst:.0%}{preimport}",
+                f"worst {worst:.0%}",
                 verdict(worst >= 0.6),
             ]
         )
@@ -282,7 +278,6 @@ def web_section(r: dict[str, Any]) -> str:
         ],
     ]
     keys = ["catalog_cached", "api_events_cached", "catalog_uncached", "api_events_uncached"]
-    keys += [k for k in ("catalog_preimport", "api_events_preimport") if k in r]
     for key in keys:
         v = r[key]
         rps = v["requests_per_second"]
@@ -290,8 +285,7 @@ def web_section(r: dict[str, Any]) -> str:
         kind = key.rsplit("_", 1)[1]
         rows.append(
             [
-                f"`{v['path']}` "
-                + ("cached, app imported in gunicorn's master †" if kind == "preimport" else kind),
+                f"`{v['path']}` {kind}",
                 f"{rps['median']:.0f} ({rps['min']:.0f}-{rps['max']:.0f})",
                 f"{v['share_of_ceiling']:.0%} (of Flask hello: {v['share_of_flask_hello']:.0%})",
                 ms(v["p50_seconds"]["median"]),
@@ -303,15 +297,7 @@ def web_section(r: dict[str, Any]) -> str:
     return (
         f"### 5. Web reads ({r['generator']}, {r['connections']} connections, "
         f"{r['seconds_per_run']:g} s per run, {r['ceiling']['requests_per_second']['n']} runs; "
-        f"{r['events_in_read_model']} events in the read model)\n\n"
-        + table(header, rows)
-        + (
-            "\n\n† `bench/gunicorn_preimport_conf.py`: the same gunicorn configuration, with the"
-            " web app's modules imported once in gunicorn's master, so that a worker replaced"
-            " after `max_requests` does not import them again. Not what the container runs.\n"
-            if "catalog_preimport" in r
-            else "\n"
-        )
+        f"{r['events_in_read_model']} events in the read model)\n\n" + table(header, rows) + "\n"
     )
 
 

@@ -23,8 +23,6 @@ from bench.common import PYTHONPATH, ROOT, summary
 
 CONTAINER = ROOT / "container"
 GUNICORN_CONF = CONTAINER / "gunicorn.conf.py"
-# The same configuration, with the app's modules imported in the master (see the file).
-PREIMPORT_CONF = Path(__file__).resolve().parent / "gunicorn_preimport_conf.py"
 ENDPOINTS = {"catalog": "/", "api_events": "/api/events"}
 
 
@@ -223,19 +221,20 @@ def load(url: str, seconds: float, connections: int) -> dict[str, Any]:
 
 @contextmanager
 def cache_busting(redis_url: str) -> Iterator[dict[str, int]]:
-    """Bump the catalog's cache generation continuously, as a stream of writes would, so that
-    (nearly) every read misses the cache and goes to PostgreSQL."""
+    """Bump and announce the catalog's cache generation continuously, as the projector does on a
+    stream of writes, so that (nearly) every read misses the cache and goes to PostgreSQL."""
     import redis
 
-    from gatepass.readmodel.cache import CATALOG_GENERATION
+    from gatepass.readmodel.cache import CATALOG_GENERATION, RedisInvalidator
 
     client = redis.Redis.from_url(redis_url)
+    invalidator = RedisInvalidator(client)
     counts = {"bumps": 0}
     stop = threading.Event()
 
     def bump() -> None:
         while not stop.is_set():
-            client.incr(CATALOG_GENERATION)
+            invalidator.invalidate([CATALOG_GENERATION])
             counts["bumps"] += 1
             time.sleep(0.0005)
 
@@ -286,8 +285,6 @@ def run(
     for name in ENDPOINTS:
         samples[f"{name}_cached"] = []
         samples[f"{name}_uncached"] = []
-    for name in ENDPOINTS:
-        samples[f"{name}_preimport"] = []
     misses: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
     seed_read_model(database_url, redis_url, events)
     env = web_environment(
@@ -309,11 +306,9 @@ def run(
         gunicorn("bench.hello:app", env) as hello,
         gunicorn("bench.hello:flask_app", env) as flask_hello,
         gunicorn("webapp:create_app()", env) as web,
-        gunicorn("webapp:create_app()", env, PREIMPORT_CONF) as preimported,
     ):
         for path in ENDPOINTS.values():  # warm every worker's pools and templates
             load(web + path, 1, connections)
-            load(preimported + path, 1, connections)
         load(hello + "/", 1, connections)
         load(flask_hello + "/", 1, connections)
         for _ in range(repeats):
@@ -328,8 +323,6 @@ def run(
                 samples[f"{name}_uncached"].append(measured)
                 misses[name].append(cache_entries(redis_url) / max(1, measured["requests"]))
                 flush(redis_url)
-                load(preimported + path, 1, connections)
-                samples[f"{name}_preimport"].append(load(preimported + path, seconds, connections))
     ceiling = summary([s["requests_per_second"] for s in samples["ceiling"]])
     result: dict[str, Any] = {
         "events_in_read_model": events,

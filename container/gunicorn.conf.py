@@ -5,7 +5,8 @@ so the same file serves the container, ``make dev`` and the tests.
 
 PORT (8080), HOST (0.0.0.0), WEB_CONCURRENCY (workers; CPUs available + 1, at most 8),
 GUNICORN_THREADS (4), GUNICORN_TIMEOUT (30), GUNICORN_GRACEFUL_TIMEOUT (20),
-GUNICORN_KEEPALIVE (75), GUNICORN_MAX_REQUESTS (20000), FORWARDED_ALLOW_IPS (*), LOG_LEVEL (info).
+GUNICORN_KEEPALIVE (75), GUNICORN_MAX_REQUESTS (0: never recycle), FORWARDED_ALLOW_IPS (*),
+LOG_LEVEL (info).
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20, 1)
 # Longer than the ALB's 60 s idle timeout: the ALB closes idle connections, never gunicorn,
 # which would otherwise race it into 502s.
 keepalive = _int("GUNICORN_KEEPALIVE", 75, 1)
-# Recycling guards against slow leaks; at 1000 a busy task replaced a worker every few seconds,
-# and each replacement re-imported the whole app (bench: cached reads at a quarter of the ceiling).
-max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
+# No recycling unless asked for (a guard against a leak, if one ever shows). Under load a worker
+# was replaced every few seconds even at 20 000 requests, and throughput fell by half for seconds
+# at a time around each replacement (bench: web reads); ECS replaces tasks on every deploy anyway.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 # Connection pools must not be shared across fork: each worker builds its app and engine.
 preload_app = False
