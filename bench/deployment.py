@@ -1,8 +1,9 @@
 """What a function's Lambda deployment contains, so a cold start imports only that.
 
 The bench runs in the development virtualenv, where every package of every function (and the
-tools) is installed. In Lambda a function has the runtime's boto3, the SharedLayer's packages
-(``layers/requirements.txt``) and its own ``requirements.txt``, nothing else. Libraries that
+tools) is installed. In Lambda a function has the SharedLayer's packages
+(``layers/requirements.txt``, boto3 pinned among them) and its own ``requirements.txt``, nothing
+else (the runtime's own boto3 is shadowed by the layer's). Libraries that
 import optional packages when they are present (X-Ray's ``patch_all`` imports SQLAlchemy and
 psycopg; botocore imports awscrt and pyOpenSSL) would otherwise do work in the bench that they
 do not do in Lambda. The cold-start child refuses the top-level modules listed here.

@@ -20,13 +20,12 @@ MODEL = TemplateModel()
 TESTS = ROOT / "tests"
 LAYER = ROOT / "layers"
 STDLIB = set(sys.stdlib_module_names)
-# Provided by the Lambda Python runtime itself.
-RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3"}
 # Import name -> distribution name, where they differ.
 DISTRIBUTIONS = {
     "PIL": "pillow",
     "aws_lambda_powertools": "aws-lambda-powertools",
     "aws_xray_sdk": "aws-xray-sdk",
+    "dateutil": "python-dateutil",
     "psycopg": "psycopg",
     "yaml": "pyyaml",
 }
@@ -78,7 +77,7 @@ def _third_party_closure(entry: Path) -> set[str]:
                 found = _gatepass_file(name)
                 if found:
                     pending.append(found)
-            elif top not in STDLIB and top not in RUNTIME_PROVIDED and top != "functions":
+            elif top not in STDLIB and top != "functions":
                 third_party.add(top)
     return third_party
 

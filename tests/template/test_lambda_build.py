@@ -1,0 +1,120 @@
+"""What `sam build` ships: layers/Makefile and functions/Makefile run here exactly as sam build
+runs them (a copy of the source directory, ARTIFACTS_DIR set), and their output is inspected:
+arm64 wheels, the pinned SDK, and compiled bytecode for every module, because Lambda cannot
+write a bytecode cache and would otherwise compile every library on every cold start."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack.template import ROOT, TemplateModel
+
+pytestmark = pytest.mark.template
+
+MODEL = TemplateModel()
+CHECKED_HASH = 0b11  # PEP 552: hash-based, and checked against the source when imported
+
+
+def _make(target: str, makefile: Path, source: Path, tmp_path: Path) -> Path:
+    """``target`` built as sam build builds it: make in a copy of the source directory."""
+    scratch, artifacts = tmp_path / "scratch", tmp_path / "artifacts"
+    shutil.copytree(source, scratch, ignore=shutil.ignore_patterns(".aws-sam", ".git"))
+    artifacts.mkdir()
+    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-f", str(makefile), target],
+        cwd=scratch,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return artifacts
+
+
+def _uncompiled(root: Path) -> list[str]:
+    """Modules under ``root`` without bytecode for this Python that is checked by hash."""
+    missing = []
+    for source in root.rglob("*.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        if not cached.exists():
+            missing.append(str(source.relative_to(root)))
+            continue
+        header = cached.read_bytes()[:16]
+        assert header[:4] == importlib.util.MAGIC_NUMBER, cached
+        if int.from_bytes(header[4:8], "little") != CHECKED_HASH:
+            missing.append(f"{source.relative_to(root)} (not hash-checked)")
+    return missing
+
+
+def _distributions(root: Path) -> dict[str, str]:
+    found = {}
+    for info in root.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        found[name.lower().replace("_", "-")] = version
+    return found
+
+
+def _pins(requirements: Path) -> dict[str, str]:
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.split("[")[0].lower().replace("_", "-")] = version
+    return pins
+
+
+def test_the_layer_ships_its_pinned_libraries_for_arm64_with_bytecode(tmp_path: Path) -> None:
+    # When the SharedLayer is built as sam build builds it
+    site = _make("build-SharedLayer", ROOT / "layers" / "Makefile", ROOT / "layers", tmp_path)
+    site /= "python"
+
+    # Then it holds the gatepass package and exactly the pinned libraries, the SDK included
+    # (so no unpinned botocore shadows the runtime's), built for arm64
+    assert (site / "gatepass" / "__init__.py").exists()
+    assert _distributions(site) == _pins(ROOT / "layers" / "requirements.txt")
+    assert list(site.glob("pydantic_core/_pydantic_core.*-aarch64-linux-gnu.so"))
+
+    # And every module is compiled, so no cold start compiles one
+    assert _uncompiled(site) == []
+    assert not (site / "bin").exists()
+
+
+@pytest.mark.parametrize(
+    ("function", "library"),
+    [("CreateTicketFunction", "qrcode"), ("SubscribeFunction", None)],
+)
+def test_a_function_ships_its_handler_and_libraries_with_bytecode(
+    function: str, library: str | None, tmp_path: Path
+) -> None:
+    # When a function is built as sam build builds it
+    source = MODEL.function_dir(function)
+    artifacts = _make(f"build-{function}", ROOT / "functions" / "Makefile", source, tmp_path)
+
+    # Then it holds its handler and its own libraries, every module compiled, and nothing else
+    assert (artifacts / "app.py").exists()
+    if library:
+        assert (artifacts / library / "__init__.py").exists()
+    assert _uncompiled(artifacts) == []
+    assert not (artifacts / "Makefile").exists()
+    assert not (artifacts / "bin").exists()
+
+
+def test_every_function_and_the_layer_are_built_by_the_makefiles() -> None:
+    for logical_id, function in MODEL.functions.items():
+        metadata = function.get("Metadata", {})
+        assert metadata.get("BuildMethod") == "makefile", logical_id
+        assert metadata.get("ContextPath") == "functions", logical_id
+    layer = MODEL.of_type("AWS::Serverless::LayerVersion")["SharedLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
