@@ -9,6 +9,7 @@ import of boto3 and the creation of one client). See ``bench/method.md``.
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import subprocess
@@ -269,6 +270,13 @@ class Subject:
     prepare: Prepare
     # A module that is not one of the template's functions (the stack reference).
     module: str | None = None
+    # False: the function's libraries and gatepass without compiled bytecode, as SAM's Python
+    # builder shipped them before layers/Makefile and functions/Makefile (the SDK precompiled).
+    bytecode: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.function if self.bytecode else f"{self.function}, no bytecode"
 
 
 STACK = "PowertoolsStack (reference)"
@@ -288,7 +296,40 @@ SUBJECTS = (
     Subject("CheckInFunction", "check-in.json", with_ticket_at_the_door),
     Subject("LogActivityFunction", "log-activity.json", as_is),
     Subject("ProjectorFunction", "projector-ticketing.json", as_is),
+    Subject("SubscribeFunction", "subscribe.json", as_is, bytecode=False),
+    Subject("ProjectorFunction", "projector-ticketing.json", as_is, bytecode=False),
 )
+
+
+def source_only_site(function_dir: Path, dest: Path) -> Path:
+    """Copies, without bytecode, of what the layer and the function ship beyond the SDK."""
+    import importlib.util
+    import shutil
+    from importlib import metadata
+
+    from bench.deployment import RUNTIME, closure, normal, requirements_of
+
+    if dest.exists():
+        return dest
+    wanted = closure(
+        requirements_of(ROOT / "layers" / "requirements.txt")
+        + requirements_of(function_dir / "requirements.txt")
+    ) - closure(list(RUNTIME))
+    no_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
+    dest.mkdir(parents=True)
+    for module, distributions in metadata.packages_distributions().items():
+        if not any(normal(d) in wanted for d in distributions):
+            continue
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin in (None, "built-in", "frozen"):
+            continue
+        if spec.submodule_search_locations:
+            package = Path(next(iter(spec.submodule_search_locations)))
+            shutil.copytree(package, dest / package.name, ignore=no_bytecode)
+        else:
+            shutil.copy2(spec.origin, dest)
+    shutil.copytree(ROOT / "layers" / "gatepass", dest / "gatepass", ignore=no_bytecode)
+    return dest
 
 
 # ---------------------------------------------------------------- running
@@ -314,6 +355,10 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
         module = FunctionHost(world.model).module_name(subject.function)[0]
         function_dir = world.model.function_dir(subject.function)
         env.update(world.model.function_env(subject.function))
+        if not subject.bytecode:
+            site = source_only_site(function_dir, workdir / f"source-only-{subject.function}")
+            env["PYTHONPATH"] = os.pathsep.join((str(site), PYTHONPATH))
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
         if subject.function == "ProjectorFunction":
             env.update(
                 {"DATABASE_URL": world.database_url or "", "REDIS_URL": world.redis_url or ""}
@@ -345,11 +390,15 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
 def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) -> dict[str, Any]:
     """Rounds of (floor, every function), interleaved so drift touches them alike."""
     floor: list[float] = []
-    times: dict[str, list[float]] = {s.function: [] for s in subjects}
-    own: dict[str, list[float]] = {s.function: [] for s in subjects}
-    imports: dict[str, list[float]] = {s.function: [] for s in subjects}
-    aws: dict[str, list[float]] = {s.function: [] for s in subjects}
+    times: dict[str, list[float]] = {s.name: [] for s in subjects}
+    own: dict[str, list[float]] = {s.name: [] for s in subjects}
+    imports: dict[str, list[float]] = {s.name: [] for s in subjects}
+    aws: dict[str, list[float]] = {s.name: [] for s in subjects}
     details: dict[str, dict[str, Any]] = {}
+    # Bytecode for our own modules, as the Makefiles build it (the libraries' came with pip):
+    # a checkout edited since its last import would otherwise compile them in every child.
+    for package in ("layers", "functions", "bench"):
+        compileall.compile_dir(str(ROOT / package), quiet=1)
     with tempfile.TemporaryDirectory(prefix="gatepass-bench-") as tmp:
         workdir = Path(tmp)
         # One untimed round: bytecode caches and the OS page cache warm for everyone.
@@ -360,29 +409,30 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
             floor.append(_child(world, None, workdir)["seconds"])
             for subject in subjects:
                 measured = _child(world, subject, workdir)
-                times[subject.function].append(measured["seconds"])
-                own[subject.function].append(measured["own_seconds"])
-                imports[subject.function].append(measured["import_seconds"])
-                aws[subject.function].append(measured["aws_seconds"])
-                details[subject.function] = measured
+                times[subject.name].append(measured["seconds"])
+                own[subject.name].append(measured["own_seconds"])
+                imports[subject.name].append(measured["import_seconds"])
+                aws[subject.name].append(measured["aws_seconds"])
+                details[subject.name] = measured
     floor_summary = summary(floor)
     functions = {}
     for subject in subjects:
-        measured = summary(times[subject.function])
-        functions[subject.function] = {
+        measured = summary(times[subject.name])
+        functions[subject.name] = {
             "event": subject.event_file,
-            "answer": details[subject.function]["outcome"],
-            "heavy_imports": details[subject.function]["heavy"],
+            "answer": details[subject.name]["outcome"],
+            "heavy_imports": details[subject.name]["heavy"],
             "touches_images": subject.function in IMAGE_FUNCTIONS,
             "reference": subject.module is not None,
+            "bytecode": subject.bytecode,
             "seconds": measured,
-            "import_seconds": summary(imports[subject.function]),
-            "aws_seconds": summary(aws[subject.function]),
-            "aws_requests": details[subject.function]["aws_requests"],
-            "own_seconds": summary(own[subject.function]),
+            "import_seconds": summary(imports[subject.name]),
+            "aws_seconds": summary(aws[subject.name]),
+            "aws_requests": details[subject.name]["aws_requests"],
+            "own_seconds": summary(own[subject.name]),
             "ratio": measured["median"] / floor_summary["median"],
-            "own_ratio": summary(own[subject.function])["median"] / floor_summary["median"],
-            "paired_own_ratio": paired_ratios(own[subject.function], floor),
+            "own_ratio": summary(own[subject.name])["median"] / floor_summary["median"],
+            "paired_own_ratio": paired_ratios(own[subject.name], floor),
         }
     stack = functions.get(STACK_CLIENT)
     if stack is not None:

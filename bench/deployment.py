@@ -25,7 +25,7 @@ RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "si
 LOCAL = frozenset({"gatepass", "functions", "devstack", "webapp", "tests", "bench"})
 
 
-def _normal(name: str) -> str:
+def normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -40,7 +40,7 @@ def closure(requirements: list[str]) -> set[str]:
     pending = [Requirement(r) for r in requirements]
     while pending:
         requirement = pending.pop()
-        name = _normal(requirement.name)
+        name = normal(requirement.name)
         key = name + "[" + ",".join(sorted(requirement.extras)) + "]"
         if key in found:
             continue
@@ -71,6 +71,6 @@ def not_deployed(function_dir: Path | None) -> list[str]:
     for module, distributions in metadata.packages_distributions().items():
         if module in LOCAL or module in sys.stdlib_module_names or module.startswith("_"):
             continue
-        if not any(_normal(d) in allowed for d in distributions):
+        if not any(normal(d) in allowed for d in distributions):
             refused.add(module)
     return sorted(refused)

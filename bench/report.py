@@ -38,7 +38,7 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
             (
                 (name, f["own_ratio"])
                 for name, f in cold["functions"].items()
-                if not f["touches_images"] and not f.get("reference")
+                if not f["touches_images"] and not f.get("reference") and f.get("bytecode", True)
             ),
             key=lambda item: item[1],
         )
@@ -135,7 +135,9 @@ def coldstart_section(cold: dict[str, Any]) -> str:
     for name, f in cold["functions"].items():
         rows.append(
             [
-                f"{name} (`{f['event']}` -> {f['answer']})" + (" *" if f.get("reference") else ""),
+                f"{name} (`{f['event']}` -> {f['answer']})"
+                + (" *" if f.get("reference") else "")
+                + ("" if f.get("bytecode", True) else " †"),
                 ms(f["import_seconds"]["median"]),
                 spread_ms(f["seconds"]),
                 f"{ms(f['aws_seconds']['median'])} ({f['aws_requests']})",
@@ -167,7 +169,16 @@ def coldstart_section(cold: dict[str, Any]) -> str:
         " conventions' stack that touches AWS can reach. *own / stack + client* judges each"
         " function against that."
         " Only process-image touches images; "
-        "X-Ray (aws_xray_sdk) is loaded by every function because tracing is active.\n"
+        "X-Ray (aws_xray_sdk) is loaded by every function because tracing is active."
+        + (
+            " † marks a function measured as SAM's Python builder shipped it before"
+            " `layers/Makefile` and `functions/Makefile`: its libraries and gatepass without"
+            " compiled bytecode (Lambda cannot write it), so they are compiled at the cold"
+            " start; the SDK, the runtime's, is precompiled. The rows without † are as the"
+            " Makefiles build them.\n"
+            if any(not f.get("bytecode", True) for f in cold["functions"].values())
+            else "\n"
+        )
     )
 
 
