@@ -1,6 +1,6 @@
 """The second reference for the cold-start suite: the stack of ``bench.stack_handler`` plus what
 every Gatepass function must also do, mirroring the floor: create one boto3 client (DynamoDB,
-low-level, with the shared package's configuration) and make one call with it (a GetItem on
+low-level, with boto3's defaults) and make one call with it (a GetItem on
 the identity table, traced by X-Ray like every call a function makes). No Gatepass code. Its
 cold start against the floor is the lowest the mandated stack can reach for a function that
 touches AWS at all."""

@@ -16,7 +16,6 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bench.common import PYTHONPATH, ROOT, summary
@@ -87,14 +86,14 @@ def databases() -> Iterator[tuple[str, str]]:
 
 
 @contextmanager
-def gunicorn(app: str, env: dict[str, str], conf: Path = GUNICORN_CONF) -> Iterator[str]:
+def gunicorn(app: str, env: dict[str, str]) -> Iterator[str]:
     from devstack.servers import free_port
 
     port = free_port()
     full_env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}
     full_env["PYTHONPATH"] = PYTHONPATH
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(conf), app],
+        [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app],
         cwd=str(CONTAINER),
         env=full_env,
         stdout=subprocess.DEVNULL,
@@ -220,7 +219,7 @@ def load(url: str, seconds: float, connections: int) -> dict[str, Any]:
 
 
 @contextmanager
-def cache_busting(redis_url: str) -> Iterator[dict[str, int]]:
+def cache_busting(redis_url: str) -> Iterator[None]:
     """Bump and announce the catalog's cache generation continuously, as the projector does on a
     stream of writes, so that (nearly) every read misses the cache and goes to PostgreSQL."""
     import redis
@@ -229,19 +228,17 @@ def cache_busting(redis_url: str) -> Iterator[dict[str, int]]:
 
     client = redis.Redis.from_url(redis_url)
     invalidator = RedisInvalidator(client)
-    counts = {"bumps": 0}
     stop = threading.Event()
 
     def bump() -> None:
         while not stop.is_set():
             invalidator.invalidate([CATALOG_GENERATION])
-            counts["bumps"] += 1
             time.sleep(0.0005)
 
     worker = threading.Thread(target=bump, daemon=True)
     worker.start()
     try:
-        yield counts
+        yield
     finally:
         stop.set()
         worker.join()

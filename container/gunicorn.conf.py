@@ -67,7 +67,8 @@ access_log_format = (
 
 
 def on_starting(server: object) -> None:
-    """Import the app's modules once in the master, so a recycled worker forks with them loaded.
+    """Import the app's modules once in the master, so a replaced worker (after a crash or a
+    timeout, or recycled with GUNICORN_MAX_REQUESTS) forks with them loaded.
 
     Only modules: ``create_app()`` still runs in each worker, so pools and sockets are never
     shared across a fork. Another WSGI app served with this file (the bench's ceiling) skips it.
