@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-12)
 RUNTIME := $(shell $(PYTHON) -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
-TEMPLATES := template.yaml $(wildcard container/template.yaml)
+TEMPLATES := template.yaml $(wildcard container/template.yaml) $(wildcard pipeline/template.yaml)
 PYTEST_ARGS ?=
 
 .PHONY: help install dev test lint format typecheck cfn-lint validate build pytest bench clean

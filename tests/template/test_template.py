@@ -278,7 +278,13 @@ def test_samconfig_has_default_and_prod_profiles() -> None:
 
 def _templates() -> list[str]:
     return [
-        str(p) for p in (ROOT / "template.yaml", ROOT / "container" / "template.yaml") if p.exists()
+        str(p)
+        for p in (
+            ROOT / "template.yaml",
+            ROOT / "container" / "template.yaml",
+            ROOT / "pipeline" / "template.yaml",
+        )
+        if p.exists()
     ]
 
 
