@@ -7,13 +7,11 @@ DB_* variables the web uses. Migrations take an advisory lock, so web tasks star
 
 from __future__ import annotations
 
-import os
-
 from alembic import context
 from sqlalchemy import create_engine, text
 
 from gatepass.readmodel.schema import metadata
-from webapp.config import database_url_from
+from webapp.config import DatabaseSettings
 
 # Any fixed number: the lock only has to be the same for every task.
 MIGRATION_LOCK = 7_140_241_901
@@ -23,7 +21,7 @@ config = context.config
 
 def _url() -> str:
     configured = config.get_main_option("sqlalchemy.url")
-    return configured or database_url_from(os.environ)
+    return configured or DatabaseSettings.from_env().DATABASE_URL
 
 
 def run_migrations_offline() -> None:

@@ -1,77 +1,25 @@
-"""Configuration of the web service, read once from environment variables.
+"""Configuration of the web service: pydantic-settings models read once from the environment.
 
-The ECS task definition (container/template.yaml) sets these; secrets arrive through the task
-definition's ``Secrets`` (never as plain ``Environment`` values). ``create_app`` validates them at
-start-up, so a task with a missing or malformed variable fails its health check instead of
-serving errors.
-
-Database (the read model)
-    DATABASE_URL            Full SQLAlchemy URL, e.g. ``postgresql+psycopg://u:p@host:5432/gatepass``.
-                            When unset, the URL is built from the DB_* variables below.
-    DB_HOST                 RDS endpoint address.
-    DB_PORT                 Default 5432.
-    DB_NAME                 Default ``gatepass``.
-    DB_USER, DB_PASSWORD    (secrets) From the RDS-managed secret: ``ValueFrom: <arn>:username::``
-                            and ``<arn>:password::``.
-    DB_SSLMODE              libpq sslmode, default ``require`` (RDS); ``disable`` for local sockets.
-    DB_POOL_SIZE            Connections each gunicorn worker keeps open (default 5). Size it so that
-                            workers x (DB_POOL_SIZE + DB_MAX_OVERFLOW) x tasks stays under the
-                            instance's max_connections.
-    DB_MAX_OVERFLOW         Extra connections a worker may open under bursts (default 5).
-    DB_POOL_TIMEOUT         Seconds to wait for a pooled connection (default 10).
-    DB_POOL_RECYCLE         Seconds after which a connection is replaced (default 1800).
-    DB_STATEMENT_TIMEOUT_MS Per-statement timeout (default 5000).
-
-Cache and rate limits
-    REDIS_URL               ``redis://host:6379/0``; ``rediss://`` for ElastiCache with in-transit
-                            encryption (a ``?ssl_cert_reqs=required`` suffix is passed through).
-    CACHE_TTL_SECONDS       Backstop expiry of cached catalog and event reads (default 60); the
-                            projector invalidates them as soon as it changes what they show.
-    RATELIMIT_ENABLED       Default true.
-    RATELIMIT_SIGN_IN       Limit on sign-in posts per client address
-                            (default ``5 per minute;30 per hour``).
-    RATELIMIT_SEARCH        Limit on searches per client address (default ``30 per minute``).
-
-Serverless API (writes)
-    API_URL                 Base URL of the root stack's REST API (its stage URL), no trailing
-                            slash.
-    API_TIMEOUT_SECONDS     Default 10.
-
-Sessions and security
-    SECRET_KEY              (secret) At least 32 characters; signs CSRF tokens and flash messages.
-    SESSION_KEY_SECRET_ARN  The Secrets Manager secret the API signs session tokens with; the web
-                            reads it (``secretsmanager:GetSecretValue`` on that one secret) to
-                            verify the ``gp_session`` cookie's token and learn who is signed in.
-    SESSION_COOKIE_SECURE   Default true; ``false`` only for local plain-http development.
-    PROXY_FIX_HOPS          Proxies in front of the app whose X-Forwarded-* headers are trusted
-                            (default 1: the ALB). Client addresses for rate limits come from here.
-    EXTRA_CSP_ORIGINS       Space-separated origins added to the CSP's img-src, connect-src and
-                            form-action (e.g. the local S3 stand-in ``http://127.0.0.1:5000``).
-
-Media (S3)
-    AWS_REGION              Region of the buckets.
-    MEDIA_BUCKET            Processed event images; the web pre-signs GETs for them with its task
-                            role (``s3:GetObject`` on ``MediaBucket/events/*``).
-    MEDIA_URL_TTL_SECONDS   Lifetime of those URLs (default 3600).
-    UPLOADS_BUCKET          Where the browser posts images (pre-signed POST from the API); only its
-                            origin is needed, for the CSP.
-    TICKETS_BUCKET          Where QR images live (pre-signed GETs come from the API); CSP only.
-    AWS_ENDPOINT_URL        Optional S3 stand-in (``make dev``).
-
-Other
-    PAGE_SIZE               Catalog page size (default 12).
-    LOG_LEVEL               Default INFO.
+The ECS task definition (container/template.yaml) sets the variables; secrets arrive through the
+task definition's ``Secrets`` (never as plain ``Environment`` values). ``create_app`` reads them
+at start-up, so a task with a missing or malformed variable fails its health check, naming the
+variable, instead of serving errors. Each field's description is its documentation: the table in
+docs/web.md is rendered from these models (``webapp.envdoc``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any, ClassVar, Self
 from urllib.parse import quote
 
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from gatepass.readmodel.database import normalize_url
 
@@ -80,130 +28,264 @@ class WebConfigurationError(RuntimeError):
     """The environment does not describe a usable web service."""
 
 
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value.strip() == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise WebConfigurationError(f"not a true/false value: {value!r}")
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise WebConfigurationError(f"{name} must be a whole number") from exc
-    if not low <= value <= high:
-        raise WebConfigurationError(f"{name} must be between {low} and {high}")
-    return value
-
-
-def database_url_from(env: Mapping[str, str]) -> str:
-    """DATABASE_URL, or one assembled from the DB_* variables (credentials URL-quoted)."""
-    explicit = env.get("DATABASE_URL", "").strip()
-    if explicit:
-        url = explicit
-    else:
-        host = env.get("DB_HOST", "").strip()
-        if not host:
-            raise WebConfigurationError("set DATABASE_URL or DB_HOST (with DB_USER, DB_PASSWORD)")
-        user = quote(env.get("DB_USER", "postgres"), safe="")
-        password = quote(env.get("DB_PASSWORD", ""), safe="")
-        port = env.get("DB_PORT", "5432").strip() or "5432"
-        name = env.get("DB_NAME", "gatepass").strip() or "gatepass"
-        sslmode = env.get("DB_SSLMODE", "require").strip() or "require"
-        url = f"postgresql+psycopg://{user}:{password}@{host}:{port}/{name}?sslmode={sslmode}"
-    # The read model speaks psycopg 3; plain postgres:// URLs (as tools print them) are accepted.
-    url = normalize_url(url)
-    make_url(url)
-    return url
-
-
-@dataclass(frozen=True)
-class Config:
-    """Flask reads the upper-case attributes (``app.config.from_object``)."""
-
-    SECRET_KEY: str
-    DATABASE_URL: str
-    REDIS_URL: str
-    API_URL: str
-    SESSION_KEY_SECRET_ARN: str | None = None
-    DB_POOL_SIZE: int = 5
-    DB_MAX_OVERFLOW: int = 5
-    DB_POOL_TIMEOUT: int = 10
-    DB_POOL_RECYCLE: int = 1800
-    DB_STATEMENT_TIMEOUT_MS: int = 5000
-    CACHE_TTL_SECONDS: int = 60
-    RATELIMIT_ENABLED: bool = True
-    RATELIMIT_SIGN_IN: str = "5 per minute;30 per hour"
-    RATELIMIT_SEARCH: str = "30 per minute"
-    API_TIMEOUT_SECONDS: int = 10
-    SESSION_COOKIE_SECURE: bool = True
-    PROXY_FIX_HOPS: int = 1
-    EXTRA_CSP_ORIGINS: tuple[str, ...] = ()
-    AWS_REGION: str = "us-east-1"
-    MEDIA_BUCKET: str | None = None
-    MEDIA_URL_TTL_SECONDS: int = 3600
-    UPLOADS_BUCKET: str | None = None
-    TICKETS_BUCKET: str | None = None
-    AWS_ENDPOINT_URL: str | None = None
-    PAGE_SIZE: int = 12
-    LOG_LEVEL: str = "INFO"
-    TESTING: bool = False
-    # Flask's own settings, derived so they stay consistent with ours.
-    MAX_CONTENT_LENGTH: int = 1024 * 1024
+class _Settings(BaseSettings):
+    # Field names are the variables' names (and Flask's config keys); an empty variable counts as
+    # unset, as the task definition cannot leave one out conditionally.
+    model_config = SettingsConfigDict(
+        case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True
+    )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
-        env = os.environ if environ is None else environ
-        secret = env.get("SECRET_KEY", "")
-        if len(secret) < 32:
-            raise WebConfigurationError("SECRET_KEY must be set to at least 32 characters")
-        redis_url = env.get("REDIS_URL", "").strip()
-        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise WebConfigurationError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
-        api_url = env.get("API_URL", "").strip().rstrip("/")
-        if not api_url.startswith(("https://", "http://")):
-            raise WebConfigurationError("API_URL must be the API's http(s) base URL")
-        return cls(
-            SECRET_KEY=secret,
-            DATABASE_URL=database_url_from(env),
-            REDIS_URL=redis_url,
-            API_URL=api_url,
-            SESSION_KEY_SECRET_ARN=env.get("SESSION_KEY_SECRET_ARN") or None,
-            DB_POOL_SIZE=_int(env, "DB_POOL_SIZE", 5, 1, 100),
-            DB_MAX_OVERFLOW=_int(env, "DB_MAX_OVERFLOW", 5, 0, 100),
-            DB_POOL_TIMEOUT=_int(env, "DB_POOL_TIMEOUT", 10, 1, 120),
-            DB_POOL_RECYCLE=_int(env, "DB_POOL_RECYCLE", 1800, 60, 86400),
-            DB_STATEMENT_TIMEOUT_MS=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000, 100, 600000),
-            CACHE_TTL_SECONDS=_int(env, "CACHE_TTL_SECONDS", 60, 1, 86400),
-            RATELIMIT_ENABLED=_flag(env.get("RATELIMIT_ENABLED"), True),
-            RATELIMIT_SIGN_IN=env.get("RATELIMIT_SIGN_IN") or "5 per minute;30 per hour",
-            RATELIMIT_SEARCH=env.get("RATELIMIT_SEARCH") or "30 per minute",
-            API_TIMEOUT_SECONDS=_int(env, "API_TIMEOUT_SECONDS", 10, 1, 60),
-            SESSION_COOKIE_SECURE=_flag(env.get("SESSION_COOKIE_SECURE"), True),
-            PROXY_FIX_HOPS=_int(env, "PROXY_FIX_HOPS", 1, 0, 5),
-            EXTRA_CSP_ORIGINS=tuple(env.get("EXTRA_CSP_ORIGINS", "").split()),
-            AWS_REGION=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            MEDIA_BUCKET=env.get("MEDIA_BUCKET") or None,
-            MEDIA_URL_TTL_SECONDS=_int(env, "MEDIA_URL_TTL_SECONDS", 3600, 60, 604800),
-            UPLOADS_BUCKET=env.get("UPLOADS_BUCKET") or None,
-            TICKETS_BUCKET=env.get("TICKETS_BUCKET") or None,
-            AWS_ENDPOINT_URL=env.get("AWS_ENDPOINT_URL") or None,
-            PAGE_SIZE=_int(env, "PAGE_SIZE", 12, 1, 100),
-            LOG_LEVEL=(env.get("LOG_LEVEL") or "INFO").upper(),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The settings from ``environ`` (by default the process environment)."""
+        try:
+            if environ is None:
+                return cls()
+            source = _MappingSource(cls, environ)
+            return cls(_build_sources=((source,), {}))
+        except ValidationError as exc:
+            raise WebConfigurationError(_explain(exc)) from None
+
+
+class DatabaseSettings(_Settings):
+    """Database (the PostgreSQL read model)"""
+
+    DATABASE_URL: str = Field(
+        "",
+        repr=False,
+        description="Full SQLAlchemy URL, e.g. `postgresql+psycopg://u:p@host:5432/gatepass`; "
+        "when unset, it is built from the `DB_*` variables below.",
+    )
+    DB_HOST: str = Field("", description="RDS endpoint address (needed without `DATABASE_URL`).")
+    DB_PORT: int = Field(5432, ge=1, le=65535, description="Database port.")
+    DB_NAME: str = Field("gatepass", description="Database name.")
+    DB_USER: str = Field(
+        "postgres", description="(secret) From the RDS-managed secret (`<arn>:username::`)."
+    )
+    DB_PASSWORD: str = Field(
+        "", repr=False, description="(secret) From the RDS-managed secret (`<arn>:password::`)."
+    )
+    DB_SSLMODE: str = Field(
+        "require", description="libpq sslmode: `require` for RDS, `disable` for local sockets."
+    )
+    DB_POOL_SIZE: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Connections each gunicorn worker keeps open; keep workers x tasks x "
+        "(`DB_POOL_SIZE` + `DB_MAX_OVERFLOW`) under the instance's `max_connections`.",
+    )
+    DB_MAX_OVERFLOW: int = Field(
+        5, ge=0, le=100, description="Extra connections a worker may open under bursts."
+    )
+    DB_POOL_TIMEOUT: int = Field(
+        10, ge=1, le=120, description="Seconds to wait for a pooled connection."
+    )
+    DB_POOL_RECYCLE: int = Field(
+        1800, ge=60, le=86400, description="Seconds after which a connection is replaced."
+    )
+    DB_STATEMENT_TIMEOUT_MS: int = Field(
+        5000, ge=100, le=600000, description="Per-statement timeout in milliseconds."
+    )
+
+    # What Flask's config does not need: the URL is assembled from them.
+    CONNECTION_PARTS: ClassVar[frozenset[str]] = frozenset(
+        {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSLMODE"}
+    )
+
+    @model_validator(mode="after")
+    def _assemble_url(self) -> Self:
+        url = self.DATABASE_URL.strip()
+        if not url:
+            if not self.DB_HOST.strip():
+                raise ValueError("set DATABASE_URL or DB_HOST (with DB_USER, DB_PASSWORD)")
+            user = quote(self.DB_USER, safe="")
+            password = quote(self.DB_PASSWORD, safe="")
+            url = (
+                f"postgresql+psycopg://{user}:{password}@{self.DB_HOST.strip()}:{self.DB_PORT}"
+                f"/{self.DB_NAME}?sslmode={self.DB_SSLMODE}"
+            )
+        # The read model speaks psycopg 3; plain postgres:// URLs (as tools print them) are
+        # accepted.
+        url = normalize_url(url)
+        try:
+            make_url(url)
+        except ArgumentError as exc:
+            raise ValueError("DATABASE_URL is not a database URL") from exc
+        object.__setattr__(self, "DATABASE_URL", url)
+        return self
+
+
+class CacheSettings(_Settings):
+    """Cache and rate limits (Redis)"""
+
+    REDIS_URL: str = Field(
+        description="`redis://host:6379/0`; `rediss://` for ElastiCache with in-transit "
+        "encryption (the entrypoint builds it from `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS` and "
+        "`REDIS_AUTH_TOKEN` when unset).",
+    )
+    CACHE_TTL_SECONDS: int = Field(
+        60,
+        ge=1,
+        le=86400,
+        description="Backstop expiry of cached catalog and event reads; the projector "
+        "invalidates them as soon as it changes what they show.",
+    )
+    RATELIMIT_ENABLED: bool = Field(True, description="Rate limits on or off.")
+    RATELIMIT_SIGN_IN: str = Field(
+        "5 per minute;30 per hour", description="Limit on sign-in posts per client address."
+    )
+    RATELIMIT_SEARCH: str = Field(
+        "30 per minute", description="Limit on searches per client address."
+    )
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+
+class ApiSettings(_Settings):
+    """Serverless API (writes)"""
+
+    API_URL: str = Field(
+        description="Base URL of the root stack's REST API (its stage URL); a trailing slash is "
+        "dropped.",
+    )
+    API_TIMEOUT_SECONDS: int = Field(10, ge=1, le=60, description="Timeout of calls to the API.")
+
+    @field_validator("API_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be the API's http(s) base URL")
+        return value
+
+
+class SecuritySettings(_Settings):
+    """Sessions and security"""
+
+    SECRET_KEY: str = Field(
+        min_length=32,
+        repr=False,
+        description="(secret) At least 32 characters; signs CSRF tokens and flash messages.",
+    )
+    SESSION_KEY_SECRET_ARN: str | None = Field(
+        None,
+        description="The Secrets Manager secret the API signs session tokens with; the web reads "
+        "it to verify the `gp_session` cookie (required unless a key is passed to `create_app`).",
+    )
+    SESSION_COOKIE_SECURE: bool = Field(
+        True, description="`false` only for local plain-http development."
+    )
+    PROXY_FIX_HOPS: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="Proxies in front of the app whose `X-Forwarded-*` headers are trusted "
+        "(1: the ALB); client addresses for rate limits come from here.",
+    )
+    EXTRA_CSP_ORIGINS: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Space-separated origins added to the CSP's img-src, connect-src and "
+        "form-action (e.g. the local S3 stand-in).",
+    )
+
+    @field_validator("EXTRA_CSP_ORIGINS", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return tuple(value.split()) if isinstance(value, str) else value
+
+
+class MediaSettings(_Settings):
+    """Media (S3)"""
+
+    AWS_REGION: str = Field(
+        "us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="Region of the buckets (or `AWS_DEFAULT_REGION`).",
+    )
+    MEDIA_BUCKET: str | None = Field(
+        None,
+        description="Processed event images; the web pre-signs GETs for them with its task role.",
+    )
+    MEDIA_URL_TTL_SECONDS: int = Field(
+        3600, ge=60, le=604800, description="Lifetime of those pre-signed URLs."
+    )
+    UPLOADS_BUCKET: str | None = Field(
+        None, description="Where the browser posts images; only its origin is needed (CSP)."
+    )
+    TICKETS_BUCKET: str | None = Field(
+        None, description="Where QR images live (the API pre-signs them); CSP only."
+    )
+    AWS_ENDPOINT_URL: str | None = Field(None, description="S3 stand-in (`make dev`).")
+
+
+class Config(DatabaseSettings, CacheSettings, ApiSettings, SecuritySettings, MediaSettings):
+    """The web service's settings; Flask reads them as its config (``as_flask``)."""
+
+    PAGE_SIZE: int = Field(12, ge=1, le=100, description="Catalog page size.")
+    LOG_LEVEL: str = Field("INFO", description="Python logging level.")
+    TESTING: bool = Field(False, description="Flask's testing mode (tests only).")
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.strip().upper() or "INFO"
 
     def as_flask(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = self.model_dump(exclude=set(self.CONNECTION_PARTS))
+        values["MAX_CONTENT_LENGTH"] = 1024 * 1024
         # Flask's own session cookie only carries flash messages.
         values["SESSION_COOKIE_NAME"] = "gp_flash"
         values["SESSION_COOKIE_HTTPONLY"] = True
         values["SESSION_COOKIE_SAMESITE"] = "Lax"
         return values
+
+
+class _MappingSource(EnvSettingsSource):
+    """Variables from a mapping instead of ``os.environ``, parsed exactly the same way."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(_problem(error) for error in exc.errors())
+
+
+def _problem(error: ErrorDetails) -> str:
+    name = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        message = "must be set"
+    elif kind == "bool_parsing":
+        message = "must be a true/false value (true, false, yes, no, on, off, 1, 0)"
+    elif kind == "int_parsing":
+        message = "must be a whole number"
+    elif kind in ("greater_than_equal", "less_than_equal") and name in Config.model_fields:
+        field = Config.model_fields[name]
+        low, high = field_range(field)
+        message = f"must be from {low} to {high}"
+    elif kind == "string_too_short":
+        message = f"must be set to at least {error.get('ctx', {}).get('min_length')} characters"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{name} {message}" if name else message
+
+
+def field_range(field: FieldInfo) -> tuple[Any, Any]:
+    """The ``ge`` and ``le`` bounds of a field (None where it has none)."""
+    low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+    return low, high

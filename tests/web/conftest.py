@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -55,20 +54,22 @@ def clean(database_url: str, cache: redis.Redis) -> None:
 
 @pytest.fixture
 def web_config(database_url: str, cache_url: str) -> Config:
-    return Config(
-        SECRET_KEY="test-secret-key-" + "x" * 32,
-        DATABASE_URL=database_url,
-        REDIS_URL=cache_url,
-        API_URL="https://api.invalid/dev",
-        DB_POOL_SIZE=2,
-        DB_MAX_OVERFLOW=2,
-        CACHE_TTL_SECONDS=300,
-        RATELIMIT_SIGN_IN="5 per minute",
-        RATELIMIT_SEARCH="10 per minute",
-        MEDIA_BUCKET=MEDIA_BUCKET,
-        UPLOADS_BUCKET="gatepass-uploads-test",
-        TICKETS_BUCKET="gatepass-tickets-test",
-        TESTING=True,
+    return Config.from_env(
+        {
+            "SECRET_KEY": "test-secret-key-" + "x" * 32,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": cache_url,
+            "API_URL": "https://api.invalid/dev",
+            "DB_POOL_SIZE": "2",
+            "DB_MAX_OVERFLOW": "2",
+            "CACHE_TTL_SECONDS": "300",
+            "RATELIMIT_SIGN_IN": "5 per minute",
+            "RATELIMIT_SEARCH": "10 per minute",
+            "MEDIA_BUCKET": MEDIA_BUCKET,
+            "UPLOADS_BUCKET": "gatepass-uploads-test",
+            "TICKETS_BUCKET": "gatepass-tickets-test",
+            "TESTING": "true",
+        }
     )
 
 
@@ -83,7 +84,7 @@ def make_app(web_config: Config, fake_api: FakeApi) -> Iterator[Any]:
 
     def make(**changes: Any) -> Flask:
         app = create_app(
-            replace(web_config, **changes), api=fake_api, session_key=lambda: SESSION_KEY
+            web_config.model_copy(update=changes), api=fake_api, session_key=lambda: SESSION_KEY
         )
         built.append(app)
         return app
@@ -113,13 +114,14 @@ def sign_in_as(client: FlaskClient, email: str) -> None:
 
 
 def csrf_from(html: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert found, "the page carries a CSRF token"
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page carries a form with a CSRF token"
     return found.group(1)
 
 
-def page_token(client: FlaskClient, path: str = "/") -> str:
-    """Open a page as a browser would and return the form token it carries."""
+def page_token(client: FlaskClient, path: str = "/signin") -> str:
+    """Open a page with a form as a browser would and return the form token it carries (the
+    anonymous catalog has no form: the sign-in page is the first that asks for one)."""
     response = client.get(path)
     assert response.status_code == 200
     return csrf_from(response.get_data(as_text=True))
