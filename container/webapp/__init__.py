@@ -57,8 +57,6 @@ def create_app(
     app.wsgi_app = AnonymousPageCache(  # type: ignore[method-assign]
         app.wsgi_app,
         CatalogGeneration(cache_client),
-        secret_key=config.SECRET_KEY,
-        cookie_secure=config.SESSION_COOKIE_SECURE,
         ttl_seconds=config.CACHE_TTL_SECONDS,
     )
     if config.PROXY_FIX_HOPS:

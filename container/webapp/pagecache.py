@@ -11,9 +11,9 @@ invalidation takes effect on the next read after its notice, and for at most
 
 What is not shared is never served from here: signed-in visitors (``gp_session``), pending flash
 messages (``gp_flash``), searches (which are rate-limited and recorded), other methods and
-paths, and answers that are not 200 or that set a cookie. A page's CSRF token is per visitor:
-the shared page is rendered with a slot where the token goes, and each visitor gets their own
-token (and cookie, if they had none) exactly as the app would give them.
+paths, and answers that are not 200 or that set a cookie. Anonymous catalog pages carry no form
+and no CSRF token (the forms that need one are on pages this cache does not keep), so an entry is
+the app's answer byte for byte.
 """
 
 from __future__ import annotations
@@ -26,19 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import redis
-from itsdangerous import URLSafeTimedSerializer
-from werkzeug.http import parse_cookie
 
 from webapp.generations import CatalogGeneration
-from webapp.security import (
-    CSRF_COOKIE,
-    CSRF_SALT,
-    CSRF_SLOT,
-    CSRF_SLOT_ENVIRON,
-    csrf_cookie_header,
-    new_raw_token,
-    valid_raw_token,
-)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +37,6 @@ MAX_ENTRIES = 512
 # After a Redis error, leave reads to the app (which falls back to PostgreSQL) for a while
 # instead of paying a timeout here too on every request.
 PAUSE_AFTER_ERROR_SECONDS = 5.0
-SLOT = CSRF_SLOT.encode()
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -61,7 +49,6 @@ class Entry:
     status: str
     headers: list[tuple[str, str]]
     body: bytes
-    has_slot: bool
 
 
 class AnonymousPageCache:
@@ -70,14 +57,10 @@ class AnonymousPageCache:
         app: WsgiApp,
         generation: CatalogGeneration,
         *,
-        secret_key: str,
-        cookie_secure: bool,
         ttl_seconds: int,
     ) -> None:
         self.app = app
         self.generation = generation
-        self.serializer = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
-        self.cookie_secure = cookie_secure
         self.ttl = ttl_seconds
         self.entries: dict[tuple[str, ...], Entry] = {}
         self.paused_until = 0.0
@@ -108,7 +91,8 @@ class AnonymousPageCache:
             if len(self.entries) >= MAX_ENTRIES:
                 self.entries.clear()
             self.entries[key] = entry
-        return self._serve(entry, environ, start_response)
+        start_response(entry.status, list(entry.headers))
+        return [entry.body]
 
     @staticmethod
     def _shareable(environ: dict[str, Any]) -> bool:
@@ -131,9 +115,8 @@ class AnonymousPageCache:
             answer["status"], answer["headers"] = status, headers
             return lambda data: None  # the app returns its body; nothing uses write()
 
-        shared = {**environ, CSRF_SLOT_ENVIRON: True}
         # Not this visitor's cookies: what is rendered for everyone must not depend on them.
-        shared.pop("HTTP_COOKIE", None)
+        shared = {name: value for name, value in environ.items() if name != "HTTP_COOKIE"}
         chunks = self.app(shared, capture)
         try:
             body = b"".join(chunks)
@@ -150,22 +133,9 @@ class AnonymousPageCache:
             generation=generation,
             expires=now + self.ttl,
             status=answer["status"],
-            headers=[(n, v) for n, v in headers if n.lower() != "content-length"],
+            headers=[
+                *((n, v) for n, v in headers if n.lower() != "content-length"),
+                ("Content-Length", str(len(body))),
+            ],
             body=body,
-            has_slot=SLOT in body,
         )
-
-    def _serve(
-        self, entry: Entry, environ: dict[str, Any], start_response: StartResponse
-    ) -> Iterable[bytes]:
-        body = entry.body
-        headers = list(entry.headers)
-        if entry.has_slot:
-            raw = parse_cookie(environ.get("HTTP_COOKIE", "")).get(CSRF_COOKIE)
-            if not raw or not valid_raw_token(raw):
-                raw = new_raw_token()
-                headers.append(("Set-Cookie", csrf_cookie_header(raw, self.cookie_secure)))
-            body = body.replace(SLOT, str(self.serializer.dumps(raw)).encode())
-        headers.append(("Content-Length", str(len(body))))
-        start_response(entry.status, headers)
-        return [body]

@@ -13,7 +13,6 @@ import secrets
 from flask import Flask, Response, current_app, g, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.exceptions import Forbidden
-from werkzeug.http import dump_cookie
 
 from webapp.config import Config
 
@@ -23,9 +22,6 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_MAX_AGE = 12 * 3600
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_SALT = "gatepass-csrf"
-# Set in the WSGI environ by webapp.pagecache when it renders a page to share.
-CSRF_SLOT_ENVIRON = "gatepass.csrf_slot"
-CSRF_SLOT = "__gatepass_csrf_slot__"
 
 
 class CsrfRefused(Forbidden):
@@ -40,34 +36,17 @@ def _serializer() -> URLSafeTimedSerializer:
 def _raw_token() -> str:
     if "csrf_raw" not in g:
         existing = request.cookies.get(CSRF_COOKIE)
-        if existing and valid_raw_token(existing):
+        if existing and 20 <= len(existing) <= 100:
             g.csrf_raw = existing
         else:
-            g.csrf_raw = new_raw_token()
+            g.csrf_raw = secrets.token_urlsafe(32)
             g.csrf_new = True
     raw: str = g.csrf_raw
     return raw
 
 
 def csrf_token() -> str:
-    if request.environ.get(CSRF_SLOT_ENVIRON):
-        # A page rendered once for every anonymous visitor (webapp.pagecache): each one's own
-        # token is put in the slot when the page is served.
-        return CSRF_SLOT
     return str(_serializer().dumps(_raw_token()))
-
-
-def valid_raw_token(cookie: str | None) -> bool:
-    return bool(cookie) and 20 <= len(cookie or "") <= 100
-
-
-def new_raw_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def csrf_cookie_header(raw: str, secure: bool) -> str:
-    """The Set-Cookie value for the CSRF cookie (what ``Response.set_cookie`` would add)."""
-    return dump_cookie(CSRF_COOKIE, raw, httponly=True, secure=secure, samesite="Lax", path="/")
 
 
 def check_csrf() -> None:
@@ -132,8 +111,12 @@ def init_app(app: Flask, config: Config) -> None:
             # Pages can show who is signed in and carry tokens: never store them in shared caches.
             headers.setdefault("Cache-Control", "no-store")
         if g.get("csrf_new"):
-            response.headers.add(
-                "Set-Cookie", csrf_cookie_header(g.csrf_raw, config.SESSION_COOKIE_SECURE)
+            response.set_cookie(
+                CSRF_COOKIE,
+                g.csrf_raw,
+                httponly=True,
+                secure=config.SESSION_COOKIE_SECURE,
+                samesite="Lax",
             )
         return response
 

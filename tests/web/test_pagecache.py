@@ -53,9 +53,11 @@ def test_the_catalog_page_is_shared_until_the_projector_changes_the_catalog(
 def test_every_anonymous_visitor_gets_their_own_form_token_and_it_works(
     app: Flask, fake_api: FakeApi
 ) -> None:
-    # Given two browsers that open the (shared) catalog page
+    # Given two browsers that open the (shared) catalog page, then the sign-in form
     fake_api.publish(title="Harbour jazz night")
     alice, bob = _browser(app), _browser(app)
+    alice.get("/")
+    bob.get("/")
     alice_token = page_token(alice)
     alice_cookie = alice.get_cookie("gp_csrf")
     page_token(alice)
@@ -130,3 +132,18 @@ def test_shared_pages_keep_the_security_headers(client: FlaskClient, fake_api: F
         assert again.headers["Cache-Control"] == "no-store"
         assert again.headers["Strict-Transport-Security"].startswith("max-age=")
         assert int(again.headers["Content-Length"]) == len(again.get_data())
+
+
+def test_the_shared_catalog_carries_no_form_token_and_sets_no_cookie(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    # Given a catalog page an anonymous visitor has read once (rendered) and once (shared)
+    fake_api.publish(title="Harbour jazz night")
+    rendered = client.get("/")
+    shared = client.get("/")
+
+    # Then neither carries a CSRF token or sets a cookie, and both are the same page
+    for answer in (rendered, shared):
+        assert "csrf" not in answer.get_data(as_text=True).lower()
+        assert "Set-Cookie" not in answer.headers
+    assert rendered.get_data() == shared.get_data()

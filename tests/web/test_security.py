@@ -56,8 +56,8 @@ def test_a_tampered_token_is_refused(client: FlaskClient, fake_api: FakeApi) -> 
 
 
 def test_pages_carry_security_headers(client: FlaskClient, fake_api: FakeApi) -> None:
-    # When a page is served over HTTPS (the ALB says so)
-    answer = client.get("/")
+    # When a page with a form is served over HTTPS (the ALB says so)
+    answer = client.get("/signin")
 
     # Then it may not be framed or sniffed, scripts come only from the site, uploads may go to
     # the uploads bucket, and browsers are told to stay on HTTPS

@@ -1,4 +1,5 @@
-// Shared helpers: times in the viewer's own zone, and fetch with the CSRF token.
+// Shared helpers: times in the viewer's own zone, and fetch (a posted form carries its own
+// CSRF token field, sent as the X-CSRF-Token header too).
 (function () {
   "use strict";
   var format = new Intl.DateTimeFormat(undefined, {
@@ -13,9 +14,9 @@
     });
   }
 
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
+  function csrfToken(form) {
+    var field = form && form.querySelector('input[name="csrf_token"]');
+    return field ? field.value : "";
   }
 
   function getJson(url) {
@@ -30,7 +31,7 @@
       method: "POST",
       body: new FormData(form),
       credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() }
+      headers: { Accept: "application/json", "X-CSRF-Token": csrfToken(form) }
     }).then(function (response) {
       return response.json().then(function (body) { return { status: response.status, body: body }; });
     });
