@@ -1,14 +1,19 @@
-"""What SNS would have emailed, kept in memory and shown as a page.
+"""What SNS would have emailed, read from moto's own records and shown as a page.
 
-moto's SNS accepts ``email`` subscriptions but delivers nothing. The mailbox hooks moto's SNS
-models in this process (the moto server runs in-process, so its backends are ours): every
-message published to a topic is recorded once for each email subscription whose filter policy
-lets it through, exactly as SNS would fan it out, and every new email subscription is recorded
-as the confirmation request SNS would send.
+moto's SNS accepts ``email`` subscriptions but delivers nothing; it keeps every message published
+to a topic (``Topic.sent_notifications``) and every subscription with its filter policy. The moto
+server runs in this process, so its backends are ours to read: the mailbox goes through what was
+published since it last looked and records it once for each email subscription whose filter
+policy lets it through, as SNS would fan it out, and records each new email subscription as the
+message SNS would send about it. It looks whenever the mailbox is read and before a confirmation
+link is honoured, so a subscription's state when it looks is its state when the message went out
+(the stack publishes to one address at a time, and only to confirmed ones).
 
 moto confirms email subscriptions by itself (``PendingConfirmation`` is false at once). That is
 the default here too and the page says so. With ``confirm="manual"`` new email subscriptions stay
-pending until the link in the confirmation message is opened, like real SNS.
+pending until the link in the confirmation message is opened, like real SNS: the one place the
+mailbox changes moto (``SNSBackend.subscribe``), since a subscription must be pending from the
+moment it exists.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from moto.sns import sns_backends
+from moto.sns.models import SNSBackend, Subscription, Topic
 from werkzeug.wrappers import Request, Response
 
 EMAIL_PROTOCOLS = ("email", "email-json")
@@ -44,6 +51,24 @@ class MailMessage:
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
+def _topics() -> Iterator[Topic]:
+    for regions in list(sns_backends.values()):
+        for backend in list(regions.values()):
+            yield from list(backend.topics.values())
+
+
+def _email_subscriptions() -> Iterator[Subscription]:
+    for regions in list(sns_backends.values()):
+        for backend in list(regions.values()):
+            for subscription in list(backend.subscriptions.values()):
+                if subscription.protocol in EMAIL_PROTOCOLS:
+                    yield subscription
+
+
+def _pending(subscription: Subscription) -> bool:
+    return str(subscription.attributes.get("PendingConfirmation")).lower() == "true"
+
+
 class Mailbox:
     """Records SNS email deliveries; serves them at ``<prefix>`` (HTML) and ``<prefix>.json``."""
 
@@ -54,71 +79,55 @@ class Mailbox:
         self.base_url = base_url.rstrip("/")
         self.prefix = prefix
         self._messages: list[MailMessage] = []
-        self._pending: dict[str, Any] = {}  # confirmation token -> moto Subscription
-        self._lock = threading.Lock()
-        self._originals: dict[str, Callable[..., Any]] = {}
+        self._pending: dict[str, Subscription] = {}  # confirmation token -> subscription
+        self._lock = threading.RLock()
+        # What has been read from moto: per topic, how many of its notifications (a topic made
+        # anew, as when a test's mock starts over, is read from its start); subscriptions seen.
+        self._read: dict[str, tuple[Topic, int]] = {}
+        self._seen: dict[str, Subscription] = {}
+        self._original_subscribe: Callable[..., Subscription] | None = None
 
-    # ------------------------------------------------------------------ moto hooks
+    # ------------------------------------------------------------------ moto
 
     def install(self) -> None:
-        from moto.sns.models import SNSBackend, Subscription
-
-        if self._originals:
+        """Start from what moto holds now; in manual mode, make new email subscriptions wait."""
+        with self._lock:
+            self._catch_up(record=False)
+        if self.confirm != "manual" or self._original_subscribe is not None:
             return
-        self._originals = {"subscribe": SNSBackend.subscribe, "publish": Subscription.publish}
+        original = SNSBackend.subscribe
         mailbox = self
-        original_subscribe = SNSBackend.subscribe
-        original_publish = Subscription.publish
 
-        def subscribe(backend: Any, topic_arn: str, endpoint: str, protocol: str) -> Any:
+        def subscribe(
+            backend: SNSBackend, topic_arn: str, endpoint: str, protocol: str
+        ) -> Subscription:
             existed = backend._find_subscription(topic_arn, endpoint, protocol) is not None
-            subscription = original_subscribe(backend, topic_arn, endpoint, protocol)
+            subscription = original(backend, topic_arn, endpoint, protocol)
             if protocol in EMAIL_PROTOCOLS and not existed:
-                mailbox._subscribed(subscription)
+                mailbox._hold(subscription)
             return subscription
 
-        def publish(subscription: Any, message: str, message_id: str, **kwargs: Any) -> None:
-            if subscription.protocol in EMAIL_PROTOCOLS:
-                mailbox._delivered(subscription, message, message_id, **kwargs)
-            original_publish(subscription, message, message_id, **kwargs)
-
+        self._original_subscribe = original
         SNSBackend.subscribe = subscribe  # type: ignore[method-assign]
-        Subscription.publish = publish  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
-        from moto.sns.models import SNSBackend, Subscription
+        if self._original_subscribe is not None:
+            SNSBackend.subscribe = self._original_subscribe  # type: ignore[method-assign]
+            self._original_subscribe = None
 
-        if self._originals:
-            SNSBackend.subscribe = self._originals["subscribe"]  # type: ignore[method-assign]
-            Subscription.publish = self._originals["publish"]  # type: ignore[method-assign]
-            self._originals = {}
-
-    def _subscribed(self, subscription: Any) -> None:
-        topic = subscription.topic
-        if self.confirm == "auto":
-            message = MailMessage(
-                to=subscription.endpoint,
-                subject="Subscription confirmed automatically (local stand-in)",
-                body=(
-                    f"The local AWS stand-in (moto) confirms email subscriptions by itself:\n"
-                    f"{subscription.endpoint} is subscribed to {topic.arn} "
-                    "without a link to click.\n"
-                    "Real SNS would send a confirmation request here instead."
-                ),
-                kind="auto-confirmed",
-                topic_arn=topic.arn,
-                message_id=secrets.token_hex(8),
-            )
-        else:
-            token = secrets.token_urlsafe(24)
+    def _hold(self, subscription: Subscription) -> None:
+        """A new email subscription waits for its link (manual mode), as on AWS."""
+        with self._lock:
             # Strings, as SNS answers them.
             subscription.attributes["PendingConfirmation"] = "true"
             subscription.attributes["ConfirmationWasAuthenticated"] = "false"
-            link = f"{self.base_url}{self.prefix}/confirm?token={quote(token)}"
-            with self._lock:
-                self._pending[token] = subscription
-            name = getattr(topic, "display_name", "") or "AWS Notification"
-            message = MailMessage(
+            token = secrets.token_urlsafe(24)
+            self._pending[token] = subscription
+        topic = subscription.topic
+        link = f"{self.base_url}{self.prefix}/confirm?token={quote(token)}"
+        name = topic.display_name or "AWS Notification"
+        self._record(
+            MailMessage(
                 to=subscription.endpoint,
                 subject=f"{name} - Subscription Confirmation",
                 body=(
@@ -131,26 +140,74 @@ class Mailbox:
                 message_id=secrets.token_hex(8),
                 confirm_url=link,
             )
-        self._record(message)
+        )
 
-    def _delivered(self, subscription: Any, message: str, message_id: str, **kwargs: Any) -> None:
-        if str(subscription.attributes.get("PendingConfirmation")).lower() == "true":
-            return  # SNS delivers nothing to an address that has not confirmed
-        attributes = kwargs.get("message_attributes") or {}
+    def _catch_up(self, *, record: bool = True) -> None:
+        """Record what moto has that the mailbox has not read yet (call with the lock held)."""
+        subscriptions = list(_email_subscriptions())
+        for subscription in subscriptions:
+            if self._seen.get(subscription.arn) is not subscription:
+                self._seen[subscription.arn] = subscription
+                if record and self.confirm == "auto":
+                    self._auto_confirmed(subscription)
+        for topic in _topics():
+            known, done = self._read.get(topic.arn, (None, 0))
+            start = done if known is topic else 0
+            sent = topic.sent_notifications[start:]
+            self._read[topic.arn] = (topic, start + len(sent))
+            if not record:
+                continue
+            for message_id, message, subject, attributes, _group in sent:
+                for subscription in subscriptions:
+                    if subscription.topic is topic and self._lets_through(
+                        subscription, message, attributes
+                    ):
+                        self._delivered(subscription, message, message_id, subject, attributes)
+
+    @staticmethod
+    def _lets_through(
+        subscription: Subscription, message: str, attributes: dict[str, Any] | None
+    ) -> bool:
+        if _pending(subscription):
+            return False  # SNS delivers nothing to an address that has not confirmed
         matcher = subscription._filter_policy_matcher
-        if matcher is not None and not matcher.matches(attributes, message):
-            return
-        if kwargs.get("message_structure") == "json":
-            message = subscription._parse_message_structure(message, subscription.protocol)
+        return matcher is None or matcher.matches(attributes, message)
+
+    def _auto_confirmed(self, subscription: Subscription) -> None:
+        topic = subscription.topic
         self._record(
             MailMessage(
                 to=subscription.endpoint,
-                subject=kwargs.get("subject") or "AWS Notification Message",
+                subject="Subscription confirmed automatically (local stand-in)",
+                body=(
+                    f"The local AWS stand-in (moto) confirms email subscriptions by itself:\n"
+                    f"{subscription.endpoint} is subscribed to {topic.arn} "
+                    "without a link to click.\n"
+                    "Real SNS would send a confirmation request here instead."
+                ),
+                kind="auto-confirmed",
+                topic_arn=topic.arn,
+                message_id=secrets.token_hex(8),
+            )
+        )
+
+    def _delivered(
+        self,
+        subscription: Subscription,
+        message: str,
+        message_id: str,
+        subject: str | None,
+        attributes: dict[str, Any] | None,
+    ) -> None:
+        self._record(
+            MailMessage(
+                to=subscription.endpoint,
+                subject=subject or "AWS Notification Message",
                 body=message,
                 kind="notification",
                 topic_arn=subscription.topic.arn,
                 message_id=message_id,
-                attributes={k: str(v.get("Value", v)) for k, v in attributes.items()},
+                attributes={k: str(v.get("Value", v)) for k, v in (attributes or {}).items()},
             )
         )
 
@@ -161,11 +218,13 @@ class Mailbox:
     def confirm_subscription(self, token: str) -> str | None:
         """Confirm the pending subscription a link points to; its address, or None."""
         with self._lock:
+            # What was published while it waited stays undelivered.
+            self._catch_up()
             subscription = self._pending.pop(token, None)
-        if subscription is None:
-            return None
-        subscription.attributes["PendingConfirmation"] = "false"
-        subscription.attributes["ConfirmationWasAuthenticated"] = "true"
+            if subscription is None:
+                return None
+            subscription.attributes["PendingConfirmation"] = "false"
+            subscription.attributes["ConfirmationWasAuthenticated"] = "true"
         return str(subscription.endpoint)
 
     def confirmation_link(self, address: str) -> str | None:
@@ -184,6 +243,7 @@ class Mailbox:
     def messages(self, to: str | None = None) -> list[MailMessage]:
         """Newest first."""
         with self._lock:
+            self._catch_up()
             found = [m for m in self._messages if to is None or m.to.lower() == to.lower()]
         return list(reversed(found))
 
