@@ -9,12 +9,15 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 TEMPLATES := template.yaml $(wildcard container/template.yaml) $(wildcard pipeline/template.yaml)
 PYTEST_ARGS ?=
+# The test tiers: each is a folder of tests/ and the marker its tests carry.
+TIERS := unit integration web template e2e
 
-.PHONY: help install dev test lint format typecheck cfn-lint validate build pytest bench clean
+.PHONY: help install dev test lint format typecheck cfn-lint validate build pytest bench clean $(TIERS)
 
 help:
 	@echo "make dev    run Gatepass locally (AWS stand-in, API, mailbox, database, cache, web)"
 	@echo "make test   lint, type check, validate and build the templates, then run every test"
+	@echo "make unit | integration | web | template | e2e   run one tier of tests (PYTEST_ARGS=...)"
 	@echo "make bench  run the benchmarks and write docs/performance.md"
 
 $(STAMP): requirements-dev.txt
@@ -49,6 +52,10 @@ pytest: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint build pytest
+
+# One tier: its folder, and only tests carrying its marker (tests/template checks they all do).
+$(TIERS): install
+	$(BIN)/python -m pytest tests/$@ -m $@ $(PYTEST_ARGS)
 
 # DEV_ARGS passes options through, e.g. make dev DEV_ARGS="--confirm-subscriptions manual".
 dev: install
