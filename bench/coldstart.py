@@ -90,7 +90,7 @@ class World:
 
 @contextmanager
 def moto_world() -> Iterator[World]:
-    from moto.server import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from devstack.servers import ServerThread
     from devstack.template import TemplateModel

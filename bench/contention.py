@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 from bench.common import summary
 
@@ -39,25 +40,23 @@ def moto_in_process() -> Iterator[Any]:
     os.environ.update(model.all_function_env())
     os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR"})
     lock = threading.Lock()
-    original = BaseClient._make_api_call
+    original = vars(BaseClient)["_make_api_call"]
 
     def one_at_a_time(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         with lock:
             return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = one_at_a_time  # type: ignore[method-assign]
     from gatepass.observability import logger
 
     level = logger.log_level
     logger.setLevel("ERROR")  # 150 "sold out" refusals a round are logged at INFO in Lambda
     try:
-        with mock_aws():
+        with patch.object(BaseClient, "_make_api_call", one_at_a_time), mock_aws():
             clients.reset()
             keys.reset()
             model.create_all(boto3.Session())
             yield model
     finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
         logger.setLevel(level)
         clients.reset()
         keys.reset()

@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -14,6 +14,9 @@ from botocore.config import Config
 from devstack.template import TemplateModel
 
 log = logging.getLogger("devstack.aws")
+
+# The services the local stack calls itself (pumps and wiring); the functions make their own.
+AwsService = Literal["dynamodb", "dynamodbstreams", "s3", "sns", "sqs"]
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -52,12 +55,12 @@ class MotoStandIn:
             region_name=self.model.region,
         )
 
-    def clients(self) -> Callable[[str], Any]:
+    def clients(self) -> Callable[[AwsService], Any]:
         session = self.session()
         config = Config(retries={"max_attempts": 2}, connect_timeout=3, read_timeout=30)
 
         @cache
-        def client(service: str) -> Any:
+        def client(service: AwsService) -> Any:
             return session.client(service, endpoint_url=self.url, config=config)
 
         return client

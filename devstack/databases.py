@@ -88,11 +88,9 @@ class Databases:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
             if self.embedded_postgres:
-                import pgserver
+                from pgserver.postgres_server import get_server
 
-                self._postgres = pgserver.get_server(
-                    self._workdir / "postgres", cleanup_mode="stop"
-                )
+                self._postgres = get_server(self._workdir / "postgres", cleanup_mode="stop")
                 self._postgres.psql("CREATE DATABASE gatepass;")
                 self.database_url = self._postgres.get_uri("gatepass")
             if self.embedded_redis:

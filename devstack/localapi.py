@@ -162,7 +162,8 @@ class LocalApi:
         for route in self.model.api_routes():
             event = self._api_event(route)
             model = event.get("RequestModel", {})
-            query, headers = [], []
+            query: list[str] = []
+            headers: list[str] = []
             for parameter in event.get("RequestParameters", []):
                 items = parameter.items() if isinstance(parameter, dict) else [(parameter, {})]
                 for name, options in items:

@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from unittest.mock import _patch, patch
 from urllib.parse import quote
 
-from moto.sns import sns_backends
-from moto.sns.models import SNSBackend, Subscription, Topic
+from moto.sns.models import SNSBackend, Subscription, Topic, sns_backends
 from werkzeug.wrappers import Request, Response
 
 EMAIL_PROTOCOLS = ("email", "email-json")
@@ -85,7 +85,7 @@ class Mailbox:
         # anew, as when a test's mock starts over, is read from its start); subscriptions seen.
         self._read: dict[str, tuple[Topic, int]] = {}
         self._seen: dict[str, Subscription] = {}
-        self._original_subscribe: Callable[..., Subscription] | None = None
+        self._patch: _patch[Any] | None = None
 
     # ------------------------------------------------------------------ moto
 
@@ -93,7 +93,7 @@ class Mailbox:
         """Start from what moto holds now; in manual mode, make new email subscriptions wait."""
         with self._lock:
             self._catch_up(record=False)
-        if self.confirm != "manual" or self._original_subscribe is not None:
+        if self.confirm != "manual" or self._patch is not None:
             return
         original = SNSBackend.subscribe
         mailbox = self
@@ -107,13 +107,13 @@ class Mailbox:
                 mailbox._hold(subscription)
             return subscription
 
-        self._original_subscribe = original
-        SNSBackend.subscribe = subscribe  # type: ignore[method-assign]
+        self._patch = patch.object(SNSBackend, "subscribe", subscribe)
+        self._patch.start()
 
     def uninstall(self) -> None:
-        if self._original_subscribe is not None:
-            SNSBackend.subscribe = self._original_subscribe  # type: ignore[method-assign]
-            self._original_subscribe = None
+        if self._patch is not None:
+            self._patch.stop()
+            self._patch = None
 
     def _hold(self, subscription: Subscription) -> None:
         """A new email subscription waits for its link (manual mode), as on AWS."""

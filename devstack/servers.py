@@ -37,7 +37,6 @@ class ServerThread:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(port, what) from None
             raise
-        self.server.daemon_threads = True
         self.port = self.server.server_port
         self._thread = threading.Thread(
             target=self.server.serve_forever, name=f"devstack-{what}", daemon=True

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from devstack import web
-from devstack.aws import MotoStandIn, handler_environment
+from devstack.aws import AwsService, MotoStandIn, handler_environment
 from devstack.databases import Databases
 from devstack.functions import FunctionHost
 from devstack.localapi import LocalApi
@@ -195,7 +195,7 @@ class Stack:
         )
         self._serve(web.create_app(env), self.options.web_port, "web app")
 
-    def _seed(self, clients: Callable[[str], Any]) -> None:
+    def _seed(self, clients: Callable[[AwsService], Any]) -> None:
         table = clients("dynamodb")
         identity_table = self.model.physical_name("IdentityTable")
 

@@ -72,7 +72,7 @@ class TemplateModel:
         return self.of_type("AWS::Serverless::Function")
 
     def function_dir(self, logical_id: str) -> Path:
-        return ROOT / self.functions[logical_id]["Properties"]["CodeUri"]
+        return ROOT / str(self.functions[logical_id]["Properties"]["CodeUri"])
 
     def function_env(self, logical_id: str) -> dict[str, str]:
         """The environment Lambda would give this function: Globals merged with its own."""

@@ -13,8 +13,9 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 from werkzeug.exceptions import Unauthorized as HttpUnauthorized
+from werkzeug.wrappers import Response
 
 from gatepass import tokens
 from gatepass.errors import Unauthorized

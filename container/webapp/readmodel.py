@@ -11,7 +11,7 @@ import os
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, create_engine, func, select, text
+from sqlalchemy import ColumnElement, Engine, and_, case, create_engine, func, select, text
 from sqlalchemy.engine import RowMapping
 
 from gatepass import clock
@@ -66,7 +66,7 @@ class ReadModel:
         """Upcoming events first (soonest first), then past ones (latest first)."""
         now = clock.now()
         live = events.c.deleted.is_(False)
-        condition = live
+        condition: ColumnElement[bool] = live
         rank = None
         if query:
             tsquery = func.websearch_to_tsquery(text("'english'::regconfig"), query)

@@ -45,6 +45,7 @@ def api_event(
         "X-Forwarded-Proto": "https",
     }
     all_headers.update(headers or {})
+    raw_body: str | None
     if binary is not None:
         raw_body, is_base64 = base64.b64encode(binary).decode("ascii"), True
     elif body is None or isinstance(body, str):
