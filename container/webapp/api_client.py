@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import requests
 
+from gatepass.tokens import IssuedToken
+
 
 class ApiError(Exception):
     def __init__(
@@ -31,13 +33,6 @@ class ApiError(Exception):
 
 
 @dataclass(frozen=True)
-class SessionGrant:
-    token: str
-    expires_in: int
-    expires_at: int
-
-
-@dataclass(frozen=True)
 class CreatedEvent:
     event: dict[str, Any]
     upload: dict[str, Any] | None = field(default=None)
@@ -46,7 +41,7 @@ class CreatedEvent:
 class ApiClient(Protocol):
     def send_otp(self, email: str) -> None: ...
 
-    def verify_otp(self, email: str, code: str) -> SessionGrant: ...
+    def verify_otp(self, email: str, code: str) -> IssuedToken: ...
 
     def create_event(
         self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None
@@ -70,9 +65,9 @@ class HttpApiClient:
     def send_otp(self, email: str) -> None:
         self._call("POST", "/send-otp", body={"email": email})
 
-    def verify_otp(self, email: str, code: str) -> SessionGrant:
+    def verify_otp(self, email: str, code: str) -> IssuedToken:
         answer = self._call("POST", "/verify-otp", body={"email": email, "code": code})
-        return SessionGrant(
+        return IssuedToken(
             token=str(answer["token"]),
             expires_in=int(answer["expires_in"]),
             expires_at=int(answer["expires_at"]),

@@ -17,7 +17,7 @@ from gatepass.errors import InvalidTicketCode, Unauthorized
 from gatepass.ids import new_id
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
-from webapp.api_client import ApiError, CreatedEvent, SessionGrant
+from webapp.api_client import ApiError, CreatedEvent
 
 SESSION_KEY = b"k" * 32
 TICKET_SEED = b"s" * 32
@@ -62,14 +62,13 @@ class FakeApi:
         if email in self.subscribed:
             self.outbox[email] = f"{secrets.randbelow(10**6):06d}"
 
-    def verify_otp(self, email: str, code: str) -> SessionGrant:
+    def verify_otp(self, email: str, code: str) -> tokens.IssuedToken:
         self.calls.append("verify_otp")
         expected = self.outbox.get(email)
         if expected is None or not secrets.compare_digest(expected, code):
             raise ApiError(401, "invalid_code", "The code is wrong or has expired.")
         del self.outbox[email]
-        issued = tokens.issue_session_token(SESSION_KEY, email, ttl_seconds=3600)
-        return SessionGrant(issued.token, issued.expires_in, issued.expires_at)
+        return tokens.issue_session_token(SESSION_KEY, email, ttl_seconds=3600)
 
     # ------------------------------------------------------------ events
 
