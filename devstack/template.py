@@ -23,6 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
 _NO_VALUE = object()
+# Fn::GetAtt Arn of the resources moto names after the stack: service, and what precedes the name.
+ARN_RESOURCES = {
+    "AWS::DynamoDB::Table": ("dynamodb", "table/"),
+    "AWS::SQS::Queue": ("sqs", ""),
+    "AWS::Serverless::Function": ("lambda", "function:"),
+    "AWS::Logs::LogGroup": ("logs", "log-group:"),
+    "AWS::KMS::Key": ("kms", "key/"),
+}
 
 
 @dataclass(frozen=True)
@@ -160,18 +168,11 @@ class TemplateModel:
         kind = self.resources[logical_id]["Type"]
         name = f"{self.stack_name}-{logical_id}"
         if attribute == "Arn":
-            if kind == "AWS::DynamoDB::Table":
-                return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"
             if kind == "AWS::S3::Bucket":
                 return f"arn:aws:s3:::{self.physical_name(logical_id)}"
-            if kind == "AWS::SQS::Queue":
-                return f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
-            if kind == "AWS::Serverless::Function":
-                return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
-            if kind == "AWS::Logs::LogGroup":
-                return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
-            if kind == "AWS::KMS::Key":
-                return f"arn:aws:kms:{self.region}:{self.account_id}:key/{name}"
+            if kind in ARN_RESOURCES:
+                service, resource = ARN_RESOURCES[kind]
+                return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}{name}"
             return self.physical_name(logical_id)
         if attribute in ("Name", "QueueName", "TopicName"):
             return name
