@@ -54,3 +54,43 @@ def test_a_bad_environment_fails_at_start_up(change: dict[str, str], complaint: 
     env = {**BASE, "DB_HOST": "db.internal", **change}
     with pytest.raises(WebConfigurationError, match=complaint):
         Config.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"PAGE_SIZE": "1000"}, "PAGE_SIZE must be from 1 to 100"),
+        ({"PROXY_FIX_HOPS": "-1"}, "PROXY_FIX_HOPS must be from 0 to 5"),
+        ({"SECRET_KEY": ""}, "SECRET_KEY must be set"),
+    ],
+)
+def test_a_variable_out_of_range_or_missing_is_named_with_what_it_must_be(
+    change: dict[str, str], complaint: str
+) -> None:
+    # Given a task definition with one variable out of its range, or one required left empty
+    env = {**BASE, "DB_HOST": "db.internal", **change}
+
+    # When the web starts, then it refuses, naming the variable and what it must be
+    with pytest.raises(WebConfigurationError, match=complaint):
+        Config.from_env(env)
+
+
+def test_the_process_environment_is_read_when_no_mapping_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the variables in the process environment, as ECS sets them
+    for name, value in {
+        **BASE,
+        "DB_HOST": "db.internal",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    # When the configuration is read
+    config = Config.from_env()
+
+    # Then it is the same model, with the SDK's default region as the buckets' region
+    assert config.DATABASE_URL.startswith("postgresql+psycopg://postgres:@db.internal:5432/")
+    assert config.AWS_REGION == "eu-west-1"
