@@ -125,9 +125,9 @@ def aws_env(region: str) -> dict[str, str]:
 
 
 def _settings() -> Any:
-    from gatepass.config import Settings
+    from tests.support import factories
 
-    return Settings.from_env()
+    return factories.settings()
 
 
 def _put_event(**fields: Any) -> dict[str, Any]:
@@ -148,14 +148,14 @@ def with_upcoming_events(world: World, event: dict[str, Any]) -> dict[str, Any]:
 
 def with_active_subscriber(world: World, event: dict[str, Any]) -> dict[str, Any]:
     from gatepass import clients, clock
+    from gatepass.dal.layout import subscription_key
 
     email = json.loads(event["body"])["email"]
     now = clock.iso(clock.now())
-    table = clients.dynamodb_table(_settings().need("identity_table"))
+    table = clients.dynamodb_table(_settings().identity_table)
     table.put_item(
         Item={
-            "pk": f"SUB#{email}",
-            "sk": "META",
+            **subscription_key(email),
             "email": email,
             "status": "active",
             "attempt": 1,
@@ -171,14 +171,19 @@ def with_active_subscriber(world: World, event: dict[str, Any]) -> dict[str, Any
 def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
     from gatepass import clock
     from gatepass.dal.sign_in import DynamoSignInStore
-    from gatepass.logic.sign_in import code_key, hash_code
+    from gatepass.keys import SecretSessionKeys
+    from gatepass.logic.sign_in import hash_code
 
     body = json.loads(event["body"])
     settings = _settings()
     moment = clock.epoch()
-    DynamoSignInStore(settings.need("identity_table")).put_code(
+    DynamoSignInStore(settings.identity_table).put_code(
         body["email"],
-        code_hash=hash_code(code_key(settings), body["email"], body["code"]),
+        code_hash=hash_code(
+            SecretSessionKeys(settings.session_key_secret_arn).sign_in_code(),
+            body["email"],
+            body["code"],
+        ),
         created_at=clock.iso(clock.now()),
         expires_at=moment + 300,
     )
@@ -188,8 +193,9 @@ def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
 def with_fresh_token(world: World, event: dict[str, Any]) -> dict[str, Any]:
     # The sample's token was signed with a sample secret at a fixed time; sign a current one.
     from gatepass import tokens
+    from gatepass.keys import SecretSessionKeys
 
-    key = tokens.session_key(_settings())
+    key = SecretSessionKeys(_settings().session_key_secret_arn).session_token()
     token = tokens.issue_session_token(key, "alice@example.com", ttl_seconds=3600).token
     return {**event, "authorizationToken": f"Bearer {token}"}
 
@@ -217,7 +223,7 @@ def with_ticket_at_the_door(world: World, event: dict[str, Any]) -> dict[str, An
     from tests.support import factories
 
     clients.client("secretsmanager").put_secret_value(
-        SecretId=_settings().need("ticket_key_secret_arn"), SecretString=SAMPLE_TICKET_SECRET
+        SecretId=_settings().ticket_key_secret_arn, SecretString=SAMPLE_TICKET_SECRET
     )
     keys.reset()
     body = json.loads(event["body"])
@@ -239,7 +245,7 @@ def with_upload_waiting(world: World, event: dict[str, Any]) -> dict[str, Any]:
     key = unquote_plus(record["object"]["key"])
     event_id = key.split("/")[1]
     item = _put_event(event_id=event_id)
-    table = clients.dynamodb_table(_settings().need("ticketing_table"))
+    table = clients.dynamodb_table(_settings().ticketing_table)
     table.update_item(
         Key={"pk": item["pk"], "sk": "META"},
         UpdateExpression="SET image_status = :s, image_upload_key = :k, updated_at = :u",
@@ -249,7 +255,7 @@ def with_upload_waiting(world: World, event: dict[str, Any]) -> dict[str, Any]:
             ":u": clock.iso(clock.now()),
         },
     )
-    bucket = _settings().need("uploads_bucket")
+    bucket = _settings().uploads_bucket
     clients.client("s3").put_object(
         Bucket=bucket, Key=key, Body=images.jpeg((4000, 3000)), ContentType="image/jpeg"
     )

@@ -70,6 +70,7 @@ def sale(buyers: int, capacity: int, threads: int) -> dict[str, Any]:
 
     from functions.create_ticket import app as create_ticket_app
     from gatepass import clients
+    from gatepass.dal import layout
     from tests.support import factories
     from tests.support.api import LambdaContext, api_event, json_body
 
@@ -97,10 +98,10 @@ def sale(buyers: int, capacity: int, threads: int) -> dict[str, Any]:
         answers = Counter(pool.map(buy, requests))
     elapsed = time.perf_counter() - started
     stored = factories.get_item(event["pk"]) or {}
-    table = clients.dynamodb_table(factories.settings().need("ticketing_table"))
+    table = clients.dynamodb_table(factories.settings().ticketing_table)
     tickets = table.query(
-        IndexName="gsi1",
-        KeyConditionExpression=Key("gsi1pk").eq(f"EVENT#{event['event_id']}#TICKETS"),
+        IndexName=layout.EVENT_TICKETS_INDEX,
+        KeyConditionExpression=Key("gsi1pk").eq(layout.event_tickets_partition(event["event_id"])),
     )["Items"]
     return {
         "buyers": buyers,

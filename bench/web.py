@@ -31,6 +31,7 @@ def seed_read_model(database_url: str, redis_url: str, events: int) -> None:
     from sqlalchemy import create_engine
 
     from gatepass import ids
+    from gatepass.dal.layout import event_key
     from gatepass.readmodel.cache import RedisInvalidator
     from gatepass.readmodel.projection import Change, apply_change
 
@@ -44,8 +45,7 @@ def seed_read_model(database_url: str, redis_url: str, events: int) -> None:
             starts = now + timedelta(days=1 + number % 90, hours=number % 12)
             stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
             item = {
-                "pk": f"EVENT#{event_id}",
-                "sk": "META",
+                **event_key(event_id),
                 "entity": "event",
                 "event_id": event_id,
                 "title": f"Night {number}: jazz, talks and street food",

@@ -30,6 +30,7 @@ from devstack.pumps import (
 from devstack.seed import Seeder
 from devstack.servers import PortInUse, ServerThread, ensure_free
 from devstack.template import TemplateModel
+from gatepass.dal import layout
 from gatepass.readmodel.database import normalize_url
 
 log = logging.getLogger("devstack")
@@ -201,7 +202,7 @@ class Stack:
 
         def status(email: str) -> str | None:
             item = table.get_item(
-                TableName=identity_table, Key={"pk": {"S": f"SUB#{email}"}, "sk": {"S": "META"}}
+                TableName=identity_table, Key=layout.low_level(layout.subscription_key(email))
             ).get("Item")
             return item["status"]["S"] if item and "status" in item else None
 

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gatepass import tokens
-from gatepass.config import Settings
+from gatepass.keys import SecretSessionKeys
 from webapp import errors, security
 from webapp.api_client import ApiClient, HttpApiClient
 from webapp.auth import current_viewer
@@ -29,9 +28,8 @@ from webapp.services import Services
 
 
 def _secret_session_key(arn: str) -> Callable[[], bytes]:
-    settings = Settings(session_key_secret_arn=arn)
     # gatepass.keys caches the secret for five minutes, so a rotated secret is picked up.
-    return lambda: tokens.session_key(settings)
+    return SecretSessionKeys(arn).session_token
 
 
 def create_app(

@@ -11,24 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatepass import tokens
-from gatepass.config import Settings
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gatepass.config import AuthorizerSettings
 from gatepass.errors import Unauthorized
+from gatepass.keys import SecretSessionKeys
 from gatepass.logic.sign_in import authorize
 from gatepass.observability import logger, metrics, tracer
 
-settings = Settings.from_env(required=("session_key_secret_arn",))
+settings = AuthorizerSettings.load()
+keys = SecretSessionKeys(settings.session_key_secret_arn)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         policy = authorize(
-            event.get("authorizationToken"),
-            str(event.get("methodArn", "")),
-            key=tokens.session_key(settings),
+            event.get("authorizationToken"), str(event.get("methodArn", "")), keys=keys
         )
     except Unauthorized as exc:
         logger.info("session token refused", extra={"reason": exc.message})

@@ -7,25 +7,20 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass import ticket_codes
-from gatepass.config import Settings
+from gatepass.config import CreateEventSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.events import create_event as create
 from gatepass.models.events import CreateEventRequest, CreateEventResponse
 from gatepass.observability import MetricUnit, correlation_paths, logger, metrics, tracer
+from gatepass.ticket_codes import SecretTicketKeys
 
-settings = Settings.from_env(
-    required=("ticketing_table", "uploads_bucket", "ticket_key_secret_arn")
-)
+settings = CreateEventSettings.load()
+events = DynamoEventStore(settings.ticketing_table)
+media = S3MediaStore(settings.uploads_bucket, None)
+keys = SecretTicketKeys(settings.ticket_key_secret_arn)
 app = make_resolver(settings.allowed_web_origin)
-events = DynamoEventStore(settings.need("ticketing_table"))
-media = S3MediaStore(settings.uploads_bucket, settings.media_bucket)
-
-
-def event_verifying_key(event_id: str) -> str:
-    return ticket_codes.event_verifying_key(ticket_codes.ticket_seed(settings), event_id)
 
 
 @app.post("/create-event")
@@ -35,8 +30,9 @@ def create_event(body: CreateEventRequest) -> Response[CreateEventResponse]:
         caller_id(app),
         events=events,
         media=media,
-        settings=settings,
-        verifying_key=event_verifying_key,
+        ticket_keys=keys,
+        max_upload_bytes=settings.upload_max_bytes,
+        url_ttl=settings.presigned_url_ttl_seconds,
     )
     metrics.add_metric(name="EventsCreated", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type="application/json", body=created)
@@ -46,5 +42,4 @@ def create_event(body: CreateEventRequest) -> Response[CreateEventResponse]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response: dict[str, Any] = app.resolve(event, context)
-    return response
+    return app.resolve(event, context)

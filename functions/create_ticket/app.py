@@ -5,33 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import Settings
+from gatepass.config import CreateTicketSettings
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
-from gatepass.logic import tickets
+from gatepass.logic.tickets import IDEMPOTENCY_CONFIG
+from gatepass.logic.tickets import create_ticket as take_ticket
 from gatepass.models.tickets import CreateTicketRequest, CreateTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.ticket_codes import SecretTicketKeys
 
-settings = Settings.from_env(
-    required=("ticketing_table", "idempotency_table", "tickets_bucket", "ticket_key_secret_arn")
-)
-app = make_resolver(settings.allowed_web_origin)
-dal = DynamoTicketsDataAccess(
-    settings.need("ticketing_table"),
+settings = CreateTicketSettings.load()
+tickets = DynamoTicketsDataAccess(
+    settings.ticketing_table,
     bucket_name=settings.tickets_bucket,
     idempotency_table_name=settings.idempotency_table,
 )
+keys = SecretTicketKeys(settings.ticket_key_secret_arn)
+app = make_resolver(settings.allowed_web_origin)
 
 
 @app.post("/create-ticket")
 def create_ticket(body: CreateTicketRequest) -> Response[CreateTicketResponse]:
-    created = tickets.create_ticket(
-        dal,
-        settings,
-        holder=caller_id(app),
-        event_id=body.event_id,
-        idempotency_key=app.current_event.headers.get("Idempotency-Key"),
+    created = take_ticket(
+        caller_id(app),
+        body.event_id,
+        app.current_event.headers.get("Idempotency-Key"),
+        tickets=tickets,
+        keys=keys,
     )
     return Response(status_code=201, content_type="application/json", body=created)
 
@@ -39,8 +41,7 @@ def create_ticket(body: CreateTicketRequest) -> Response[CreateTicketResponse]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Lets an interrupted request's idempotency record expire with the invocation.
-    tickets.IDEMPOTENCY_CONFIG.register_lambda_context(context)
-    result: dict[str, Any] = app.resolve(event, context)
-    return result
+    IDEMPOTENCY_CONFIG.register_lambda_context(context)
+    return app.resolve(event, context)

@@ -5,27 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import Settings
+from gatepass.config import GetQrCodeSettings
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
-from gatepass.logic import tickets
+from gatepass.logic.tickets import qr_code_link
 from gatepass.models.tickets import QrCodeLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 
-settings = Settings.from_env(required=("ticketing_table", "tickets_bucket"))
+settings = GetQrCodeSettings.load()
+tickets = DynamoTicketsDataAccess(settings.ticketing_table, bucket_name=settings.tickets_bucket)
 app = make_resolver(settings.allowed_web_origin)
-dal = DynamoTicketsDataAccess(settings.need("ticketing_table"), bucket_name=settings.tickets_bucket)
 
 
 @app.get("/get-qr-code")
 def get_qr_code(
     ticket_id: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> QrCodeLink:
-    return tickets.qr_code_link(
-        dal,
-        caller=caller_id(app),
-        ticket_id=ticket_id,
+    return qr_code_link(
+        caller_id(app),
+        ticket_id,
+        tickets=tickets,
         ttl_seconds=settings.presigned_url_ttl_seconds,
     )
 
@@ -33,6 +34,5 @@ def get_qr_code(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result: dict[str, Any] = app.resolve(event, context)
-    return result
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -8,14 +8,14 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import Settings
+from gatepass.config import ProcessImageSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
 from gatepass.logic.images import process_uploads
 from gatepass.observability import MetricUnit, logger, metrics, tracer
 
-settings = Settings.from_env(required=("ticketing_table", "uploads_bucket", "media_bucket"))
-events = DynamoEventStore(settings.need("ticketing_table"))
+settings = ProcessImageSettings.load()
+events = DynamoEventStore(settings.ticketing_table)
 media = S3MediaStore(settings.uploads_bucket, settings.media_bucket)
 METRIC = {"ready": "ImagesReady", "rejected": "ImagesRejected"}
 
@@ -31,7 +31,7 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             (record.s3.bucket.name, unquote_plus(record.s3.get_object.key))
             for record in event.records
         ),
-        uploads_bucket=settings.need("uploads_bucket"),
+        uploads_bucket=settings.uploads_bucket,
         events=events,
         media=media,
         max_bytes=settings.upload_max_bytes,

@@ -14,25 +14,21 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from sqlalchemy import Engine
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import Settings
+from gatepass.config import ProjectorSettings
 from gatepass.observability import MetricUnit, logger, metrics, tracer
-from gatepass.readmodel.cache import Invalidator, NoInvalidation, RedisInvalidator
-from gatepass.readmodel.database import projector_engine, redis_client
+from gatepass.readmodel.cache import Invalidator
+from gatepass.readmodel.database import Engine, projector_connections
 from gatepass.readmodel.projection import project_record
 
-settings = Settings.from_env()
+settings = ProjectorSettings.load()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
 def read_model() -> tuple[Engine, Invalidator]:
-    engine = projector_engine(settings)
-    invalidator = (
-        RedisInvalidator(redis_client(settings)) if settings.redis_url else NoInvalidation()
-    )
-    return engine, invalidator
+    return projector_connections(settings)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -43,7 +39,7 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Resolved before the batch so a misconfiguration fails the invocation, not every record.
     read_model()
     response = process_partial_response(

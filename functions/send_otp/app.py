@@ -5,36 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import Settings
+from gatepass.config import SendOtpSettings
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.http import make_resolver
-from gatepass.logic.sign_in import SignInPolicy, code_key, send_code
+from gatepass.keys import SecretSessionKeys
+from gatepass.logic.sign_in import send_code
 from gatepass.models.identity import SendOtpRequest, SendOtpResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 
-settings = Settings.from_env(required=("identity_table", "session_key_secret_arn"))
-mailer = mailer_for(settings)
-store = DynamoSignInStore(settings.need("identity_table"))
-policy = SignInPolicy.from_settings(settings)
+settings = SendOtpSettings.load()
+store = DynamoSignInStore(settings.identity_table)
+mailer = mailer_for(
+    settings.mail_channel,
+    topic_arn=settings.mail_topic_arn,
+    from_address=settings.mail_from_address,
+)
+keys = SecretSessionKeys(settings.session_key_secret_arn)
+policy = settings.sign_in_policy()
 app = make_resolver(settings.allowed_web_origin)
 
 
 @app.post("/send-otp")
 def send_otp(body: SendOtpRequest) -> Response[SendOtpResponse]:
-    answer = send_code(
-        body.email,
-        store=store,
-        mailer=mailer,
-        hash_key=lambda: code_key(settings),
-        policy=policy,
-    )
+    answer = send_code(body.email, store=store, mailer=mailer, keys=keys, policy=policy)
     return Response(status_code=202, content_type="application/json", body=answer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

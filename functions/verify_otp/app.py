@@ -4,34 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatepass import tokens
-from gatepass.config import Settings
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gatepass.config import VerifyOtpSettings
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.http import make_resolver
-from gatepass.logic.sign_in import SignInPolicy, code_key, verify_code
+from gatepass.keys import SecretSessionKeys
+from gatepass.logic.sign_in import verify_code
 from gatepass.models.identity import SessionTokenResponse, VerifyOtpRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 
-settings = Settings.from_env(required=("identity_table", "session_key_secret_arn"))
-store = DynamoSignInStore(settings.need("identity_table"))
-policy = SignInPolicy.from_settings(settings)
+settings = VerifyOtpSettings.load()
+store = DynamoSignInStore(settings.identity_table)
+keys = SecretSessionKeys(settings.session_key_secret_arn)
+policy = settings.sign_in_policy()
 app = make_resolver(settings.allowed_web_origin)
 
 
 @app.post("/verify-otp")
 def verify_otp(body: VerifyOtpRequest) -> SessionTokenResponse:
-    return verify_code(
-        body.email,
-        body.code,
-        store=store,
-        hash_key=lambda: code_key(settings),
-        session_key=lambda: tokens.session_key(settings),
-        policy=policy,
-    )
+    return verify_code(body.email, body.code, store=store, keys=keys, policy=policy)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

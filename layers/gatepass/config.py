@@ -1,88 +1,305 @@
-"""Configuration as a model, read from environment variables and validated at cold start.
+"""Configuration as models (pydantic-settings), read from environment variables at cold start.
 
-Every variable a function reads is named here once; the template sets them (Globals and per
-function). A handler calls ``Settings.from_env(required=...)`` at import time so a missing or
-malformed variable fails the cold start, not a request.
+Each function has its settings model, composed from small mixins (a table, a bucket, a key, ...),
+so it asks for exactly the variables it uses and a missing or malformed one fails the cold start
+naming itself, not a request. ``FUNCTION_SETTINGS`` names each function's model: the table of
+variables in docs/operations.md is generated from it (``python -m gatepass.config``) and a
+template test checks it against the template's ``Environment``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
-from typing import Literal
+from collections.abc import Mapping
+from functools import cache
+from typing import Annotated, Literal, Self, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gatepass.errors import ConfigurationError as ConfigurationError
+from gatepass.models.identity import SignInPolicy
 
 
-class ConfigurationError(RuntimeError):
-    """The environment does not describe a usable configuration."""
+class FunctionSettings(BaseSettings):
+    """What every function reads (the template's Globals)."""
 
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    stage: str = "dev"
-    # DynamoDB tables
-    ticketing_table: str | None = None
-    identity_table: str | None = None
-    activity_table: str | None = None
-    idempotency_table: str | None = None
-    # S3 buckets
-    uploads_bucket: str | None = None
-    media_bucket: str | None = None
-    tickets_bucket: str | None = None
-    # Messaging and workflow
-    mail_topic_arn: str | None = None
-    mail_channel: Literal["SNS", "SES"] = "SNS"
-    mail_from_address: str | None = None
-    subscription_state_machine_arn: str | None = None
-    # Secrets (ARNs or names in Secrets Manager)
-    session_key_secret_arn: str | None = None
-    ticket_key_secret_arn: str | None = None
-    # Behaviour
-    allowed_web_origin: str = "*"
-    sign_in_code_ttl_seconds: int = Field(default=300, ge=60, le=900)
-    sign_in_max_attempts: int = Field(default=5, ge=1, le=20)
-    sign_in_max_sends_per_hour: int = Field(default=5, ge=1, le=100)
-    session_ttl_seconds: int = Field(default=3600, ge=300, le=43200)
-    presigned_url_ttl_seconds: int = Field(default=300, ge=30, le=300)
-    upload_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
-    activity_retention_days: int = Field(default=90, ge=1, le=3650)
-    public_api_url: str | None = None
-    # Read model (projector): DATABASE_URL, or DATABASE_HOST with the RDS-managed secret
-    # (JSON with username and password) named by DATABASE_SECRET_ARN.
-    database_url: str | None = None
-    database_host: str | None = None
-    database_port: int = Field(default=5432, ge=1, le=65535)
-    database_name: str = "gatepass"
-    database_secret_arn: str | None = None
-    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] = (
-        "require"
-    )
-    # Cache the projector invalidates (redis:// or rediss://).
-    redis_url: str | None = None
-    # Secret holding the cache's AUTH token (ElastiCache); REDIS_URL carries no credentials.
-    redis_auth_secret_arn: str | None = None
+    stage: Annotated[str, Field(description="Deployment stage (`Stage` parameter).")] = "dev"
 
     @classmethod
-    def from_env(
-        cls, required: Iterable[str] = (), environ: Mapping[str, str] | None = None
-    ) -> Settings:
-        env = os.environ if environ is None else environ
-        values = {
-            name: env[name.upper()] for name in cls.model_fields if env.get(name.upper(), "") != ""
-        }
+    def load(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The settings from ``environ`` (default: the process environment)."""
         try:
-            settings = cls.model_validate(values)
+            if environ is None:
+                return cls()
+            given = {name.lower(): value for name, value in environ.items() if value != ""}
+            return cast(Self, _without_environment(cls).model_validate(given))
         except ValidationError as exc:
-            raise ConfigurationError(f"invalid configuration: {exc}") from exc
-        missing = [name.upper() for name in required if getattr(settings, name) in (None, "")]
-        if missing:
-            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
-        return settings
+            raise ConfigurationError(_describe(exc)) from exc
 
-    def need(self, name: str) -> str:
-        value = getattr(self, name)
-        if value in (None, ""):
-            raise ConfigurationError(f"missing environment variable {name.upper()}")
-        return str(value)
+    @classmethod
+    def variables(cls) -> dict[str, tuple[bool, str]]:
+        """Each environment variable, whether it is required, and what it is."""
+        return {
+            name.upper(): (field.is_required(), field.description or "")
+            for name, field in cls.model_fields.items()
+        }
+
+
+@cache
+def _without_environment(model: type[FunctionSettings]) -> type[FunctionSettings]:
+    """``model`` reading only the values it is given (tests, tools), not the process's."""
+
+    class Given(model):  # type: ignore[valid-type,misc]
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            *others: PydanticBaseSettingsSource,
+            **named: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings,)
+
+    return Given
+
+
+def _describe(exc: ValidationError) -> str:
+    missing = [str(e["loc"][0]).upper() for e in exc.errors() if e["type"] == "missing"]
+    if missing:
+        return f"missing environment variables: {', '.join(missing)}"
+    problems = [
+        f"{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else e["msg"] for e in exc.errors()
+    ]
+    return f"invalid configuration: {'; '.join(problems)}"
+
+
+# ------------------------------------------------------------------------------------ mixins
+
+
+class Api(FunctionSettings):
+    allowed_web_origin: Annotated[
+        str, Field(description="Origin allowed by CORS (`AllowedWebOrigin`).")
+    ] = "*"
+
+
+class TicketingTable(FunctionSettings):
+    ticketing_table: Annotated[str, Field(description="Events, tickets and holdings.")]
+
+
+class IdentityTable(FunctionSettings):
+    identity_table: Annotated[str, Field(description="Subscriptions and sign-in codes.")]
+
+
+class ActivityTable(FunctionSettings):
+    activity_table: Annotated[str, Field(description="Activity records.")]
+    activity_retention_days: Annotated[
+        int, Field(ge=1, le=3650, description="Days an activity record is kept (TTL).")
+    ] = 90
+
+
+class IdempotencyTable(FunctionSettings):
+    idempotency_table: Annotated[str, Field(description="Idempotency records of ticket sales.")]
+
+
+class UploadsBucket(FunctionSettings):
+    uploads_bucket: Annotated[str, Field(description="Raw image uploads.")]
+    upload_max_bytes: Annotated[
+        int,
+        Field(ge=1024, le=20 * 1024 * 1024, description="Largest cover image accepted, bytes."),
+    ] = 5 * 1024 * 1024
+
+
+class MediaBucket(FunctionSettings):
+    media_bucket: Annotated[str, Field(description="Processed event images.")]
+
+
+class TicketsBucket(FunctionSettings):
+    tickets_bucket: Annotated[str, Field(description="Tickets' QR images.")]
+
+
+class PresignedUrls(FunctionSettings):
+    presigned_url_ttl_seconds: Annotated[
+        int, Field(ge=30, le=300, description="Lifetime of pre-signed S3 URLs, seconds.")
+    ] = 300
+
+
+class SessionKey(FunctionSettings):
+    session_key_secret_arn: Annotated[
+        str, Field(description="Secret that session tokens and code hashes are keyed from.")
+    ]
+
+
+class TicketKey(FunctionSettings):
+    ticket_key_secret_arn: Annotated[
+        str, Field(description="Secret that events' ticket-signing keys are derived from.")
+    ]
+
+
+class Mail(FunctionSettings):
+    mail_channel: Annotated[
+        Literal["SNS", "SES"], Field(description="How personal mail is sent (`MailChannel`).")
+    ] = "SNS"
+    mail_topic_arn: Annotated[
+        str | None, Field(description="The mail topic (needed with SNS).")
+    ] = None
+    mail_from_address: Annotated[
+        str | None, Field(description="The verified sender (needed with SES).")
+    ] = None
+
+    @model_validator(mode="after")
+    def _channel_has_its_address(self) -> Self:
+        if self.mail_channel == "SES" and not self.mail_from_address:
+            raise ValueError("MAIL_CHANNEL SES needs MAIL_FROM_ADDRESS")
+        if self.mail_channel == "SNS" and not self.mail_topic_arn:
+            raise ValueError("MAIL_CHANNEL SNS needs MAIL_TOPIC_ARN")
+        return self
+
+
+class SignIn(FunctionSettings):
+    sign_in_code_ttl_seconds: Annotated[
+        int, Field(ge=60, le=900, description="Lifetime of a sign-in code, seconds.")
+    ] = 300
+    sign_in_max_attempts: Annotated[
+        int, Field(ge=1, le=20, description="Tries a sign-in code allows.")
+    ] = 5
+    sign_in_max_sends_per_hour: Annotated[
+        int, Field(ge=1, le=100, description="Codes one address may be sent per hour.")
+    ] = 5
+    session_ttl_seconds: Annotated[
+        int, Field(ge=300, le=43200, description="Lifetime of a session token, seconds.")
+    ] = 3600
+
+    def sign_in_policy(self) -> SignInPolicy:
+        return SignInPolicy(
+            code_ttl_seconds=self.sign_in_code_ttl_seconds,
+            max_attempts=self.sign_in_max_attempts,
+            max_sends_per_hour=self.sign_in_max_sends_per_hour,
+            session_ttl_seconds=self.session_ttl_seconds,
+        )
+
+
+class SubscriptionWorkflow(FunctionSettings):
+    subscription_state_machine_arn: Annotated[
+        str, Field(description="The subscription state machine.")
+    ]
+
+
+class ReadModel(FunctionSettings):
+    """DATABASE_URL, or DATABASE_HOST with the RDS-managed secret (JSON with username and
+    password) named by DATABASE_SECRET_ARN; the cache the projector invalidates, if any."""
+
+    database_url: Annotated[
+        str | None, Field(description="The read model's URL (local runs; else the next four).")
+    ] = None
+    database_host: Annotated[str | None, Field(description="The read model's host.")] = None
+    database_port: Annotated[int, Field(ge=1, le=65535, description="The read model's port.")] = (
+        5432
+    )
+    database_name: Annotated[str, Field(description="The read model's database.")] = "gatepass"
+    database_secret_arn: Annotated[
+        str | None, Field(description="RDS-managed secret with username and password.")
+    ] = None
+    database_sslmode: Annotated[
+        Literal["disable", "prefer", "require", "verify-ca", "verify-full"],
+        Field(description="libpq sslmode of the read model's connection."),
+    ] = "require"
+    redis_url: Annotated[
+        str | None, Field(description="The cache to invalidate (redis:// or rediss://).")
+    ] = None
+    redis_auth_secret_arn: Annotated[
+        str | None, Field(description="Secret holding the cache's AUTH token.")
+    ] = None
+
+
+# ---------------------------------------------------------------------- one model a function
+
+
+class AuthorizerSettings(SessionKey):
+    pass
+
+
+class SubscribeSettings(Api, IdentityTable, SubscriptionWorkflow):
+    pass
+
+
+class SendOtpSettings(Api, IdentityTable, SessionKey, Mail, SignIn):
+    pass
+
+
+class VerifyOtpSettings(Api, IdentityTable, SessionKey, SignIn):
+    pass
+
+
+class CreateEventSettings(Api, TicketingTable, UploadsBucket, TicketKey, PresignedUrls):
+    pass
+
+
+class ProcessImageSettings(TicketingTable, UploadsBucket, MediaBucket):
+    pass
+
+
+class EventsReadSettings(Api, TicketingTable, MediaBucket, PresignedUrls):
+    pass
+
+
+class CreateTicketSettings(Api, TicketingTable, IdempotencyTable, TicketsBucket, TicketKey):
+    pass
+
+
+class GetQrCodeSettings(Api, TicketingTable, TicketsBucket, PresignedUrls):
+    pass
+
+
+class CheckInSettings(Api, TicketingTable, TicketKey):
+    pass
+
+
+class LogActivitySettings(Api, ActivityTable, SessionKey):
+    pass
+
+
+class ProjectorSettings(ReadModel):
+    pass
+
+
+FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
+    "AuthorizerFunction": AuthorizerSettings,
+    "SubscribeFunction": SubscribeSettings,
+    "SendOtpFunction": SendOtpSettings,
+    "VerifyOtpFunction": VerifyOtpSettings,
+    "CreateEventFunction": CreateEventSettings,
+    "ProcessImageFunction": ProcessImageSettings,
+    "EventsReadFunction": EventsReadSettings,
+    "CreateTicketFunction": CreateTicketSettings,
+    "GetQrCodeFunction": GetQrCodeSettings,
+    "CheckInFunction": CheckInSettings,
+    "LogActivityFunction": LogActivitySettings,
+    "ProjectorFunction": ProjectorSettings,
+}
+
+
+def variables_table() -> str:
+    """The Markdown table of every function's environment variables (docs/operations.md)."""
+    rows = [
+        "| variable | required | default | what it is | read by |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    readers: dict[str, list[str]] = {}
+    fields = {}
+    for function, model in FUNCTION_SETTINGS.items():
+        for name, field in model.model_fields.items():
+            readers.setdefault(name, []).append(function.removesuffix("Function"))
+            fields[name] = field
+    for name in sorted(fields):
+        field = fields[name]
+        default = "" if field.is_required() or field.default is None else f"`{field.default}`"
+        required = "yes" if field.is_required() else "no"
+        who = ", ".join(readers[name]) if len(readers[name]) < len(FUNCTION_SETTINGS) else "all"
+        rows.append(f"| `{name.upper()}` | {required} | {default} | {field.description} | {who} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(variables_table(), end="")

@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a usable configuration (a cold-start failure, never a
+    request's answer)."""
+
+
 class GatepassError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"

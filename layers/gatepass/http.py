@@ -1,8 +1,9 @@
 """The one place that turns errors into HTTP answers, and the resolver every API function uses.
 
 Every error answers ``{"error": {"code": ..., "message": ...}}`` (plus optional detail fields)
-with the status its domain error class declares. Unknown exceptions are logged with their
-stack trace and answer a generic 500: the caller never sees internals.
+with the status its domain error class declares; the data layer's ``StorageUnavailable``, which
+knows nothing of HTTP, answers 503. Unknown exceptions are logged with their stack trace and
+answer a generic 500: the caller never sees internals.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from gatepass.errors import GatepassError, Unauthorized
+from gatepass.dal.storage import StorageUnavailable
+from gatepass.errors import GatepassError, ServiceUnavailable, Unauthorized
 from gatepass.observability import logger
 
 
@@ -43,9 +45,22 @@ def _describe(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return described
 
 
+def storage_error(exc: StorageUnavailable) -> ServiceUnavailable:
+    """What a storage failure means to a caller: the service is unavailable for now."""
+    return ServiceUnavailable(exc.message, details=exc.details)
+
+
+def _domain_answer(exc: GatepassError) -> Response[str]:
+    if exc.status >= 500:
+        logger.exception("domain error", extra={"code": exc.code})
+    else:
+        logger.info("request refused", extra={"code": exc.code, "status": exc.status})
+    return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.details)
+
+
 def make_resolver(
     allowed_origin: str = "*", strip_prefixes: list[str | re.Pattern[Any]] | None = None
-) -> Any:
+) -> APIGatewayRestResolver:
     """An ``APIGatewayRestResolver`` with pydantic validation, CORS and the error mapping."""
     cors = CORSConfig(
         allow_origin=allowed_origin,
@@ -57,13 +72,13 @@ def make_resolver(
         enable_validation=True, cors=cors, strip_prefixes=strip_prefixes or []
     )
 
+    @app.exception_handler(StorageUnavailable)
+    def _storage_error(exc: StorageUnavailable) -> Response[str]:
+        return _domain_answer(storage_error(exc))
+
     @app.exception_handler(GatepassError)
     def _domain_error(exc: GatepassError) -> Response[str]:
-        if exc.status >= 500:
-            logger.exception("domain error", extra={"code": exc.code})
-        else:
-            logger.info("request refused", extra={"code": exc.code, "status": exc.status})
-        return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.details)
+        return _domain_answer(exc)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response[str]:
@@ -85,7 +100,7 @@ def make_resolver(
     return app
 
 
-def caller_id(app: Any) -> str:
+def caller_id(app: APIGatewayRestResolver) -> str:
     """The signed-in caller, as put in the request context by the session authorizer."""
     authorizer = app.current_event.request_context.authorizer
     principal = authorizer.get("principalId") if authorizer else None

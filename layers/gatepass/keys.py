@@ -1,9 +1,13 @@
-"""Secrets Manager, read only here. Secrets are generated at deploy time by CloudFormation
-(``GenerateSecretString``) or managed by the service (RDS credentials); signing keys made from
-them are cached for five minutes per container.
+"""Secrets Manager, read only here, and the small keys objects logic receives.
 
-Raw secret strings are stretched into fixed-size keys with SHA-256, and purpose-specific keys
-are derived with HMAC so that one secret never serves two purposes directly.
+Secrets are generated at deploy time by CloudFormation (``GenerateSecretString``) or managed by
+the service (RDS credentials); signing keys made from them are cached for five minutes per
+container. Raw secret strings are stretched into fixed-size keys with SHA-256, and
+purpose-specific keys are derived with HMAC so that one secret never serves two purposes
+directly.
+
+Logic takes a ``SessionKeys`` or ``TicketKeys`` and asks it for a key only when a rule needs one,
+so a request that never signs anything never reads a secret.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
+from typing import Protocol
 
 from gatepass import clients
 
@@ -47,3 +53,34 @@ def derive(key: bytes, purpose: str) -> bytes:
 def reset() -> None:
     """Forget cached secrets (tests start each case against a fresh moto)."""
     _cache.clear()
+
+
+class SessionKeys(Protocol):
+    def session_token(self) -> bytes:
+        """The key that signs and verifies session tokens."""
+
+    def sign_in_code(self) -> bytes:
+        """The key of the sign-in codes' keyed hashes."""
+
+
+class TicketKeys(Protocol):
+    """Each event's Ed25519 ticket keys (``gatepass.ticket_codes.SecretTicketKeys``)."""
+
+    def seed(self) -> bytes:
+        """The seed each event's ticket-signing key is derived from."""
+
+    def verifying_key(self, event_id: str) -> str:
+        """The event's public key, safe to publish."""
+
+
+@dataclass(frozen=True)
+class SecretSessionKeys:
+    """``SessionKeys`` from the session secret (SessionKeySecret)."""
+
+    secret_id: str
+
+    def session_token(self) -> bytes:
+        return derive(secret_key(self.secret_id), "session-token")
+
+    def sign_in_code(self) -> bytes:
+        return derive(secret_key(self.secret_id), "sign-in-code")

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gatepass import b64url, keys
-from gatepass.config import Settings
 from gatepass.errors import InvalidTicketCode
 from gatepass.ids import ID_BYTES, decode_id, encode_id
 
@@ -36,8 +35,17 @@ class TicketCode:
     ticket_id: str
 
 
-def ticket_seed(settings: Settings) -> bytes:
-    return keys.secret_key(settings.need("ticket_key_secret_arn"))
+@dataclass(frozen=True)
+class SecretTicketKeys:
+    """``gatepass.keys.TicketKeys`` from the ticket-signing secret (TicketKeySecret)."""
+
+    secret_id: str
+
+    def seed(self) -> bytes:
+        return keys.secret_key(self.secret_id)
+
+    def verifying_key(self, event_id: str) -> str:
+        return event_verifying_key(self.seed(), event_id)
 
 
 @lru_cache(maxsize=1024)

@@ -16,8 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from gatepass import b64url, clock, keys
-from gatepass.config import Settings
+from gatepass import b64url, clock
 from gatepass.errors import Unauthorized
 
 ISSUER = "gatepass"
@@ -55,11 +54,6 @@ def _b64decode(text: str) -> bytes:
 
 def _sign(key: bytes, signing_input: bytes) -> bytes:
     return hmac.new(key, signing_input, hashlib.sha256).digest()
-
-
-def session_key(settings: Settings) -> bytes:
-    """The key that signs session tokens, derived from the session secret."""
-    return keys.derive(keys.secret_key(settings.need("session_key_secret_arn")), "session-token")
 
 
 def issue_session_token(

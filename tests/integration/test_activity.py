@@ -31,11 +31,11 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> datetime:
 
 
 def store() -> DynamoActivityStore:
-    return DynamoActivityStore(log_activity_app.settings.need("activity_table"))
+    return DynamoActivityStore(log_activity_app.settings.activity_table)
 
 
 def stored_items() -> list[dict[str, Any]]:
-    table = boto3.resource("dynamodb").Table(log_activity_app.settings.need("activity_table"))
+    table = boto3.resource("dynamodb").Table(log_activity_app.settings.activity_table)
     items: list[dict[str, Any]] = table.scan()["Items"]
     return items
 
@@ -46,7 +46,7 @@ def log(lambda_context: Any, events: Any, headers: dict[str, str] | None = None)
 
 
 def alice_token(ttl: int = 3600, now: int | None = None) -> str:
-    key = tokens.session_key(log_activity_app.settings)
+    key = log_activity_app.keys.session_token()
     return tokens.issue_session_token(key, ALICE, ttl_seconds=ttl, now=now).token
 
 
@@ -221,7 +221,7 @@ def test_log_activity_event_file(aws: Any, frozen: datetime, lambda_context: Any
 def test_signed_in_log_activity_event_file(aws: Any, frozen: datetime, lambda_context: Any) -> None:
     # Given the session secret the sample token was signed with
     boto3.client("secretsmanager").put_secret_value(
-        SecretId=log_activity_app.settings.need("session_key_secret_arn"),
+        SecretId=log_activity_app.settings.session_key_secret_arn,
         SecretString=SAMPLE_EVENTS_SECRET,
     )
 

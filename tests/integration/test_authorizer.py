@@ -33,7 +33,7 @@ def authorize(token_header: str | None, lambda_context: Any) -> dict[str, Any]:
 
 
 def key() -> bytes:
-    return tokens.session_key(authorizer_app.settings)
+    return authorizer_app.keys.session_token()
 
 
 def b64(data: dict[str, Any]) -> str:
@@ -119,7 +119,7 @@ def test_authorizer_event_file(
 ) -> None:
     # Given the session secret the sample token was signed with, a minute after it was issued
     boto3.client("secretsmanager").put_secret_value(
-        SecretId=authorizer_app.settings.need("session_key_secret_arn"),
+        SecretId=authorizer_app.settings.session_key_secret_arn,
         SecretString=SAMPLE_EVENTS_SECRET,
     )
     moment = int(SAMPLE_EVENTS_ISSUED_AT.timestamp()) + 60

@@ -219,7 +219,7 @@ SAMPLE_TICKET_SECRET = "gatepass-sample-ticket-key-for-the-events-folder-only"
 
 def test_the_sample_event_file_checks_its_ticket_in(aws: Any, lambda_context: Any) -> None:
     # Given the deployment's ticket key is the one the sample code was signed with
-    secret = factories.settings().need("ticket_key_secret_arn")
+    secret = factories.settings().ticket_key_secret_arn
     clients.client("secretsmanager").put_secret_value(
         SecretId=secret, SecretString=SAMPLE_TICKET_SECRET
     )

@@ -19,7 +19,7 @@ from gatepass import clients, ids, ticket_codes
 from tests.conftest import load_event
 from tests.support import images
 from tests.support.api import api_event, json_body
-from tests.support.factories import get_item, settings
+from tests.support.factories import get_item, settings, ticket_seed
 
 pytestmark = pytest.mark.integration
 
@@ -55,12 +55,12 @@ def post(body: Any, lambda_context: Any, user: str | None = ORGANIZER) -> dict[s
 
 
 def all_events() -> list[dict[str, Any]]:
-    table = clients.dynamodb_table(settings().need("ticketing_table"))
+    table = clients.dynamodb_table(settings().ticketing_table)
     return [i for i in table.scan()["Items"] if i.get("entity") == "event"]
 
 
 def uploads() -> list[str]:
-    listed = clients.client("s3").list_objects_v2(Bucket=settings().need("uploads_bucket"))
+    listed = clients.client("s3").list_objects_v2(Bucket=settings().uploads_bucket)
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
@@ -110,7 +110,7 @@ def test_an_event_without_an_image_is_stored_as_documented(aws, lambda_context) 
     assert (item["sold"], item["checked_in"], item["version"]) == (0, 0, 1)
     assert item["image_status"] == "none"
     assert "image_upload_key" not in item
-    seed = ticket_codes.ticket_seed(settings())
+    seed = ticket_seed()
     assert item["verifying_key"] == ticket_codes.event_verifying_key(seed, event_id)
     assert event["verifying_key"] == item["verifying_key"]
 
@@ -132,7 +132,7 @@ def test_the_sample_event_asks_for_a_presigned_upload(aws, lambda_context) -> No
     assert item["organizer"] == "organizer@example.com"
     key = item["image_upload_key"]
     assert key.startswith(f"events/{body['event']['event_id']}/")
-    bucket = settings().need("uploads_bucket")
+    bucket = settings().uploads_bucket
     assert bucket in upload["url"]
     fields = upload["fields"]
     assert fields["key"] == key
@@ -169,7 +169,7 @@ def test_the_sample_inline_image_lands_in_the_uploads_bucket(aws, lambda_context
     assert item is not None
     assert item["image_status"] == "processing"
     stored = clients.client("s3").get_object(
-        Bucket=settings().need("uploads_bucket"), Key=item["image_upload_key"]
+        Bucket=settings().uploads_bucket, Key=item["image_upload_key"]
     )
     assert stored["ContentType"] == "image/jpeg"
     assert stored["Body"].read() == base64.b64decode(sent["data"])
@@ -276,7 +276,7 @@ def test_signing_in_is_required(aws, lambda_context) -> None:
 
 def test_when_the_image_cannot_be_stored_no_event_exists(aws, lambda_context) -> None:
     # Given the uploads bucket is unavailable
-    clients.client("s3").delete_bucket(Bucket=settings().need("uploads_bucket"))
+    clients.client("s3").delete_bucket(Bucket=settings().uploads_bucket)
 
     # When an organizer creates an event with an inline image
     response = post(event_body(image=inline(images.jpeg((320, 200)))), lambda_context)
@@ -292,7 +292,7 @@ def test_when_the_event_cannot_be_saved_its_upload_is_removed(
 ) -> None:
     # Given the table refuses the write (here: an event with the same id already exists)
     event_id = fixed_ids[0]
-    table = clients.dynamodb_table(settings().need("ticketing_table"))
+    table = clients.dynamodb_table(settings().ticketing_table)
     table.put_item(Item={"pk": f"EVENT#{event_id}", "sk": "META", "title": "Earlier event"})
 
     # When an organizer creates an event with an inline image

@@ -37,7 +37,7 @@ def take_ticket(
 
 
 def tickets_bucket() -> str:
-    return factories.settings().need("tickets_bucket")
+    return factories.settings().tickets_bucket
 
 
 def stored_png(key: str) -> bytes:
@@ -216,7 +216,7 @@ def test_a_refused_request_is_not_remembered_under_its_key(aws: Any, lambda_cont
     assert json_body(refused)["error"]["code"] == "sold_out"
 
     # When a seat frees up (capacity raised) and the client retries with the same key
-    clients.dynamodb_table(factories.settings().need("ticketing_table")).update_item(
+    clients.dynamodb_table(factories.settings().ticketing_table).update_item(
         Key={"pk": event["pk"], "sk": "META"},
         UpdateExpression="SET #capacity = :two",
         ExpressionAttributeNames={"#capacity": "capacity"},
@@ -314,7 +314,7 @@ def test_the_sample_event_file_takes_a_ticket(aws: Any, lambda_context: Any) -> 
     assert ticket["event_id"] == wanted
     assert ticket["holder"] == sample["requestContext"]["authorizer"]["principalId"]
     assert json_body(again) == json_body(first)
-    table = clients.dynamodb_table(factories.settings().need("ticketing_table"))
+    table = clients.dynamodb_table(factories.settings().ticketing_table)
     attendees = table.query(
         IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"EVENT#{wanted}#TICKETS")
     )["Items"]
@@ -342,7 +342,7 @@ def test_a_sale_cancelled_only_by_a_conflicting_transaction_is_retried(
 ) -> None:
     # Given DynamoDB cancels the first two attempts because of concurrent transactions
     event = factories.put_event(capacity=5)
-    client = clients.dynamodb_table(factories.settings().need("ticketing_table")).meta.client
+    client = clients.dynamodb_table(factories.settings().ticketing_table).meta.client
     real = client.transact_write_items
     attempts: list[int] = []
 
@@ -370,7 +370,7 @@ def test_a_sale_that_keeps_conflicting_answers_503_and_sells_nothing(
 ) -> None:
     # Given DynamoDB cancels every attempt because of concurrent transactions
     event = factories.put_event(capacity=5)
-    client = clients.dynamodb_table(factories.settings().need("ticketing_table")).meta.client
+    client = clients.dynamodb_table(factories.settings().ticketing_table).meta.client
 
     def always_busy(**_kwargs: Any) -> Any:
         raise _conflict()

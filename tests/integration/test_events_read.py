@@ -219,7 +219,7 @@ def test_a_ready_image_is_listed_with_its_urls(aws, lambda_context) -> None:
     # Given an event whose image has been processed
     item = put_event()
     display, thumbnail = (f"events/{item['event_id']}/{n}.jpg" for n in ("display", "thumbnail"))
-    clients.dynamodb_table(settings().need("ticketing_table")).update_item(
+    clients.dynamodb_table(settings().ticketing_table).update_item(
         Key={"pk": item["pk"], "sk": "META"},
         UpdateExpression="SET image_status = :r, image_display_key = :d, "
         "image_thumbnail_key = :t, image_width = :w, image_height = :h",

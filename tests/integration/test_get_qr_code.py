@@ -59,7 +59,7 @@ def test_the_owner_gets_a_short_lived_sigv4_link_to_the_qr_image(
     assert query["X-Amz-Expires"] == ["300"]
     assert "X-Amz-Signature" in query
     assert url.path.endswith(f"tickets/{ticket['ticket_id']}.png")
-    assert factories.settings().need("tickets_bucket") in url.netloc + url.path
+    assert factories.settings().tickets_bucket in url.netloc + url.path
     # and fetching it returns the PNG, which scans as her genuine code
     fetched = requests.get(link["url"], timeout=5)
     assert fetched.status_code == 200
@@ -130,9 +130,7 @@ def test_the_sample_event_file_links_the_owner_to_their_qr_image(
     assert link["ticket_id"] == ticket["ticket_id"]
     png = (
         clients.client("s3")
-        .get_object(Bucket=factories.settings().need("tickets_bucket"), Key=ticket["qr_key"])[
-            "Body"
-        ]
+        .get_object(Bucket=factories.settings().tickets_bucket, Key=ticket["qr_key"])["Body"]
         .read()
     )
     assert factories.decode_qr_png(png) == [ticket["code"]]

@@ -125,9 +125,10 @@ def api(aws: TemplateModel) -> Iterator[Client]:
 
 def session_token(subject: str) -> str:
     from gatepass import tokens
-    from gatepass.config import Settings
+    from gatepass.config import AuthorizerSettings
+    from gatepass.keys import SecretSessionKeys
 
-    key = tokens.session_key(Settings.from_env(required=("session_key_secret_arn",)))
+    key = SecretSessionKeys(AuthorizerSettings.load().session_key_secret_arn).session_token()
     return tokens.issue_session_token(key, subject, ttl_seconds=3600).token
 
 

@@ -34,7 +34,7 @@ def s3_event(*keys: str, bucket: str | None = None) -> dict[str, Any]:
     records = []
     for key in keys:
         record = copy.deepcopy(sample["Records"][0])
-        record["s3"]["bucket"]["name"] = bucket or settings().need("uploads_bucket")
+        record["s3"]["bucket"]["name"] = bucket or settings().uploads_bucket
         record["s3"]["object"]["key"] = quote_plus(key, safe="/")
         records.append(record)
     return {"Records": records}
@@ -63,21 +63,19 @@ def process(lambda_context: Any, *keys: str) -> dict[str, Any]:
 
 
 def media_objects() -> dict[str, bytes]:
-    s3, bucket = clients.client("s3"), settings().need("media_bucket")
+    s3, bucket = clients.client("s3"), settings().media_bucket
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
 def upload_exists(key: str) -> bool:
-    listed = clients.client("s3").list_objects_v2(
-        Bucket=settings().need("uploads_bucket"), Prefix=key
-    )
+    listed = clients.client("s3").list_objects_v2(Bucket=settings().uploads_bucket, Prefix=key)
     return bool(listed.get("Contents"))
 
 
 def put_upload(key: str, data: bytes, content_type: str = "image/jpeg") -> None:
     clients.client("s3").put_object(
-        Bucket=settings().need("uploads_bucket"), Key=key, Body=data, ContentType=content_type
+        Bucket=settings().uploads_bucket, Key=key, Body=data, ContentType=content_type
     )
 
 
@@ -163,7 +161,7 @@ def test_a_ready_image_is_served_through_presigned_urls(aws, lambda_context) -> 
     image = json_body(response)["image"]
     assert (image["width"], image["height"]) == (900, 600)
     ttl = settings().presigned_url_ttl_seconds
-    bucket = settings().need("media_bucket")
+    bucket = settings().media_bucket
     for name, url in (("display", image["display_url"]), ("thumbnail", image["thumbnail_url"])):
         assert bucket in url
         assert f"events/{event['event_id']}/{name}.jpg" in url
@@ -323,7 +321,7 @@ def test_an_upload_seen_before_its_event_is_retried(aws, lambda_context) -> None
 def test_an_infrastructure_failure_is_raised_for_lambda_to_retry(aws, lambda_context) -> None:
     # Given an event with a good image, and a media bucket that has become unavailable
     event = create_with_inline(lambda_context, images.jpeg((640, 480)), "image/jpeg")
-    clients.client("s3").delete_bucket(Bucket=settings().need("media_bucket"))
+    clients.client("s3").delete_bucket(Bucket=settings().media_bucket)
 
     # When the notification arrives, the handler raises (retries, then the dead-letter queue)
     with pytest.raises(Exception, match="NoSuchBucket"):

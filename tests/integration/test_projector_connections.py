@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from gatepass.config import ConfigurationError, Settings
+from gatepass.config import ConfigurationError, ProjectorSettings
 from gatepass.readmodel.database import database_url, redis_client
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ def _secret(name: str, value: str) -> str:
 def test_database_url_comes_from_the_rds_managed_secret(aws: Any) -> None:
     # Given the RDS-managed secret and the endpoint, as ProjectorFunction's environment names them
     arn = _secret("rds-master", json.dumps({"username": "gatepass", "password": "p@ss/w:rd"}))
-    settings = Settings.from_env(
+    settings = ProjectorSettings.load(
         environ={
             "DATABASE_HOST": "db.abc.us-east-1.rds.amazonaws.com",
             "DATABASE_PORT": "5432",
@@ -43,7 +43,7 @@ def test_database_url_comes_from_the_rds_managed_secret(aws: Any) -> None:
 
 def test_a_secret_without_credentials_is_a_configuration_error(aws: Any) -> None:
     arn = _secret("not-rds", "just a string")
-    settings = Settings.from_env(
+    settings = ProjectorSettings.load(
         environ={"DATABASE_HOST": "db.internal", "DATABASE_SECRET_ARN": arn}
     )
     with pytest.raises(ConfigurationError, match="username and password"):
@@ -53,7 +53,7 @@ def test_a_secret_without_credentials_is_a_configuration_error(aws: Any) -> None
 def test_redis_auth_token_comes_from_its_secret(aws: Any) -> None:
     # Given the cache URL without credentials and the AUTH token's secret
     arn = _secret("cache-auth", "T0ken" * 10)
-    settings = Settings.from_env(
+    settings = ProjectorSettings.load(
         environ={"REDIS_URL": "rediss://cache.internal:6379/0", "REDIS_AUTH_SECRET_ARN": arn}
     )
 

@@ -14,8 +14,8 @@ import pytest
 from functions.send_otp import app as send_otp_app
 from functions.verify_otp import app as verify_otp_app
 from gatepass import clock, tokens
-from gatepass.config import ConfigurationError, Settings
-from gatepass.dal.mail import SesMailer, mailer_for
+from gatepass.config import ConfigurationError, SendOtpSettings
+from gatepass.dal.mail import SesMailer
 from gatepass.logic import sign_in
 from tests.conftest import load_event
 from tests.support.api import api_event, json_body
@@ -75,7 +75,7 @@ class Mailbox:
 
 
 def _table() -> Any:
-    return boto3.resource("dynamodb").Table(send_otp_app.settings.need("identity_table"))
+    return boto3.resource("dynamodb").Table(send_otp_app.settings.identity_table)
 
 
 def subscribe(email: str, status: str = "active") -> None:
@@ -87,7 +87,7 @@ def subscribe(email: str, status: str = "active") -> None:
 
 @pytest.fixture
 def mailboxes(aws: Any) -> dict[str, Mailbox]:
-    topic = send_otp_app.settings.need("mail_topic_arn")
+    topic = send_otp_app.settings.mail_topic_arn
     return {email: Mailbox(topic, email) for email in (ALICE, BOB)}
 
 
@@ -133,9 +133,7 @@ def test_subscriber_gets_a_code_by_mail_and_only_its_hash_is_stored(
     # And the stored item holds a keyed hash, an expiry five minutes on, and no plain code
     item = _table().get_item(Key={"pk": f"OTP#{ALICE}", "sk": "CODE"})["Item"]
     assert code not in json.dumps(item, default=str)
-    assert item["code_hash"] == sign_in.hash_code(
-        sign_in.code_key(send_otp_app.settings), ALICE, code
-    )
+    assert item["code_hash"] == sign_in.hash_code(send_otp_app.keys.sign_in_code(), ALICE, code)
     assert int(item["expires_at"]) == int(START.timestamp()) + 300
     assert int(item["attempts"]) == 0
 
@@ -271,7 +269,9 @@ def test_ses_channel_sends_the_code_from_the_configured_sender(
 
 def test_ses_channel_needs_a_sender_address() -> None:
     with pytest.raises(ConfigurationError):
-        mailer_for(Settings(mail_channel="SES"))
+        SendOtpSettings.load(
+            environ={"IDENTITY_TABLE": "t", "SESSION_KEY_SECRET_ARN": "s", "MAIL_CHANNEL": "SES"}
+        )
 
 
 # ------------------------------------------------------------------ verify
@@ -294,7 +294,7 @@ def test_correct_code_gives_a_session_token_once(
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
     assert body["expires_at"] == int(START.timestamp()) + 3600
-    claims = tokens.verify_session_token(tokens.session_key(verify_otp_app.settings), body["token"])
+    claims = tokens.verify_session_token(verify_otp_app.keys.session_token(), body["token"])
     assert claims.subject == ALICE
     assert claims.methods == ("otp-email",)
     # And the code is gone: using it again is refused

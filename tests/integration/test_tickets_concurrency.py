@@ -77,7 +77,7 @@ def test_two_hundred_buyers_for_fifty_seats_end_with_exactly_fifty_tickets(
     holdings = [i for i in factories.query_items(f"EVENT#{event['event_id']}") if i["sk"] != "META"]
     assert len(holdings) == CAPACITY
     assert {h["ticket_id"] for h in holdings} == sold_ids
-    table = clients.dynamodb_table(factories.settings().need("ticketing_table"))
+    table = clients.dynamodb_table(factories.settings().ticketing_table)
     tickets = table.query(
         IndexName="gsi1",
         KeyConditionExpression=Key("gsi1pk").eq(f"EVENT#{event['event_id']}#TICKETS"),

@@ -1,4 +1,4 @@
-"""Test data written straight into moto, in the shapes docs/architecture.md gives the items."""
+"""Test data written straight into moto, built by the data layer's own item builders."""
 
 from __future__ import annotations
 
@@ -6,16 +6,56 @@ from datetime import timedelta
 from typing import Any
 
 from gatepass import clients, clock, ids, ticket_codes
-from gatepass.config import Settings
-from gatepass.logic import events
+from gatepass.config import (
+    ActivityTable,
+    IdempotencyTable,
+    IdentityTable,
+    Mail,
+    MediaBucket,
+    PresignedUrls,
+    SessionKey,
+    SignIn,
+    SubscriptionWorkflow,
+    TicketingTable,
+    TicketKey,
+    TicketsBucket,
+    UploadsBucket,
+)
+from gatepass.dal.events import event_item
+from gatepass.dal.layout import event_key
+from gatepass.dal.tickets import TicketRecord, holding_item, qr_object_key, ticket_item
+from gatepass.models.events import EventRecord
+from gatepass.ticket_codes import SecretTicketKeys
 
 
-def settings() -> Settings:
-    return Settings.from_env()
+class StackSettings(
+    TicketingTable,
+    IdentityTable,
+    ActivityTable,
+    IdempotencyTable,
+    UploadsBucket,
+    MediaBucket,
+    TicketsBucket,
+    PresignedUrls,
+    SessionKey,
+    TicketKey,
+    Mail,
+    SignIn,
+    SubscriptionWorkflow,
+):
+    """Every variable the functions get from template.yaml (tests/conftest.py sets them all)."""
+
+
+def settings() -> StackSettings:
+    return StackSettings.load()
 
 
 def ticket_seed() -> bytes:
-    return ticket_codes.ticket_seed(settings())
+    return SecretTicketKeys(settings().ticket_key_secret_arn).seed()
+
+
+def _table() -> Any:
+    return clients.dynamodb_table(settings().ticketing_table)
 
 
 def put_event(
@@ -28,37 +68,39 @@ def put_event(
     title: str = "Night of Jazz",
     event_id: str | None = None,
 ) -> dict[str, Any]:
-    """An event item exactly as create-event writes it (TicketingTable, ``EVENT#<id>``/``META``)."""
+    """An event item exactly as create-event writes it."""
     event_id = event_id or ids.new_id()
     now = clock.now()
-    item = events.event_item(
-        event_id,
-        organizer,
-        title=title,
-        description="Four bands, one long night.",
-        venue="The Blue Room, Lisbon",
-        starts=now + starts_in,
-        capacity=capacity,
-        image_status="none",
-        verifying_key=ticket_codes.event_verifying_key(ticket_seed(), event_id),
-        now=now,
+    starts = now + starts_in
+    item = event_item(
+        EventRecord(
+            event_id=event_id,
+            organizer=organizer,
+            title=title,
+            description="Four bands, one long night.",
+            venue="The Blue Room, Lisbon",
+            starts_at=clock.iso(starts),
+            starts_at_local=starts.isoformat(timespec="seconds"),
+            capacity=capacity,
+            image_status="none",
+            verifying_key=ticket_codes.event_verifying_key(ticket_seed(), event_id),
+            created_at=clock.iso(now),
+        )
     )
     item.update(sold=sold, checked_in=checked_in)
-    clients.dynamodb_table(settings().need("ticketing_table")).put_item(Item=item)
+    _table().put_item(Item=item)
     return item
 
 
 def get_item(pk: str, sk: str = "META") -> dict[str, Any] | None:
-    table = clients.dynamodb_table(settings().need("ticketing_table"))
-    item: dict[str, Any] | None = table.get_item(Key={"pk": pk, "sk": sk}).get("Item")
+    item: dict[str, Any] | None = _table().get_item(Key={"pk": pk, "sk": sk}).get("Item")
     return item
 
 
 def query_items(pk: str) -> list[dict[str, Any]]:
     from boto3.dynamodb.conditions import Key
 
-    table = clients.dynamodb_table(settings().need("ticketing_table"))
-    items: list[dict[str, Any]] = table.query(KeyConditionExpression=Key("pk").eq(pk))["Items"]
+    items: list[dict[str, Any]] = _table().query(KeyConditionExpression=Key("pk").eq(pk))["Items"]
     return items
 
 
@@ -72,38 +114,21 @@ def put_ticket(
     """A sold ticket as create-ticket writes it: the ticket item, its holding, and sold + 1."""
     ticket_id = ticket_id or ids.new_id()
     event_id = event["event_id"]
-    issued_at = clock.iso(clock.now())
-    item: dict[str, Any] = {
-        "pk": f"TICKET#{ticket_id}",
-        "sk": "META",
-        "gsi1pk": f"EVENT#{event_id}#TICKETS",
-        "gsi1sk": holder,
-        "gsi2pk": f"HOLDER#{holder}",
-        "gsi2sk": f"{issued_at}#{ticket_id}",
-        "entity": "ticket",
-        "ticket_id": ticket_id,
-        "event_id": event_id,
-        "holder": holder,
-        "status": status,
-        "code": ticket_codes.sign(ticket_seed(), event_id, ticket_id),
-        "qr_key": f"tickets/{ticket_id}.png",
-        "issued_at": issued_at,
-        "version": 1,
-    }
-    table = clients.dynamodb_table(settings().need("ticketing_table"))
-    table.put_item(Item=item)
-    table.put_item(
-        Item={
-            "pk": f"EVENT#{event_id}",
-            "sk": f"HOLDER#{holder}",
-            "entity": "holding",
-            "event_id": event_id,
-            "holder": holder,
-            "ticket_id": ticket_id,
-        }
+    record = TicketRecord(
+        ticket_id=ticket_id,
+        event_id=event_id,
+        holder=holder,
+        status=status,
+        code=ticket_codes.sign(ticket_seed(), event_id, ticket_id),
+        qr_key=qr_object_key(ticket_id),
+        issued_at=clock.iso(clock.now()),
     )
+    item = ticket_item(record)
+    table = _table()
+    table.put_item(Item=item)
+    table.put_item(Item=holding_item(record))
     table.update_item(
-        Key={"pk": f"EVENT#{event_id}", "sk": "META"},
+        Key=event_key(event_id),
         UpdateExpression="ADD #sold :one, #version :one",
         ExpressionAttributeNames={"#sold": "sold", "#version": "version"},
         ExpressionAttributeValues={":one": 1},

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 
 from devstack.template import TemplateModel
+from gatepass.dal.layout import subscription_key
 
 
 def finished(execution_arn: str) -> dict[str, Any]:
@@ -24,5 +25,5 @@ def finished(execution_arn: str) -> dict[str, Any]:
 def subscription(aws: TemplateModel, email: str) -> dict[str, Any]:
     """The subscription item for ``email`` as stored in the IdentityTable ({} if none)."""
     table = boto3.resource("dynamodb").Table(aws.physical_name("IdentityTable"))
-    item: dict[str, Any] = table.get_item(Key={"pk": f"SUB#{email}", "sk": "META"}).get("Item", {})
+    item: dict[str, Any] = table.get_item(Key=subscription_key(email)).get("Item", {})
     return item

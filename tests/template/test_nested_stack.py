@@ -15,7 +15,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from devstack.template import ROOT
-from gatepass.config import Settings
+from gatepass.config import ProjectorSettings
 
 pytestmark = pytest.mark.template
 
@@ -174,8 +174,8 @@ def test_projector_environment_names_are_settings_the_code_reads() -> None:
     variables = ROOT_TEMPLATE["Resources"]["ProjectorFunction"]["Properties"]["Environment"][
         "Variables"
     ]
-    unknown = {name for name in variables if name.lower() not in Settings.model_fields}
-    assert not unknown, f"not in gatepass.config.Settings: {sorted(unknown)}"
+    unknown = {name for name in variables if name.lower() not in ProjectorSettings.model_fields}
+    assert not unknown, f"not in gatepass.config.ProjectorSettings: {sorted(unknown)}"
     assert {"DATABASE_HOST", "DATABASE_SECRET_ARN", "REDIS_URL", "REDIS_AUTH_SECRET_ARN"} <= set(
         variables
     )

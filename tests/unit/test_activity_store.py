@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from gatepass.dal import activity as activity_dal
-from gatepass.errors import ServiceUnavailable
+from gatepass.dal.storage import StorageUnavailable
+from gatepass.http import storage_error
 
 pytestmark = pytest.mark.unit
 
@@ -99,9 +100,9 @@ def test_persistent_throttling_fails_clearly(monkeypatch: pytest.MonkeyPatch) ->
     client = ThrottlingClient(throttled_calls=100)
     store, _ = make_store(monkeypatch, client)
 
-    with pytest.raises(ServiceUnavailable) as failed:
+    with pytest.raises(StorageUnavailable) as failed:
         store.put_many(items(5))
 
     assert len(client.calls) == activity_dal.MAX_WRITE_ATTEMPTS
-    assert failed.value.status == 503
+    assert storage_error(failed.value).status == 503
     assert failed.value.details == {"unprocessed": 3}

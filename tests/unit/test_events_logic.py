@@ -11,11 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from gatepass import clock
-from gatepass.config import Settings
+from gatepass.dal.events import EventPage, decode_cursor, encode_cursor, event_item
 from gatepass.dal.media import UploadInfo
-from gatepass.errors import InvalidInput, PayloadTooLarge, ServiceUnavailable
+from gatepass.dal.storage import StorageUnavailable
+from gatepass.errors import InvalidInput, PayloadTooLarge
 from gatepass.logic import events as logic
-from gatepass.models.events import CreateEventRequest, parse_starts_at
+from gatepass.models.events import CreateEventRequest, EventRecord, parse_starts_at
 
 pytestmark = pytest.mark.unit
 
@@ -32,23 +33,27 @@ class MemoryEvents:
         self.items: dict[str, dict[str, Any]] = {}
         self.fail = fail
 
-    def put_new(self, item: dict[str, Any]) -> None:
+    def put_new(self, event: EventRecord) -> None:
         if self.fail:
-            raise ServiceUnavailable("The event could not be saved; please try again.")
-        self.items[item["event_id"]] = item
+            raise StorageUnavailable("The event could not be saved; please try again.")
+        self.items[event.event_id] = event_item(event)
 
-    def get(self, event_id: str) -> dict[str, Any] | None:
-        return self.items.get(event_id)
+    def get(self, event_id: str) -> EventRecord | None:
+        item = self.items.get(event_id)
+        return EventRecord.of(item) if item else None
 
-    def upcoming(
-        self, since: str, limit: int, start_after: dict[str, str] | None
-    ) -> list[dict[str, Any]]:
+    def upcoming(self, *, since: str, limit: int, cursor: str | None) -> EventPage:
         ordered = sorted(
             (i for i in self.items.values() if i["gsi1sk"] >= since), key=lambda i: i["gsi1sk"]
         )
-        if start_after:
+        if cursor:
+            start_after = decode_cursor(cursor)
             ordered = [i for i in ordered if i["gsi1sk"] > start_after["gsi1sk"]]
-        return ordered[:limit]
+        page = ordered[:limit]
+        return EventPage(
+            events=[EventRecord.of(item) for item in page],
+            next_cursor=encode_cursor(page[-1]) if len(ordered) > limit else None,
+        )
 
 
 class MemoryMedia:
@@ -58,7 +63,7 @@ class MemoryMedia:
 
     def put_upload(self, key: str, data: bytes, content_type: str) -> None:
         if self.fail:
-            raise ServiceUnavailable("The image could not be stored; please try again.")
+            raise StorageUnavailable("The image could not be stored; please try again.")
         self.uploads[key] = (data, content_type)
 
     def delete_upload(self, key: str) -> None:
@@ -82,7 +87,12 @@ class MemoryMedia:
         return f"https://media.example/{key}?expires={expires_in}"
 
 
-SETTINGS = Settings(ticketing_table="t", uploads_bucket="u", presigned_url_ttl_seconds=120)
+class FixedTicketKeys:
+    def seed(self) -> bytes:
+        return b"s" * 32
+
+    def verifying_key(self, event_id: str) -> str:
+        return f"key-for-{event_id}"
 
 
 def request(**overrides: Any) -> CreateEventRequest:
@@ -101,8 +111,9 @@ def create(req: CreateEventRequest, events: MemoryEvents, media: MemoryMedia) ->
         "olivia@example.com",
         events=events,
         media=media,
-        settings=SETTINGS,
-        verifying_key=lambda event_id: f"key-for-{event_id}",
+        ticket_keys=FixedTicketKeys(),
+        max_upload_bytes=5 * 1024 * 1024,
+        url_ttl=120,
     )
 
 
@@ -175,14 +186,14 @@ def test_an_inline_image_is_stored_before_the_event() -> None:
 
 def test_no_event_when_the_image_cannot_be_stored() -> None:
     events, media = MemoryEvents(), MemoryMedia(fail=True)
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(StorageUnavailable):
         create(request(image={"content_type": "image/png", "data": "iVBORw0KGgo="}), events, media)
     assert events.items == {}
 
 
 def test_no_upload_left_when_the_event_cannot_be_saved() -> None:
     events, media = MemoryEvents(fail=True), MemoryMedia()
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(StorageUnavailable):
         create(request(image={"content_type": "image/png", "data": "iVBORw0KGgo="}), events, media)
     assert media.uploads == {}
 
@@ -206,10 +217,10 @@ def test_cursors_round_trip_and_stay_opaque() -> None:
         "gsi1sk": "2026-12-01T18:30:00Z#mfrggzdfmztwq2lk",
         "title": "not part of the cursor",
     }
-    cursor = logic.encode_cursor(item)
+    cursor = encode_cursor(item)
     assert "EVENT" not in cursor
     assert "=" not in cursor
-    assert logic.decode_cursor(cursor) == {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+    assert decode_cursor(cursor) == {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
 
 
 def test_listing_pages_without_an_empty_last_page() -> None:

@@ -12,6 +12,19 @@ from gatepass.logic import sign_in
 pytestmark = pytest.mark.unit
 
 KEY = b"h" * 32
+
+
+class FixedKeys:
+    """Session keys without Secrets Manager: one key for every purpose."""
+
+    def session_token(self) -> bytes:
+        return KEY
+
+    def sign_in_code(self) -> bytes:
+        return KEY
+
+
+KEYS = FixedKeys()
 POLICY = sign_in.SignInPolicy(
     code_ttl_seconds=300, max_attempts=5, max_sends_per_hour=5, session_ttl_seconds=3600
 )
@@ -56,7 +69,7 @@ class Outbox:
 
 
 def send(store: MemoryStore, outbox: Outbox, email: str = "a@example.com") -> None:
-    sign_in.send_code(email, store=store, mailer=outbox, hash_key=lambda: KEY, policy=POLICY)
+    sign_in.send_code(email, store=store, mailer=outbox, keys=KEYS, policy=POLICY)
 
 
 @pytest.mark.parametrize(("draw", "code"), [(0, "000000"), (42, "000042"), (999_999, "999999")])
@@ -110,8 +123,7 @@ def test_code_with_spaces_around_it_is_accepted(monkeypatch: pytest.MonkeyPatch)
         "a@example.com",
         " 012345 ",
         store=store,
-        hash_key=lambda: KEY,
-        session_key=lambda: KEY,
+        keys=KEYS,
         policy=POLICY,
     )
 
@@ -127,8 +139,7 @@ def test_wrong_code_is_refused_generically() -> None:
             "a@example.com",
             "abcdef",
             store=store,
-            hash_key=lambda: KEY,
-            session_key=lambda: KEY,
+            keys=KEYS,
             policy=POLICY,
         )
 
@@ -140,7 +151,7 @@ def test_authorizer_policy_names_the_stage_of_any_partition() -> None:
     token = tokens.issue_session_token(KEY, "a@example.com", ttl_seconds=60).token
     arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/staging/GET/events/x"
 
-    policy = sign_in.authorize(f"Bearer {token}", arn, key=KEY)
+    policy = sign_in.authorize(f"Bearer {token}", arn, keys=KEYS)
 
     statement = policy.model_dump(by_alias=True)["policyDocument"]["Statement"][0]
     assert statement["Resource"] == (
@@ -150,4 +161,4 @@ def test_authorizer_policy_names_the_stage_of_any_partition() -> None:
 
 def test_authorizer_refuses_a_missing_header() -> None:
     with pytest.raises(Unauthorized):
-        sign_in.authorize(None, "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/x", key=KEY)
+        sign_in.authorize(None, "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/x", keys=KEYS)

@@ -60,7 +60,7 @@ class RecordingWorkflow:
 def test_first_request_starts_the_workflow_with_address_and_attempt() -> None:
     store, workflow = MemoryStore(), RecordingWorkflow()
 
-    result = subscribe("ada@example.com", store, workflow, now=NOON)
+    result = subscribe("ada@example.com", store=store, workflow=workflow, now=NOON)
 
     assert result.model_dump() == {
         "email": "ada@example.com",
@@ -74,10 +74,12 @@ def test_first_request_starts_the_workflow_with_address_and_attempt() -> None:
 
 def test_repeated_request_reports_the_current_state_and_starts_nothing() -> None:
     store, workflow = MemoryStore(), RecordingWorkflow()
-    subscribe("ada@example.com", store, workflow, now=NOON)
+    subscribe("ada@example.com", store=store, workflow=workflow, now=NOON)
     store.items["ada@example.com"]["status"] = "pending"
 
-    result = subscribe("ada@example.com", store, workflow, now=NOON + timedelta(seconds=5))
+    result = subscribe(
+        "ada@example.com", store=store, workflow=workflow, now=NOON + timedelta(seconds=5)
+    )
 
     assert (result.status, result.started) == ("pending", False)
     assert len(workflow.started) == 1
@@ -86,10 +88,12 @@ def test_repeated_request_reports_the_current_state_and_starts_nothing() -> None
 @pytest.mark.parametrize("ended", ["expired", "failed"])
 def test_an_ended_subscription_starts_again_as_a_new_attempt(ended: str) -> None:
     store, workflow = MemoryStore(), RecordingWorkflow()
-    subscribe("ada@example.com", store, workflow, now=NOON)
+    subscribe("ada@example.com", store=store, workflow=workflow, now=NOON)
     store.items["ada@example.com"]["status"] = ended
 
-    result = subscribe("ada@example.com", store, workflow, now=NOON + timedelta(days=3))
+    result = subscribe(
+        "ada@example.com", store=store, workflow=workflow, now=NOON + timedelta(days=3)
+    )
 
     assert result.started is True
     names = [name for name, _ in workflow.started]
@@ -105,8 +109,12 @@ def test_an_abandoned_start_is_taken_over_only_after_the_grace_period() -> None:
         "updated_at": "2026-11-22T12:00:00Z",
     }
 
-    early = subscribe("ada@example.com", store, workflow, now=NOON + STARTING_GRACE / 2)
-    late = subscribe("ada@example.com", store, workflow, now=NOON + STARTING_GRACE * 2)
+    early = subscribe(
+        "ada@example.com", store=store, workflow=workflow, now=NOON + STARTING_GRACE / 2
+    )
+    late = subscribe(
+        "ada@example.com", store=store, workflow=workflow, now=NOON + STARTING_GRACE * 2
+    )
 
     assert (early.started, late.started) == (False, True)
     assert [name for name, _ in workflow.started] == [execution_name("ada@example.com", 2)]
@@ -117,10 +125,10 @@ def test_a_workflow_that_will_not_start_frees_the_address_and_answers_503() -> N
     broken = RecordingWorkflow(fail_with=WorkflowStartError("ThrottlingException"))
 
     with pytest.raises(ServiceUnavailable):
-        subscribe("ada@example.com", store, broken, now=NOON)
+        subscribe("ada@example.com", store=store, workflow=broken, now=NOON)
 
     assert store.items["ada@example.com"]["status"] == "failed"
-    retried = subscribe("ada@example.com", store, RecordingWorkflow(), now=NOON)
+    retried = subscribe("ada@example.com", store=store, workflow=RecordingWorkflow(), now=NOON)
     assert retried.started is True
 
 

@@ -13,8 +13,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gatepass import clock, ticket_codes, tokens
+from gatepass.dal import layout
+from gatepass.dal.events import event_item
+from gatepass.dal.tickets import TicketRecord, holding_item, qr_object_key, ticket_item
 from gatepass.errors import InvalidTicketCode, Unauthorized
 from gatepass.ids import new_id
+from gatepass.models.events import EventRecord
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
 from webapp.api_client import ApiError, CreatedEvent
@@ -23,6 +27,10 @@ SESSION_KEY = b"k" * 32
 TICKET_SEED = b"s" * 32
 UPLOADS_URL = "https://gatepass-uploads-test.s3.amazonaws.com/"
 TICKETS_ORIGIN = "https://gatepass-tickets-test.s3.us-east-1.amazonaws.com"
+
+
+def _at(key: dict[str, str]) -> tuple[str, str]:
+    return key["pk"], key["sk"]
 
 
 def session_token(email: str, ttl_seconds: int = 3600) -> str:
@@ -107,29 +115,20 @@ class FakeApi:
 
     def event_item(self, **values: Any) -> dict[str, Any]:
         event_id = values.pop("event_id", None) or new_id()
-        now = clock.iso(clock.now())
-        item: dict[str, Any] = {
-            "pk": f"EVENT#{event_id}",
-            "sk": "META",
-            "entity": "event",
-            "event_id": event_id,
+        fields: dict[str, Any] = {
             "title": "An event",
             "description": "",
             "venue": "Somewhere",
             "starts_at": clock.iso(clock.now() + timedelta(days=7)),
             "capacity": 100,
-            "sold": 0,
-            "checked_in": 0,
             "organizer": "organizer@example.com",
             "image_status": "none",
             "verifying_key": ticket_codes.event_verifying_key(TICKET_SEED, event_id),
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
+            "created_at": clock.iso(clock.now()),
+            **values,
         }
-        item.update(values)
-        item.setdefault("starts_at_local", item["starts_at"])
-        return item
+        fields.setdefault("starts_at_local", fields["starts_at"])
+        return event_item(EventRecord(event_id=event_id, **fields))
 
     def publish(self, **values: Any) -> dict[str, Any]:
         """An event as if an organizer had created it earlier (test setup)."""
@@ -138,7 +137,7 @@ class FakeApi:
         return item
 
     def update_event(self, event_id: str, **values: Any) -> dict[str, Any]:
-        item = dict(self.items[(f"EVENT#{event_id}", "META")])
+        item = dict(self.items[_at(layout.event_key(event_id))])
         item.update(values, version=item["version"] + 1, updated_at=clock.iso(clock.now()))
         self._put(item)
         return item
@@ -174,32 +173,25 @@ class FakeApi:
         remembered = self.idempotency.get((holder, idempotency_key))
         if remembered is not None:
             return remembered
-        event = self.items.get((f"EVENT#{event_id}", "META"))
+        event = self.items.get(_at(layout.event_key(event_id)))
         if event is None:
             raise ApiError(404, "not_found", "No such event.")
-        if (f"EVENT#{event_id}", f"HOLDER#{holder}") in self.items:
+        if _at(layout.holding_key(event_id, holder)) in self.items:
             raise ApiError(409, "already_holds_ticket", "You already hold a ticket for this event.")
         if event["sold"] >= event["capacity"]:
             raise ApiError(409, "sold_out", "This event is sold out.")
         ticket_id = new_id()
-        now = clock.iso(clock.now())
-        ticket = {
-            "pk": f"TICKET#{ticket_id}",
-            "sk": "META",
-            "entity": "ticket",
-            "ticket_id": ticket_id,
-            "event_id": event_id,
-            "holder": holder,
-            "status": "issued",
-            "code": ticket_codes.sign(TICKET_SEED, event_id, ticket_id),
-            "qr_key": f"tickets/{ticket_id}.png",
-            "issued_at": now,
-            "version": 1,
-        }
-        self.items[(f"EVENT#{event_id}", f"HOLDER#{holder}")] = {
-            "entity": "holding",
-            "ticket_id": ticket_id,
-        }
+        record = TicketRecord(
+            ticket_id=ticket_id,
+            event_id=event_id,
+            holder=holder,
+            status="issued",
+            code=ticket_codes.sign(TICKET_SEED, event_id, ticket_id),
+            qr_key=qr_object_key(ticket_id),
+            issued_at=clock.iso(clock.now()),
+        )
+        ticket = ticket_item(record)
+        self.items[_at(layout.holding_key(event_id, holder))] = holding_item(record)
         self.update_event(event_id, sold=event["sold"] + 1)
         self._put(ticket)
         answer = {k: ticket[k] for k in ("ticket_id", "event_id", "holder", "status", "issued_at")}
@@ -207,12 +199,12 @@ class FakeApi:
         return answer
 
     def ticket(self, ticket_id: str) -> dict[str, Any]:
-        return self.items[(f"TICKET#{ticket_id}", "META")]
+        return self.items[_at(layout.ticket_key(ticket_id))]
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]:
         self.calls.append("qr_code")
         caller = self._caller(token)
-        ticket = self.items.get((f"TICKET#{ticket_id}", "META"))
+        ticket = self.items.get(_at(layout.ticket_key(ticket_id)))
         if ticket is None or ticket["holder"] != caller:
             raise ApiError(404, "not_found", "No such ticket.")
         return {
@@ -229,7 +221,7 @@ class FakeApi:
             named = ticket_codes.verify(TICKET_SEED, code)
         except InvalidTicketCode as exc:
             raise ApiError(400, "invalid_ticket_code", exc.message) from exc
-        event = self.items.get((f"EVENT#{event_id}", "META"))
+        event = self.items.get(_at(layout.event_key(event_id)))
         if event is None or event["organizer"] != caller:
             raise ApiError(403, "forbidden", "Only the event's organizer checks people in.")
         if named.event_id != event_id:
@@ -268,7 +260,9 @@ class FakeApi:
             activity_id = new_id()
             at = entry.get("at") or clock.iso(clock.now())
             item = {
-                "pk": f"USER#{user}" if user else "ANON#testclient01",
+                "pk": layout.user_activity_partition(user)
+                if user
+                else layout.client_activity_partition("testclient01"),
                 "sk": f"{at}#{activity_id}",
                 "entity": "activity",
                 "activity_id": activity_id,

@@ -12,7 +12,7 @@ import pytest
 import redis
 from sqlalchemy import Engine, text
 
-from gatepass.config import Settings
+from gatepass.config import ProjectorSettings
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.web
@@ -27,7 +27,9 @@ def projector(
 ) -> Iterator[Any]:
     from functions.projector import app as projector_app
 
-    settings = Settings.from_env(environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url})
+    settings = ProjectorSettings.load(
+        environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url}
+    )
     monkeypatch.setattr(projector_app, "settings", settings)
     projector_app.read_model.cache_clear()
     yield projector_app

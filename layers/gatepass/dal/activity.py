@@ -15,7 +15,14 @@ from typing import Any, Protocol
 from boto3.dynamodb.conditions import Key
 
 from gatepass import clients
-from gatepass.errors import ServiceUnavailable
+from gatepass.dal.layout import (
+    ACTIVITY_INDEX,
+    client_activity_partition,
+    event_activity_partition,
+    type_activity_partition,
+    user_activity_partition,
+)
+from gatepass.dal.storage import StorageUnavailable
 from gatepass.models.activity import ActivityPage, ActivityRecord
 
 BATCH_SIZE = 25
@@ -25,7 +32,27 @@ MAX_BACKOFF_SECONDS = 1.0
 
 
 class ActivityStore(Protocol):
-    def put_many(self, items: Sequence[Mapping[str, Any]]) -> None: ...
+    def add(self, records: Sequence[ActivityRecord]) -> None: ...
+
+
+def activity_item(record: ActivityRecord) -> dict[str, Any]:
+    """An activity as the ActivityTable stores it, under its user or its anonymous client."""
+    owner = (
+        user_activity_partition(record.user)
+        if record.user
+        else client_activity_partition(str(record.client_id))
+    )
+    sort_key = f"{record.at}#{record.activity_id}"
+    return {
+        "pk": owner,
+        "sk": sort_key,
+        "gsi1pk": event_activity_partition(record.event_id)
+        if record.event_id
+        else type_activity_partition(record.type),
+        "gsi1sk": sort_key,
+        "entity": "activity",
+        **record.model_dump(exclude_none=True),
+    }
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -64,9 +91,12 @@ class DynamoActivityStore:
     def _table(self) -> Any:
         return clients.dynamodb_table(self.table_name)
 
+    def add(self, records: Sequence[ActivityRecord]) -> None:
+        self.put_many([activity_item(record) for record in records])
+
     def put_many(self, items: Sequence[Mapping[str, Any]]) -> None:
         """BatchWriteItem in batches of 25, retrying unprocessed items with capped, jittered
-        exponential backoff; raises ``ServiceUnavailable`` if some are still unprocessed."""
+        exponential backoff; raises ``StorageUnavailable`` if some are still unprocessed."""
         client = self._table().meta.client
         for start in range(0, len(items), BATCH_SIZE):
             pending: list[dict[str, Any]] = [
@@ -82,7 +112,7 @@ class DynamoActivityStore:
                 if not pending:
                     break
             else:
-                raise ServiceUnavailable(
+                raise StorageUnavailable(
                     "Activity could not be stored right now; try again shortly.",
                     details={"unprocessed": len(pending)},
                 )
@@ -90,17 +120,19 @@ class DynamoActivityStore:
     def for_user(
         self, email: str, *, limit: int = 100, cursor: dict[str, str] | None = None
     ) -> ActivityPage:
-        return self._query(Key("pk").eq(f"USER#{email}"), None, limit, cursor)
+        return self._query(Key("pk").eq(user_activity_partition(email)), None, limit, cursor)
 
     def for_client(
         self, client_id: str, *, limit: int = 100, cursor: dict[str, str] | None = None
     ) -> ActivityPage:
-        return self._query(Key("pk").eq(f"ANON#{client_id}"), None, limit, cursor)
+        return self._query(Key("pk").eq(client_activity_partition(client_id)), None, limit, cursor)
 
     def for_event(
         self, event_id: str, *, limit: int = 100, cursor: dict[str, str] | None = None
     ) -> ActivityPage:
-        return self._query(Key("gsi1pk").eq(f"EVENT#{event_id}"), "gsi1", limit, cursor)
+        return self._query(
+            Key("gsi1pk").eq(event_activity_partition(event_id)), ACTIVITY_INDEX, limit, cursor
+        )
 
     def _query(
         self, condition: Any, index: str | None, limit: int, cursor: dict[str, str] | None

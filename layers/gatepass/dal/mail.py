@@ -7,10 +7,9 @@ policy is ``{"$or": [{"audience": ["all"]}, {"recipient": ["<email>"]}]}``, so a
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 from gatepass import clients
-from gatepass.config import Settings
 
 
 class Mailer(Protocol):
@@ -45,7 +44,10 @@ class SesMailer:
         )
 
 
-def mailer_for(settings: Settings) -> Mailer:
-    if settings.mail_channel == "SES":
-        return SesMailer(settings.need("mail_from_address"))
-    return SnsMailer(settings.need("mail_topic_arn"))
+def mailer_for(
+    channel: Literal["SNS", "SES"], *, topic_arn: str | None, from_address: str | None
+) -> Mailer:
+    """The mailer of ``channel``; the settings model makes sure its address is given."""
+    if channel == "SES":
+        return SesMailer(str(from_address))
+    return SnsMailer(str(topic_arn))

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gatepass import clients
-from gatepass.errors import ServiceUnavailable
+from gatepass.dal.storage import StorageUnavailable, object_missing
+
+_UPLOAD_KEY = re.compile(r"^events/(?P<event_id>[a-z2-7]{16})/(?P<upload_id>[a-z2-7]{16})$")
+
+
+def upload_key(event_id: str, upload_id: str) -> str:
+    """Where an event's cover image is uploaded (UploadsBucket)."""
+    return f"events/{event_id}/{upload_id}"
+
+
+def event_of_upload(key: str) -> str | None:
+    """The event an uploaded object's key belongs to, None for any other key."""
+    match = _UPLOAD_KEY.match(key)
+    return match["event_id"] if match else None
+
+
+def rendition_key(event_id: str, name: str, extension: str) -> str:
+    """Where a processed rendition of an event's image goes (MediaBucket)."""
+    return f"events/{event_id}/{name}.{extension}"
 
 
 @dataclass(frozen=True)
@@ -33,11 +52,6 @@ class MediaStore(Protocol):
     def put_rendition(self, key: str, data: bytes, content_type: str) -> None: ...
 
     def rendition_url(self, key: str, expires_in: int) -> str: ...
-
-
-def _missing(exc: ClientError) -> bool:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    return code in ("404", "NoSuchKey", "NotFound")
 
 
 class S3MediaStore:
@@ -67,7 +81,7 @@ class S3MediaStore:
                 Bucket=self.uploads_bucket, Key=key, Body=data, ContentType=content_type
             )
         except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailable("The image could not be stored; please try again.") from exc
+            raise StorageUnavailable("The image could not be stored; please try again.") from exc
 
     def delete_upload(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.uploads_bucket, Key=key)
@@ -92,7 +106,7 @@ class S3MediaStore:
         try:
             head = self._s3.head_object(Bucket=self.uploads_bucket, Key=key)
         except ClientError as exc:
-            if _missing(exc):
+            if object_missing(exc):
                 return None
             raise
         return UploadInfo(size=int(head["ContentLength"]), content_type=head.get("ContentType"))
@@ -102,7 +116,7 @@ class S3MediaStore:
         try:
             body = self._s3.get_object(Bucket=self.uploads_bucket, Key=key)["Body"]
         except ClientError as exc:
-            if _missing(exc):
+            if object_missing(exc):
                 return None
             raise
         try:

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from gatepass import clients
+from gatepass.dal.layout import code_key, sends_key, subscription_key
+from gatepass.dal.storage import condition_failed
 
 SEND_WINDOW_SECONDS = 3600
 # Optimistic writes of the send counter; losing this many races in a row means a flood.
@@ -43,18 +45,6 @@ class SignInStore(Protocol):
     def consume_code(self, email: str, *, code_hash: str) -> bool: ...
 
 
-def _code_key(email: str) -> dict[str, str]:
-    return {"pk": f"OTP#{email}", "sk": "CODE"}
-
-
-def _sends_key(email: str) -> dict[str, str]:
-    return {"pk": f"OTP#{email}", "sk": "SENDS"}
-
-
-def _conditional_failure(exc: ClientError) -> bool:
-    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
-
-
 class DynamoSignInStore:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
@@ -66,7 +56,7 @@ class DynamoSignInStore:
         item = (
             self._table()
             .get_item(
-                Key={"pk": f"SUB#{email}", "sk": "META"},
+                Key=subscription_key(email),
                 ProjectionExpression="#s",
                 ExpressionAttributeNames={"#s": "status"},
                 ConsistentRead=True,
@@ -83,7 +73,7 @@ class DynamoSignInStore:
         """
         table = self._table()
         for _ in range(_COUNTER_RACES):
-            item = table.get_item(Key=_sends_key(email), ConsistentRead=True).get("Item") or {}
+            item = table.get_item(Key=sends_key(email), ConsistentRead=True).get("Item") or {}
             floor = now - SEND_WINDOW_SECONDS
             recent = sorted(int(t) for t in item.get("sends", []) if int(t) > floor)
             if len(recent) >= limit:
@@ -95,7 +85,7 @@ class DynamoSignInStore:
             try:
                 table.put_item(
                     Item={
-                        **_sends_key(email),
+                        **sends_key(email),
                         "sends": sends,
                         "count": len(sends),
                         "window_started": sends[0],
@@ -106,7 +96,7 @@ class DynamoSignInStore:
                     **({"ExpressionAttributeValues": values} if values else {}),
                 )
             except ClientError as exc:
-                if _conditional_failure(exc):
+                if condition_failed(exc):
                     continue
                 raise
             return SendDecision(True)
@@ -116,7 +106,7 @@ class DynamoSignInStore:
         # A plain put: a new code replaces the previous one and its wrong-try count.
         self._table().put_item(
             Item={
-                **_code_key(email),
+                **code_key(email),
                 "code_hash": code_hash,
                 "attempts": 0,
                 "created_at": created_at,
@@ -131,7 +121,7 @@ class DynamoSignInStore:
         """
         try:
             item = self._table().update_item(
-                Key=_code_key(email),
+                Key=code_key(email),
                 UpdateExpression="ADD attempts :one",
                 ConditionExpression=(
                     "attribute_exists(code_hash) AND attempts < :max AND expires_at > :now"
@@ -140,7 +130,7 @@ class DynamoSignInStore:
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as exc:
-            if _conditional_failure(exc):
+            if condition_failed(exc):
                 return None
             raise
         return StoredCode(str(item["code_hash"]), int(item["attempts"]), int(item["expires_at"]))
@@ -149,12 +139,12 @@ class DynamoSignInStore:
         """Delete the code if it is still the one that was checked; only one caller wins."""
         try:
             self._table().delete_item(
-                Key=_code_key(email),
+                Key=code_key(email),
                 ConditionExpression="code_hash = :h",
                 ExpressionAttributeValues={":h": code_hash},
             )
         except ClientError as exc:
-            if _conditional_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True

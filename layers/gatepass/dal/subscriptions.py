@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from gatepass import clients
+from gatepass.dal.layout import subscription_key
+from gatepass.dal.storage import condition_failed, plain_item
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,6 @@ class SubscriptionStore(Protocol):
 
     def release(self, email: str, *, attempt: int, now: str, error: str, cause: str) -> None:
         """Record that ``attempt`` could not start, so the next request may try again."""
-
-
-def subscription_key(email: str) -> dict[str, str]:
-    return {"pk": f"SUB#{email}", "sk": "META"}
 
 
 class DynamoSubscriptionStore:
@@ -69,9 +66,10 @@ class DynamoSubscriptionStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
-            current = _item_from_error(exc) or self._read(email)
+            old: Any = exc.response.get("Item")
+            current = plain_item(old) or self._read(email)
             return Claim(
                 won=False,
                 status=str(current.get("status", "starting")),
@@ -101,7 +99,7 @@ class DynamoSubscriptionStore:
             )
         except ClientError as exc:
             # Someone else moved the attempt on (the workflow did start after all): keep theirs.
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
 
     def _read(self, email: str) -> dict[str, Any]:
@@ -110,9 +108,3 @@ class DynamoSubscriptionStore:
             "Item", {}
         )
         return item
-
-
-def _item_from_error(exc: ClientError) -> dict[str, Any]:
-    raw: dict[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
-    deserializer = TypeDeserializer()
-    return {name: deserializer.deserialize(value) for name, value in raw.items()}

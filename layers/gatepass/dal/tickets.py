@@ -17,27 +17,15 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from gatepass import clients
-from gatepass.errors import ServiceUnavailable
+from gatepass.dal.layout import event_key, holding_key, ticket_index_keys, ticket_key
+from gatepass.dal.storage import StorageUnavailable, condition_failed, error_code, object_missing
+from gatepass.dal.storage import plain_item as _plain_item
 
 TRANSACTION_ATTEMPTS = 4
 _CONFLICT_BACKOFF_SECONDS = 0.025
-_deserializer = TypeDeserializer()
-
-
-def event_key(event_id: str) -> dict[str, str]:
-    return {"pk": f"EVENT#{event_id}", "sk": "META"}
-
-
-def ticket_key(ticket_id: str) -> dict[str, str]:
-    return {"pk": f"TICKET#{ticket_id}", "sk": "META"}
-
-
-def holding_key(event_id: str, holder: str) -> dict[str, str]:
-    return {"pk": f"EVENT#{event_id}", "sk": f"HOLDER#{holder}"}
 
 
 def qr_object_key(ticket_id: str) -> str:
@@ -70,16 +58,17 @@ class TicketRecord:
 
 
 class SaleRefused(Exception):
-    """DynamoDB cancelled the sale. ``event`` is None when no such event exists; ``holding`` is
-    the attendee's existing holding when that was (one of) the reasons."""
+    """DynamoDB cancelled the sale. ``event`` is None when no such event exists;
+    ``held_ticket_id`` is the attendee's ticket when already holding one was (one of) the
+    reasons."""
 
     def __init__(
-        self, *, event_refused: bool, event: EventRecord | None, holding: dict[str, Any] | None
+        self, *, event_refused: bool, event: EventRecord | None, held_ticket_id: str | None
     ) -> None:
         super().__init__("sale refused")
         self.event_refused = event_refused
         self.event = event
-        self.holding = holding
+        self.held_ticket_id = held_ticket_id
 
 
 class CheckInRefused(Exception):
@@ -160,13 +149,7 @@ class DynamoTicketsDataAccess:
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": {
-                        **holding_key(ticket.event_id, ticket.holder),
-                        "entity": "holding",
-                        "event_id": ticket.event_id,
-                        "holder": ticket.holder,
-                        "ticket_id": ticket.ticket_id,
-                    },
+                    "Item": holding_item(ticket),
                     "ConditionExpression": "attribute_not_exists(pk)",
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
@@ -174,7 +157,7 @@ class DynamoTicketsDataAccess:
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": _ticket_item(ticket),
+                    "Item": ticket_item(ticket),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -182,15 +165,15 @@ class DynamoTicketsDataAccess:
 
         def refused(reasons: list[dict[str, Any]]) -> Exception:
             event_reason, holding_reason, ticket_reason = reasons
-            if _failed(ticket_reason):
+            if condition_failed(ticket_reason):
                 # Two random 80-bit ids colliding: fail loudly rather than overwrite a ticket.
                 return RuntimeError("ticket id collision")
             event_item = _old_item(event_reason)
-            event_refused = _failed(event_reason)
+            holding = _old_item(holding_reason) if condition_failed(holding_reason) else None
             return SaleRefused(
-                event_refused=event_refused,
+                event_refused=condition_failed(event_reason),
                 event=_event_record(event_item) if event_item else None,
-                holding=_old_item(holding_reason) if _failed(holding_reason) else None,
+                held_ticket_id=str(holding.get("ticket_id", "")) if holding is not None else None,
             )
 
         self._transact(items, refused)
@@ -250,7 +233,7 @@ class DynamoTicketsDataAccess:
             ticket_item = _old_item(ticket_reason)
             return CheckInRefused(
                 ticket=_ticket_record(ticket_item) if ticket_item else None,
-                event_missing=_failed(event_reason),
+                event_missing=condition_failed(event_reason),
             )
 
         self._transact(items, refused)
@@ -266,15 +249,15 @@ class DynamoTicketsDataAccess:
                 client.transact_write_items(TransactItems=items)
                 return
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                if error_code(exc) != "TransactionCanceledException":
                     raise
                 response: dict[str, Any] = dict(exc.response)
                 reasons: list[dict[str, Any]] = list(response.get("CancellationReasons", []))
-                if any(_failed(reason) for reason in reasons):
+                if any(condition_failed(reason) for reason in reasons):
                     raise refused(reasons) from exc
                 # Only conflicts with concurrent transactions on the same items: try again.
                 time.sleep(_CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.random())  # noqa: S311
-        raise ServiceUnavailable("Too many people are doing this at once; try again.")
+        raise StorageUnavailable("Too many people are doing this at once; try again.")
 
     # ------------------------------------------------------------------ QR images
 
@@ -291,7 +274,7 @@ class DynamoTicketsDataAccess:
         try:
             clients.client("s3").head_object(Bucket=self._bucket(), Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if object_missing(exc):
                 return False
             raise
         return True
@@ -329,24 +312,32 @@ def _persistence_layer(table_name: str, client: Any) -> DynamoDBPersistenceLayer
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client)
 
 
-def _failed(reason: dict[str, Any]) -> bool:
-    return reason.get("Code") == "ConditionalCheckFailed"
-
-
 def _old_item(reason: dict[str, Any]) -> dict[str, Any] | None:
     raw = reason.get("Item")
-    if not raw:
-        return None
-    return {name: _deserializer.deserialize(value) for name, value in raw.items()}
+    return _plain_item(raw) if raw else None
 
 
-def _ticket_item(ticket: TicketRecord) -> dict[str, Any]:
+def holding_item(ticket: TicketRecord) -> dict[str, Any]:
+    """The item that says this holder holds a ticket for this event (one per holder)."""
+    return {
+        **holding_key(ticket.event_id, ticket.holder),
+        "entity": "holding",
+        "event_id": ticket.event_id,
+        "holder": ticket.holder,
+        "ticket_id": ticket.ticket_id,
+    }
+
+
+def ticket_item(ticket: TicketRecord) -> dict[str, Any]:
+    """A new ticket as the TicketingTable stores it (``TICKET#<id>``/``META``)."""
     item: dict[str, Any] = {
         **ticket_key(ticket.ticket_id),
-        "gsi1pk": f"EVENT#{ticket.event_id}#TICKETS",
-        "gsi1sk": ticket.holder,
-        "gsi2pk": f"HOLDER#{ticket.holder}",
-        "gsi2sk": f"{ticket.issued_at}#{ticket.ticket_id}",
+        **ticket_index_keys(
+            ticket.ticket_id,
+            event_id=ticket.event_id,
+            holder=ticket.holder,
+            issued_at=ticket.issued_at,
+        ),
         "entity": "ticket",
         "ticket_id": ticket.ticket_id,
         "event_id": ticket.event_id,

@@ -1,26 +1,30 @@
-"""Activity rules: who the events belong to, their keys, and their retention."""
+"""Activity rules: who the events belong to, and how long they are kept."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from gatepass import clock, ids, tokens
 from gatepass.dal.activity import ActivityStore
 from gatepass.errors import InvalidInput, Unauthorized
-from gatepass.models.activity import CLIENT_ID_PATTERN, LogActivityRequest, LogActivityResponse
+from gatepass.keys import SessionKeys
+from gatepass.models.activity import (
+    CLIENT_ID_PATTERN,
+    ActivityRecord,
+    LogActivityRequest,
+    LogActivityResponse,
+)
 from gatepass.observability import MetricUnit, metrics
 
 
 def record_activity(
     request: LogActivityRequest,
-    *,
     authorization: str | None,
     client_id: str | None,
+    *,
     store: ActivityStore,
-    session_key: Callable[[], bytes],
+    keys: SessionKeys,
     retention_days: int,
 ) -> LogActivityResponse:
     """Store the batch for the signed-in caller, or for an anonymous client id.
@@ -33,7 +37,7 @@ def record_activity(
         token = tokens.bearer_token(authorization)
         if token is None:
             raise Unauthorized("The Authorization header is not a bearer token.")
-        user = tokens.verify_session_token(session_key(), token).subject
+        user = tokens.verify_session_token(keys.session_token(), token).subject
         client_id = None
     elif client_id:
         if not CLIENT_ID_PATTERN.match(client_id):
@@ -46,33 +50,21 @@ def record_activity(
     else:
         client_id = secrets.token_urlsafe(16)
 
-    owner = f"USER#{user}" if user else f"ANON#{client_id}"
     now = clock.now()
     retention = timedelta(days=retention_days)
-    items: list[dict[str, Any]] = []
-    for event in request.events:
-        at = clock.iso(event.at or now)
-        activity_id = ids.new_id()
-        sort_key = f"{at}#{activity_id}"
-        item: dict[str, Any] = {
-            "pk": owner,
-            "sk": sort_key,
-            "gsi1pk": f"EVENT#{event.event_id}" if event.event_id else f"TYPE#{event.type}",
-            "gsi1sk": sort_key,
-            "entity": "activity",
-            "activity_id": activity_id,
-            "type": event.type,
-            "at": at,
-            "properties": dict(event.properties),
-            "expires_at": int(((event.at or now) + retention).timestamp()),
-        }
-        if user:
-            item["user"] = user
-        else:
-            item["client_id"] = client_id
-        if event.event_id:
-            item["event_id"] = event.event_id
-        items.append(item)
-    store.put_many(items)
-    metrics.add_metric(name="ActivityRecorded", unit=MetricUnit.Count, value=len(items))
-    return LogActivityResponse(accepted=len(items), client_id=client_id)
+    records = [
+        ActivityRecord(
+            activity_id=ids.new_id(),
+            type=event.type,
+            user=user,
+            client_id=None if user else client_id,
+            event_id=event.event_id,
+            at=clock.iso(event.at or now),
+            properties=dict(event.properties),
+            expires_at=int(((event.at or now) + retention).timestamp()),
+        )
+        for event in request.events
+    ]
+    store.add(records)
+    metrics.add_metric(name="ActivityRecorded", unit=MetricUnit.Count, value=len(records))
+    return LogActivityResponse(accepted=len(records), client_id=client_id)

@@ -9,34 +9,34 @@ event; a second scan answers 409 with the time of the first.
 from __future__ import annotations
 
 from gatepass import clock, ticket_codes
-from gatepass.config import Settings
 from gatepass.dal.tickets import CheckInRefused, TicketRecord, TicketsDataAccess
 from gatepass.errors import AlreadyCheckedIn, Conflict, Forbidden, NotFound, WrongEvent
+from gatepass.keys import TicketKeys
 from gatepass.models.tickets import CheckInResult
 from gatepass.observability import MetricUnit, metrics
 
 
 def check_in(
-    dal: TicketsDataAccess, settings: Settings, *, organizer: str, event_id: str, code: str
+    organizer: str, event_id: str, code: str, *, tickets: TicketsDataAccess, keys: TicketKeys
 ) -> CheckInResult:
-    scanned = ticket_codes.verify(ticket_codes.ticket_seed(settings), code)
+    scanned = ticket_codes.verify(keys.seed(), code)
     if scanned.event_id != event_id:
         raise WrongEvent(
             "This ticket is for another event.", details={"ticket_event_id": scanned.event_id}
         )
-    event = dal.get_event(event_id)
+    event = tickets.get_event(event_id)
     if event is None:
         raise NotFound("No such event.")
     if event.organizer != organizer:
         raise Forbidden("Only the event's organizer can check people in.")
-    ticket = dal.get_ticket(scanned.ticket_id)
+    ticket = tickets.get_ticket(scanned.ticket_id)
     if ticket is None or ticket.event_id != event_id:
         raise NotFound("No such ticket.")
     if ticket.status == "checked_in":
         raise _already(ticket)
     now = clock.iso(clock.now())
     try:
-        dal.check_in(ticket_id=ticket.ticket_id, event_id=event_id, by=organizer, at=now)
+        tickets.check_in(ticket_id=ticket.ticket_id, event_id=event_id, by=organizer, at=now)
     except CheckInRefused as refused:
         if refused.ticket is None:
             raise NotFound("No such ticket.") from None

@@ -8,33 +8,28 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from gatepass import b64url, clock, ids
-from gatepass.config import Settings
-from gatepass.dal.events import KEY_ATTRIBUTES, EventStore
-from gatepass.dal.media import MediaStore
+from gatepass import clock, ids
+from gatepass.dal.events import EventStore, InvalidCursor
+from gatepass.dal.media import MediaStore, upload_key
 from gatepass.errors import InvalidInput, NotFound, PayloadTooLarge
+from gatepass.keys import TicketKeys
 from gatepass.models.events import (
     CreateEventRequest,
     CreateEventResponse,
     EventList,
+    EventRecord,
+    ImageStatus,
     PresignedUpload,
     PublicEvent,
-    PublicImage,
     parse_starts_at,
+    public_event,
 )
 from gatepass.observability import logger
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 50
-
-
-def upload_key(event_id: str, upload_id: str) -> str:
-    return f"events/{event_id}/{upload_id}"
 
 
 def _megabytes(size: int) -> str:
@@ -60,91 +55,48 @@ def decode_inline_image(data: str, max_bytes: int) -> bytes:
     return raw
 
 
-def event_item(
-    event_id: str,
-    organizer: str,
-    *,
-    title: str,
-    description: str,
-    venue: str,
-    starts: datetime,
-    capacity: int,
-    image_status: str,
-    verifying_key: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """A new event as TicketingTable stores it (``EVENT#<id>``/``META``; docs/architecture.md)."""
-    created_at = clock.iso(now)
-    starts_at = clock.iso(starts)
-    return {
-        "pk": f"EVENT#{event_id}",
-        "sk": "META",
-        "gsi1pk": "EVENTS",
-        "gsi1sk": f"{starts_at}#{event_id}",
-        "gsi2pk": f"ORGANIZER#{organizer}",
-        "gsi2sk": f"{created_at}#{event_id}",
-        "entity": "event",
-        "event_id": event_id,
-        "title": title,
-        "description": description,
-        "venue": venue,
-        "starts_at": starts_at,
-        "starts_at_local": starts.isoformat(timespec="seconds"),
-        "capacity": capacity,
-        "sold": 0,
-        "checked_in": 0,
-        "organizer": organizer,
-        "image_status": image_status,
-        "verifying_key": verifying_key,
-        "created_at": created_at,
-        "updated_at": created_at,
-        "version": 1,
-    }
-
-
 def create_event(
     request: CreateEventRequest,
     organizer: str,
     *,
     events: EventStore,
     media: MediaStore,
-    settings: Settings,
-    verifying_key: Callable[[str], str],
+    ticket_keys: TicketKeys,
+    max_upload_bytes: int,
+    url_ttl: int,
 ) -> CreateEventResponse:
-    """``verifying_key(event_id)`` gives the event's published ticket key (the handler binds it
-    to the ticket seed, so that the public reads need not load the signing code)."""
+    """The event, with its published ticket-verifying key; an inline image is stored before
+    the event, a browser upload gets a pre-signed POST that expires after ``url_ttl``."""
     now = clock.now()
     event_id = ids.new_id()
     starts = parse_starts_at(request.starts_at)
-    max_bytes = settings.upload_max_bytes
 
     inline: bytes | None = None
     key: str | None = None
-    status = "none"
+    status: ImageStatus = "none"
     if request.image is not None:
-        inline = decode_inline_image(request.image.data, max_bytes)
+        inline = decode_inline_image(request.image.data, max_upload_bytes)
         key, status = upload_key(event_id, ids.new_id()), "processing"
     elif request.image_upload is not None:
-        if request.image_upload.size > max_bytes:
-            raise PayloadTooLarge(f"The image is larger than {_megabytes(max_bytes)}.")
+        if request.image_upload.size > max_upload_bytes:
+            raise PayloadTooLarge(f"The image is larger than {_megabytes(max_upload_bytes)}.")
         key, status = upload_key(event_id, ids.new_id()), "awaiting_upload"
 
-    public_key = verifying_key(event_id)
-
-    item = event_item(
-        event_id,
-        organizer,
+    created_at = clock.iso(now)
+    event = EventRecord(
+        event_id=event_id,
+        organizer=organizer,
         title=request.title,
         description=request.description,
         venue=request.venue,
-        starts=starts,
+        starts_at=clock.iso(starts),
+        starts_at_local=starts.isoformat(timespec="seconds"),
         capacity=request.capacity,
         image_status=status,
-        verifying_key=public_key,
-        now=now,
+        image_upload_key=key,
+        verifying_key=ticket_keys.verifying_key(event_id),
+        created_at=created_at,
     )
-    if key is not None:
-        item["image_upload_key"] = key
 
     upload: PresignedUpload | None = None
     if inline is not None and key is not None and request.image is not None:
@@ -152,27 +104,24 @@ def create_event(
         # for the event if it sees the upload before the event exists.
         media.put_upload(key, inline, request.image.content_type)
         try:
-            events.put_new(item)
+            events.put_new(event)
         except Exception:
             _forget_upload(media, key)
             raise
     else:
         if key is not None and request.image_upload is not None:
-            ttl = settings.presigned_url_ttl_seconds
             presigned = media.presigned_upload(
-                key, request.image_upload.content_type, request.image_upload.size, ttl
+                key, request.image_upload.content_type, request.image_upload.size, url_ttl
             )
             upload = PresignedUpload(
                 url=presigned["url"],
                 fields={str(k): str(v) for k, v in presigned["fields"].items()},
-                expires_at=clock.iso(now + timedelta(seconds=ttl)),
+                expires_at=clock.iso(now + timedelta(seconds=url_ttl)),
             )
-        events.put_new(item)
+        events.put_new(event)
 
     logger.info("event created", extra={"event_id": event_id, "image_status": status})
-    return CreateEventResponse(
-        event=to_public(item, media, settings.presigned_url_ttl_seconds), upload=upload
-    )
+    return CreateEventResponse(event=to_public(event, media=media, url_ttl=url_ttl), upload=upload)
 
 
 def _forget_upload(media: MediaStore, key: str) -> None:
@@ -184,97 +133,36 @@ def _forget_upload(media: MediaStore, key: str) -> None:
         logger.exception("could not delete the upload of an event that was not saved")
 
 
-def to_public(item: dict[str, Any], media: MediaStore, url_ttl: int) -> PublicEvent:
-    capacity, sold = int(item["capacity"]), int(item.get("sold", 0))
-    image: PublicImage | None = None
-    if (
-        item.get("image_status") == "ready"
-        and item.get("image_display_key")
-        and item.get("image_thumbnail_key")
-    ):
-        image = PublicImage(
-            display_url=media.rendition_url(str(item["image_display_key"]), url_ttl),
-            thumbnail_url=media.rendition_url(str(item["image_thumbnail_key"]), url_ttl),
-            width=int(item.get("image_width", 0)),
-            height=int(item.get("image_height", 0)),
-        )
-    return PublicEvent(
-        event_id=str(item["event_id"]),
-        title=str(item["title"]),
-        description=str(item.get("description", "")),
-        venue=str(item.get("venue", "")),
-        starts_at=str(item["starts_at"]),
-        starts_at_local=str(item.get("starts_at_local", item["starts_at"])),
-        capacity=capacity,
-        sold=sold,
-        seats_left=max(0, capacity - sold),
-        checked_in=int(item.get("checked_in", 0)),
-        image_status=item.get("image_status", "none"),
-        image_reason=item.get("image_reason"),
-        image=image,
-        verifying_key=str(item["verifying_key"]),
-        created_at=str(item["created_at"]),
-    )
+def to_public(event: EventRecord, *, media: MediaStore, url_ttl: int) -> PublicEvent:
+    return public_event(event, lambda key: media.rendition_url(key, url_ttl))
 
 
 def get_event(event_id: str, *, events: EventStore, media: MediaStore, url_ttl: int) -> PublicEvent:
     normalized = event_id.strip().lower()
-    item = events.get(normalized) if ids.is_id(normalized) else None
-    if item is None:
+    event = events.get(normalized) if ids.is_id(normalized) else None
+    if event is None:
         raise NotFound("No such event.")
-    return to_public(item, media, url_ttl)
-
-
-def encode_cursor(item: dict[str, Any]) -> str:
-    key = {name: str(item[name]) for name in KEY_ATTRIBUTES}
-    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return b64url.encode(raw)
-
-
-def decode_cursor(cursor: str) -> dict[str, str]:
-    invalid = InvalidInput(
-        "The cursor is not valid.",
-        details={"problems": [{"field": "cursor", "problem": "not a cursor from this API"}]},
-    )
-    try:
-        raw = b64url.decode(cursor)
-        key = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise invalid from exc
-    if not isinstance(key, dict) or set(key) != set(KEY_ATTRIBUTES):
-        raise invalid
-    if not all(isinstance(value, str) for value in key.values()):
-        raise invalid
-    event_id = key["pk"].removeprefix("EVENT#")
-    if (
-        not ids.is_id(event_id)
-        or key["sk"] != "META"
-        or key["gsi1pk"] != "EVENTS"
-        or not key["gsi1sk"].endswith(f"#{event_id}")
-    ):
-        raise invalid
-    return key
+    return to_public(event, media=media, url_ttl=url_ttl)
 
 
 def list_events(
-    *,
     limit: int = DEFAULT_PAGE,
-    cursor: str | None,
+    cursor: str | None = None,
+    *,
     events: EventStore,
     media: MediaStore,
     url_ttl: int,
 ) -> EventList:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.")
-    since = clock.iso(clock.now())
-    start_after = decode_cursor(cursor) if cursor else None
-    if start_after is not None and start_after["gsi1sk"] < since:
-        # Everything up to the cursor has started since; the page begins at now.
-        start_after = None
-    # One item more than asked tells whether another page exists without an empty last page.
-    items = events.upcoming(since, limit + 1, start_after)
-    page, more = items[:limit], len(items) > limit
+    try:
+        page = events.upcoming(since=clock.iso(clock.now()), limit=limit, cursor=cursor)
+    except InvalidCursor as exc:
+        raise InvalidInput(
+            "The cursor is not valid.",
+            details={"problems": [{"field": "cursor", "problem": "not a cursor from this API"}]},
+        ) from exc
     return EventList(
-        events=[to_public(item, media, url_ttl) for item in page],
-        next_cursor=encode_cursor(page[-1]) if more and page else None,
+        events=[to_public(event, media=media, url_ttl=url_ttl) for event in page.events],
+        next_cursor=page.next_cursor,
     )

@@ -7,18 +7,16 @@ notification and finally hands it to the dead-letter queue.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from gatepass import clock, imaging
 from gatepass.dal.events import EventStore
-from gatepass.dal.media import MediaStore
+from gatepass.dal.media import MediaStore, event_of_upload, rendition_key
 from gatepass.errors import ImageRejected
 from gatepass.observability import logger
 
-UPLOAD_KEY = re.compile(r"^events/(?P<event_id>[a-z2-7]{16})/(?P<upload_id>[a-z2-7]{16})$")
 WAITING = ("awaiting_upload", "processing")
 
 Result = Literal["ready", "rejected", "superseded", "skipped"]
@@ -34,10 +32,6 @@ class Outcome:
     result: Result
     event_id: str | None = None
     reason: str | None = None
-
-
-def rendition_key(event_id: str, name: str, extension: str) -> str:
-    return f"events/{event_id}/{name}.{extension}"
 
 
 def process_uploads(
@@ -60,11 +54,10 @@ def process_uploads(
 
 
 def process_upload(key: str, *, events: EventStore, media: MediaStore, max_bytes: int) -> Outcome:
-    match = UPLOAD_KEY.match(key)
-    if match is None:
+    event_id = event_of_upload(key)
+    if event_id is None:
         logger.warning("upload key is not an event image", extra={"key": key})
         return Outcome(key=key, result="skipped", reason="not an event image key")
-    event_id = match["event_id"]
 
     head = media.head_upload(key)
     if head is None:
@@ -75,7 +68,7 @@ def process_upload(key: str, *, events: EventStore, media: MediaStore, max_bytes
     event = events.get(event_id)
     if event is None:
         raise EventNotRecordedYet(f"no event {event_id} for upload {key}")
-    if event.get("image_upload_key") != key or event.get("image_status") not in WAITING:
+    if event.image_upload_key != key or event.image_status not in WAITING:
         return _superseded(key, event_id, media)
 
     try:

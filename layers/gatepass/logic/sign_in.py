@@ -11,16 +11,19 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NoReturn
 
-from gatepass import clock, keys, tokens
-from gatepass.config import Settings
+from gatepass import clock, tokens
 from gatepass.dal.mail import Mailer
 from gatepass.dal.sign_in import SignInStore
 from gatepass.errors import InvalidSignInCode, RateLimited, Unauthorized
-from gatepass.models.identity import AuthorizerPolicy, SendOtpResponse, SessionTokenResponse
+from gatepass.keys import SessionKeys
+from gatepass.models.identity import (
+    AuthorizerPolicy,
+    SendOtpResponse,
+    SessionTokenResponse,
+    SignInPolicy,
+)
 from gatepass.observability import MetricUnit, logger, metrics
 
 CODE_DIGITS = 6
@@ -31,28 +34,6 @@ _METHOD_ARN = re.compile(
     r"^arn:(?P<partition>[a-z-]+):execute-api:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
     r"(?P<api>[A-Za-z0-9]+)/(?P<stage>[A-Za-z0-9_-]+)/"
 )
-
-
-@dataclass(frozen=True)
-class SignInPolicy:
-    code_ttl_seconds: int
-    max_attempts: int
-    max_sends_per_hour: int
-    session_ttl_seconds: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SignInPolicy:
-        return cls(
-            code_ttl_seconds=settings.sign_in_code_ttl_seconds,
-            max_attempts=settings.sign_in_max_attempts,
-            max_sends_per_hour=settings.sign_in_max_sends_per_hour,
-            session_ttl_seconds=settings.session_ttl_seconds,
-        )
-
-
-def code_key(settings: Settings) -> bytes:
-    """The key of the code hashes, derived from the session secret for this purpose only."""
-    return keys.derive(keys.secret_key(settings.need("session_key_secret_arn")), "sign-in-code")
 
 
 def new_code() -> str:
@@ -68,7 +49,7 @@ def send_code(
     *,
     store: SignInStore,
     mailer: Mailer,
-    hash_key: Callable[[], bytes],
+    keys: SessionKeys,
     policy: SignInPolicy,
 ) -> SendOtpResponse:
     """Mail a fresh code to an active subscriber. Every caller gets the same answer, and the
@@ -88,7 +69,7 @@ def send_code(
     code = new_code()
     store.put_code(
         email,
-        code_hash=hash_code(hash_key(), email, code),
+        code_hash=hash_code(keys.sign_in_code(), email, code),
         created_at=clock.iso(now),
         expires_at=moment + policy.code_ttl_seconds,
     )
@@ -115,8 +96,7 @@ def verify_code(
     code: str,
     *,
     store: SignInStore,
-    hash_key: Callable[[], bytes],
-    session_key: Callable[[], bytes],
+    keys: SessionKeys,
     policy: SignInPolicy,
 ) -> SessionTokenResponse:
     """Exchange a correct, live, unused code for a session token; anything else is one 401."""
@@ -126,13 +106,13 @@ def verify_code(
         return _refuse()
     candidate = code.strip()
     # Hash even a malformed code so every wrong answer takes the same path.
-    expected = hash_code(hash_key(), email, candidate if _CODE.match(candidate) else "")
+    expected = hash_code(keys.sign_in_code(), email, candidate if _CODE.match(candidate) else "")
     if not hmac.compare_digest(expected, stored.code_hash) or stored.expires_at <= moment:
         return _refuse()
     if not store.consume_code(email, code_hash=stored.code_hash):
         return _refuse()
     issued = tokens.issue_session_token(
-        session_key(), email, ttl_seconds=policy.session_ttl_seconds, now=moment
+        keys.session_token(), email, ttl_seconds=policy.session_ttl_seconds, now=moment
     )
     metrics.add_metric(name="SessionsIssued", unit=MetricUnit.Count, value=1)
     return SessionTokenResponse(
@@ -147,7 +127,7 @@ def _refuse() -> NoReturn:
     raise InvalidSignInCode(INVALID_CODE_MESSAGE)
 
 
-def authorize(authorization: str | None, method_arn: str, *, key: bytes) -> AuthorizerPolicy:
+def authorize(authorization: str | None, method_arn: str, *, keys: SessionKeys) -> AuthorizerPolicy:
     """Allow a valid session token on the whole API stage, or raise ``Unauthorized``.
 
     The policy covers every method of the stage because API Gateway caches it per token and
@@ -156,7 +136,7 @@ def authorize(authorization: str | None, method_arn: str, *, key: bytes) -> Auth
     token = tokens.bearer_token(authorization)
     if token is None:
         raise Unauthorized("No bearer token.")
-    claims = tokens.verify_session_token(key, token)
+    claims = tokens.verify_session_token(keys.session_token(), token)
     arn = _METHOD_ARN.match(method_arn or "")
     if arn is None:
         raise Unauthorized("Unrecognised method ARN.")

@@ -29,9 +29,9 @@ def execution_name(email: str, attempt: int) -> str:
 
 def subscribe(
     email: str,
+    *,
     store: SubscriptionStore,
     workflow: Workflow,
-    *,
     now: datetime | None = None,
 ) -> SubscribeResponse:
     moment = now or clock.now()

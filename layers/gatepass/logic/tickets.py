@@ -25,7 +25,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
 from gatepass import clock, ids
-from gatepass.config import Settings
 from gatepass.dal.tickets import (
     SaleRefused,
     TicketRecord,
@@ -43,6 +42,7 @@ from gatepass.errors import (
     NotFound,
     SoldOut,
 )
+from gatepass.keys import TicketKeys
 from gatepass.models.tickets import (
     IDEMPOTENCY_KEY_PATTERN,
     CreateTicketResponse,
@@ -56,29 +56,27 @@ IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=24 * 3600)
 
 
 def create_ticket(
-    dal: TicketsDataAccess,
-    settings: Settings,
-    *,
     holder: str,
     event_id: str,
     idempotency_key: str | None = None,
+    *,
+    tickets: TicketsDataAccess,
+    keys: TicketKeys,
 ) -> CreateTicketResponse:
-    from gatepass import ticket_codes
-
     key = check_idempotency_key(idempotency_key)
-    seed = ticket_codes.ticket_seed(settings)
+    seed = keys.seed()
     if key is None:
-        return _issue(dal, seed, holder, event_id)
+        return _issue(tickets, seed, holder, event_id)
     issue_once = idempotent_function(
         _issue_once,
         data_keyword_argument="request",
-        persistence_store=dal.idempotency_store(),
+        persistence_store=tickets.idempotency_store(),
         config=IDEMPOTENCY_CONFIG,
         output_serializer=PydanticSerializer(CreateTicketResponse),
     )
     request = {"holder": holder, "event_id": event_id, "idempotency_key": key}
     try:
-        response: CreateTicketResponse = issue_once(dal=dal, seed=seed, request=request)
+        response: CreateTicketResponse = issue_once(dal=tickets, seed=seed, request=request)
     except IdempotencyAlreadyInProgressError as exc:
         raise IdempotencyInProgress(
             "A request with this Idempotency-Key is still being processed; retry shortly."
@@ -137,10 +135,10 @@ def _refusal(refused: SaleRefused, now: str) -> GatepassError:
     event = refused.event
     if refused.event_refused and event is None:
         return NotFound("No such event.")
-    if refused.holding is not None:
+    if refused.held_ticket_id is not None:
         return AlreadyHoldsTicket(
             "You already hold a ticket for this event.",
-            details={"ticket_id": str(refused.holding.get("ticket_id", ""))},
+            details={"ticket_id": refused.held_ticket_id},
         )
     if event is not None and event.starts_at <= now:
         return EventStarted("This event has already started; tickets are no longer issued.")
@@ -162,7 +160,7 @@ def ticket_view(record: TicketRecord) -> Ticket:
 
 
 def qr_code_link(
-    dal: TicketsDataAccess, *, caller: str, ticket_id: str, ttl_seconds: int
+    caller: str, ticket_id: str, *, tickets: TicketsDataAccess, ttl_seconds: int
 ) -> QrCodeLink:
     """A short-lived link to the QR image of the caller's own ticket."""
     wanted = ticket_id.strip().lower()
@@ -171,17 +169,17 @@ def qr_code_link(
             "ticket_id is not a ticket id.",
             details={"problems": [{"field": "ticket_id", "problem": "not a ticket id"}]},
         )
-    ticket = dal.get_ticket(wanted)
+    ticket = tickets.get_ticket(wanted)
     if ticket is None:
         raise NotFound("No such ticket.")
     if ticket.holder != caller:
         raise Forbidden("This ticket belongs to someone else.")
-    if not dal.qr_exists(ticket.qr_key):
+    if not tickets.qr_exists(ticket.qr_key):
         # Imported here: this rare path is the only one in get-qr-code that needs qrcode.
         from gatepass import qr
 
         logger.warning("rendering a missing ticket QR image", extra={"ticket_id": wanted})
-        dal.put_qr(ticket.qr_key, qr.render_png(ticket.code))
-    url = dal.qr_url(ticket.qr_key, ttl_seconds)
+        tickets.put_qr(ticket.qr_key, qr.render_png(ticket.code))
+    url = tickets.qr_url(ticket.qr_key, ttl_seconds)
     expires_at = clock.iso(clock.now() + timedelta(seconds=ttl_seconds))
     return QrCodeLink(ticket_id=wanted, url=url, expires_at=expires_at, expires_in=ttl_seconds)

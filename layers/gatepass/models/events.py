@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -122,3 +123,67 @@ class CreateEventResponse(BaseModel):
 class EventList(BaseModel):
     events: list[PublicEvent]
     next_cursor: str | None
+
+
+class EventRecord(BaseModel):
+    """An event as it is stored: what the data layer gives logic, and what the web's read model
+    holds (its rows carry the same names). Never sent to a caller as it is: see ``public_event``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str
+    organizer: str = ""
+    title: str
+    description: str = ""
+    venue: str = ""
+    starts_at: str
+    starts_at_local: str | None = None
+    capacity: int
+    sold: int = 0
+    checked_in: int = 0
+    image_status: ImageStatus = "none"
+    image_reason: str | None = None
+    image_upload_key: str | None = None
+    image_display_key: str | None = None
+    image_thumbnail_key: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    verifying_key: str = ""
+    created_at: str = ""
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> EventRecord:
+        return cls.model_validate(dict(fields))
+
+
+def public_event(event: EventRecord, image_url: Callable[[str], str]) -> PublicEvent:
+    """The public view of an event, the one builder of it for the API and the web.
+
+    ``image_url`` turns a media key into a URL a browser may fetch (a pre-signed GET).
+    """
+    image: PublicImage | None = None
+    if event.image_status == "ready" and event.image_display_key and event.image_thumbnail_key:
+        image = PublicImage(
+            display_url=image_url(event.image_display_key),
+            thumbnail_url=image_url(event.image_thumbnail_key),
+            width=event.image_width or 0,
+            height=event.image_height or 0,
+        )
+    return PublicEvent(
+        event_id=event.event_id,
+        title=event.title,
+        description=event.description,
+        venue=event.venue,
+        starts_at=event.starts_at,
+        starts_at_local=event.starts_at_local or event.starts_at,
+        capacity=event.capacity,
+        sold=event.sold,
+        seats_left=max(0, event.capacity - event.sold),
+        checked_in=event.checked_in,
+        image_status=event.image_status,
+        image_reason=event.image_reason,
+        image=image,
+        verifying_key=event.verifying_key,
+        created_at=event.created_at,
+    )

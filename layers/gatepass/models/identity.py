@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatepass.models.common import Email
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """The limits of sign-in (SendOtpSettings and VerifyOtpSettings give them)."""
+
+    code_ttl_seconds: int
+    max_attempts: int
+    max_sends_per_hour: int
+    session_ttl_seconds: int
 
 
 class SendOtpRequest(BaseModel):

@@ -8,13 +8,18 @@ containers between invocations.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine as Engine
+from sqlalchemy import create_engine
 
 from gatepass import keys
-from gatepass.config import ConfigurationError, Settings
+from gatepass.errors import ConfigurationError
+from gatepass.readmodel.cache import Invalidator, NoInvalidation, RedisInvalidator
+
+if TYPE_CHECKING:
+    from gatepass.config import ReadModel
 
 
 def normalize_url(url: str) -> str:
@@ -25,7 +30,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def database_url(settings: Settings) -> str:
+def database_url(settings: ReadModel) -> str:
     if settings.database_url:
         return normalize_url(settings.database_url)
     if not settings.database_host or not settings.database_secret_arn:
@@ -57,7 +62,7 @@ def _credentials(secret_id: str) -> tuple[str, str]:
         raise ConfigurationError(f"secret {secret_id} has no username and password") from exc
 
 
-def projector_engine(settings: Settings) -> Engine:
+def projector_engine(settings: ReadModel) -> Engine:
     # Here, not at the top: the web imports this module and does not use Powertools.
     from gatepass.observability import trace_database
 
@@ -72,12 +77,23 @@ def projector_engine(settings: Settings) -> Engine:
     )
 
 
-def redis_client(settings: Settings) -> Any:
+def redis_client(settings: ReadModel) -> Any:
     """The cache the projector invalidates, with the AUTH token from its secret if any."""
     import redis
 
-    url = settings.need("redis_url")
+    url = settings.redis_url
+    if not url:
+        raise ConfigurationError("missing environment variable REDIS_URL")
     options: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
     if settings.redis_auth_secret_arn:
         options["password"] = _secret_string(settings.redis_auth_secret_arn)
     return redis.Redis.from_url(url, **options)
+
+
+def projector_connections(settings: ReadModel) -> tuple[Engine, Invalidator]:
+    """The projector's engine, and what invalidates the web's cache (nothing without one)."""
+    engine = projector_engine(settings)
+    invalidator: Invalidator = (
+        RedisInvalidator(redis_client(settings)) if settings.redis_url else NoInvalidation()
+    )
+    return engine, invalidator

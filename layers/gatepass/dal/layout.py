@@ -1,0 +1,109 @@
+"""The single-table layouts (docs/architecture.md): every key, prefix and index name.
+
+Only the data layer builds or reads a key; logic and everything else pass ids and typed
+records. The subscription workflow (statemachines/subscription.asl.json) writes the
+subscription item itself; a template test keeps its key format equal to ``subscription_key``.
+"""
+
+from __future__ import annotations
+
+Key = dict[str, str]
+
+# TicketingTable ------------------------------------------------------------------------------
+META = "META"
+EVENTS_INDEX = "gsi1"
+"""gsi1 of the TicketingTable: upcoming events (``EVENTS`` / ``<starts_at>#<event_id>``) and an
+event's tickets (``EVENT#<event_id>#TICKETS`` / ``<holder>``)."""
+EVENT_TICKETS_INDEX = "gsi1"
+HOLDER_TICKETS_INDEX = "gsi2"
+"""gsi2 of the TicketingTable: an organizer's events and a holder's tickets."""
+EVENTS_PARTITION = "EVENTS"
+KEY_ATTRIBUTES = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
+def event_key(event_id: str) -> Key:
+    return {"pk": f"EVENT#{event_id}", "sk": META}
+
+
+def event_id_of(partition: str) -> str | None:
+    """The event id of an event's partition key, None for any other key."""
+    prefix = "EVENT#"
+    return partition[len(prefix) :] if partition.startswith(prefix) else None
+
+
+def event_index_keys(event_id: str, *, starts_at: str, organizer: str, created_at: str) -> Key:
+    return {
+        "gsi1pk": EVENTS_PARTITION,
+        "gsi1sk": f"{starts_at}#{event_id}",
+        "gsi2pk": organizer_partition(organizer),
+        "gsi2sk": f"{created_at}#{event_id}",
+    }
+
+
+def organizer_partition(organizer: str) -> str:
+    return f"ORGANIZER#{organizer}"
+
+
+def ticket_key(ticket_id: str) -> Key:
+    return {"pk": f"TICKET#{ticket_id}", "sk": META}
+
+
+def event_tickets_partition(event_id: str) -> str:
+    return f"EVENT#{event_id}#TICKETS"
+
+
+def holder_partition(holder: str) -> str:
+    return f"HOLDER#{holder}"
+
+
+def ticket_index_keys(ticket_id: str, *, event_id: str, holder: str, issued_at: str) -> Key:
+    return {
+        "gsi1pk": event_tickets_partition(event_id),
+        "gsi1sk": holder,
+        "gsi2pk": holder_partition(holder),
+        "gsi2sk": f"{issued_at}#{ticket_id}",
+    }
+
+
+def holding_key(event_id: str, holder: str) -> Key:
+    return {"pk": f"EVENT#{event_id}", "sk": holder_partition(holder)}
+
+
+# IdentityTable -------------------------------------------------------------------------------
+
+
+def subscription_key(email: str) -> Key:
+    return {"pk": f"SUB#{email}", "sk": META}
+
+
+def code_key(email: str) -> Key:
+    return {"pk": f"OTP#{email}", "sk": "CODE"}
+
+
+def sends_key(email: str) -> Key:
+    return {"pk": f"OTP#{email}", "sk": "SENDS"}
+
+
+# ActivityTable -------------------------------------------------------------------------------
+ACTIVITY_INDEX = "gsi1"
+
+
+def user_activity_partition(email: str) -> str:
+    return f"USER#{email}"
+
+
+def client_activity_partition(client_id: str) -> str:
+    return f"ANON#{client_id}"
+
+
+def event_activity_partition(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+def type_activity_partition(activity_type: str) -> str:
+    return f"TYPE#{activity_type}"
+
+
+def low_level(key: Key) -> dict[str, dict[str, str]]:
+    """A key in the low-level client's typed form (``{"pk": {"S": ...}}``)."""
+    return {name: {"S": value} for name, value in key.items()}
