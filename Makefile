@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # The test tiers: each is a folder of tests/ and the marker its tests carry.
 TIERS := unit integration web template e2e
 
-.PHONY: help install dev test lint format typecheck cfn-lint validate build pytest bench clean $(TIERS)
+.PHONY: help install dev test lint format typecheck imports cfn-lint validate build pytest bench clean $(TIERS)
 
 help:
 	@echo "make dev    run Gatepass locally (AWS stand-in, API, mailbox, database, cache, web)"
@@ -30,7 +30,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(MAKE) --no-print-directory typecheck cfn-lint validate
+	$(MAKE) --no-print-directory typecheck imports cfn-lint validate
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -38,6 +38,10 @@ format: install
 
 typecheck: install
 	$(BIN)/mypy
+
+# Import rules (pyproject.toml [tool.importlinter]); the packages live in layers/ and container/.
+imports: install
+	PYTHONPATH=layers:container:. $(BIN)/lint-imports --no-cache
 
 cfn-lint: install
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATES)
