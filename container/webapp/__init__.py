@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gatepass.keys import SecretSessionKeys
@@ -19,6 +19,7 @@ from webapp.api_client import ApiClient, HttpApiClient
 from webapp.auth import current_viewer
 from webapp.cache import ReadCache, redis_client
 from webapp.config import Config, WebConfigurationError
+from webapp.degraded import DEGRADED_HEADER, LastGoodCopies
 from webapp.extensions import limiter, limiter_storage_uri
 from webapp.generations import CatalogGeneration
 from webapp.media import MediaUrls, NoMedia, S3MediaUrls
@@ -47,8 +48,10 @@ def create_app(
     app.config.from_mapping(config.as_flask())
     app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(config.REDIS_URL)
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
-    # If Redis is away, serve rather than refuse: the API enforces its own limits too.
-    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
+    # If Redis is away, every worker counts in its own memory until Redis answers again: the
+    # limits keep holding (per process) instead of failing open.
+    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = False
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     cache_client = redis_client(config.REDIS_URL)
     # Inside ProxyFix, so that it sees the client's scheme and host as the app does.
@@ -79,7 +82,14 @@ def create_app(
         api=api or HttpApiClient(config.API_URL, config.API_TIMEOUT_SECONDS),
         media=media,
         session_key=session_key,
+        copies=LastGoodCopies(cache_client),
     )
+
+    @app.after_request
+    def _say_degraded(response: Response) -> Response:
+        if g.get("gatepass_degraded"):
+            response.headers[DEGRADED_HEADER] = g.gatepass_degraded
+        return response
 
     limiter.init_app(app)
     security.init_app(app, config)

@@ -55,6 +55,10 @@ class ApiClient(Protocol):
 
     def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None: ...
 
+    def list_events(self, *, limit: int, cursor: str | None = None) -> dict[str, Any]: ...
+
+    def get_event(self, event_id: str) -> dict[str, Any]: ...
+
 
 class HttpApiClient:
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
@@ -103,6 +107,15 @@ class HttpApiClient:
 
     def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None:
         self._call("POST", "/log-activity", token=token, body={"events": events})
+
+    def list_events(self, *, limit: int, cursor: str | None = None) -> dict[str, Any]:
+        """The public list (``{"events", "next_cursor"}``): what the site shows while its read
+        model is unavailable."""
+        params = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        return self._call("GET", "/events", params=params)
+
+    def get_event(self, event_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/events/{event_id}")
 
     def _call(
         self,

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.api_client import ApiError
 from webapp.auth import is_api_request
+from webapp.degraded import DATABASE_DOWN, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,24 @@ def init_app(app: Flask) -> None:
     def _api_error(exc: ApiError) -> tuple[Response, int, dict[str, str]]:
         headers = {"Retry-After": exc.retry_after} if exc.retry_after else {}
         return error_response(exc.status, exc.code, exc.message, headers, **exc.details)
+
+    # A page that needs the read model while PostgreSQL is down: a readable 503, not a crash.
+    @app.errorhandler(DatabaseUnavailable)
+    def _no_read_model(exc: DatabaseUnavailable) -> tuple[Response, int, dict[str, str]]:
+        return error_response(503, "service_unavailable", str(exc), {"Retry-After": "30"})
+
+    for down in DATABASE_DOWN:
+
+        @app.errorhandler(down)
+        def _database_down(exc: Exception) -> tuple[Response, int, dict[str, str]]:
+            log.warning("read model unavailable", exc_info=exc)
+            return error_response(
+                503,
+                "service_unavailable",
+                "This page needs data that is unavailable right now. The catalog, sign-in and "
+                "your tickets still work; try this page again in a few minutes.",
+                {"Retry-After": "30"},
+            )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int, dict[str, str]]:

@@ -11,9 +11,10 @@ invalidation takes effect on the next read after its notice, and for at most
 
 What is not shared is never served from here: signed-in visitors (``gp_session``), pending flash
 messages (``gp_flash``), searches (which are rate-limited and recorded), other methods and
-paths, and answers that are not 200 or that set a cookie. Anonymous catalog pages carry no form
-and no CSRF token (the forms that need one are on pages this cache does not keep), so an entry is
-the app's answer byte for byte.
+paths, and answers that are not 200, that set a cookie or that were served without the read
+model (``X-Gatepass-Degraded``). Anonymous catalog pages carry no form and no CSRF token (the
+forms that need one are on pages this cache does not keep), so an entry is the app's answer byte
+for byte.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ class AnonymousPageCache:
                 close()
         headers = answer.get("headers", [])
         if not str(answer.get("status", "")).startswith("200 ") or any(
-            name.lower() == "set-cookie" or "ratelimit" in name.lower() for name, _ in headers
+            name.lower() in ("set-cookie", "x-gatepass-degraded") or "ratelimit" in name.lower()
+            for name, _ in headers
         ):
             return None
         return Entry(

@@ -388,8 +388,10 @@ def test_https_listener_exists_only_with_a_certificate_and_speaks_modern_tls() -
     assert props["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
 
 
-def test_load_balancer_checks_the_health_endpoint() -> None:
-    assert RESOURCES["WebTargetGroup"]["Properties"]["HealthCheckPath"] == "/healthz"
+def test_load_balancer_checks_liveness_not_the_stores() -> None:
+    # /healthz answers 503 while a store is down: as the target check it would take every task
+    # out of service for a cache outage. /livez asks only whether the process serves.
+    assert RESOURCES["WebTargetGroup"]["Properties"]["HealthCheckPath"] == "/livez"
     assert RESOURCES["WebTargetGroup"]["Properties"]["TargetType"] == "ip"
 
 

@@ -47,6 +47,8 @@ class FakeApi:
     idempotency: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    # The public reads answer 503, as when API Gateway or DynamoDB cannot be reached.
+    public_reads_down: bool = False
 
     # ------------------------------------------------------------ the stream
 
@@ -274,3 +276,52 @@ class FakeApi:
             }
             self.activity.append(item)
             self._put(item)
+
+    # ------------------------------------------------------------ public reads
+
+    def _public_event(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The API's PublicEvent (gatepass.models.events): never the organizer."""
+        return {
+            "event_id": item["event_id"],
+            "title": item["title"],
+            "description": item["description"],
+            "venue": item["venue"],
+            "starts_at": item["starts_at"],
+            "starts_at_local": item["starts_at_local"],
+            "capacity": item["capacity"],
+            "sold": item["sold"],
+            "seats_left": max(0, item["capacity"] - item["sold"]),
+            "checked_in": item["checked_in"],
+            "image_status": item["image_status"],
+            "image_reason": item.get("image_reason"),
+            "image": None,
+            "verifying_key": item["verifying_key"],
+            "created_at": item["created_at"],
+        }
+
+    def _check_public_reads(self) -> None:
+        if self.public_reads_down:
+            raise ApiError(503, "api_unavailable", "The ticketing service is unreachable.")
+
+    def list_events(self, *, limit: int, cursor: str | None = None) -> dict[str, Any]:
+        self.calls.append("list_events")
+        self._check_public_reads()
+        upcoming = sorted(
+            (i for (pk, sk), i in self.items.items() if pk.startswith("EVENT#") and sk == "META"),
+            key=lambda item: item["starts_at"],
+        )
+        start = int(cursor or 0)
+        page = upcoming[start : start + limit]
+        more = start + limit < len(upcoming)
+        return {
+            "events": [self._public_event(item) for item in page],
+            "next_cursor": str(start + limit) if more else None,
+        }
+
+    def get_event(self, event_id: str) -> dict[str, Any]:
+        self.calls.append("get_event")
+        self._check_public_reads()
+        item = self.items.get((f"EVENT#{event_id}", "META"))
+        if item is None:
+            raise ApiError(404, "not_found", "No such event.")
+        return self._public_event(item)

@@ -26,10 +26,12 @@ def events() -> ResponseReturnValue:
 
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> ResponseReturnValue:
-    row = services().event_row(event_id) if is_id(event_id) else None
-    if row is None:
+    found = services().event_read(event_id) if is_id(event_id) else None
+    if found is None:
         abort(404)
-    return jsonify(services().public_event(row))
+    if found.notice:
+        return jsonify({**found.event, "notice": found.notice})
+    return jsonify(found.event)
 
 
 @bp.get("/me/tickets")

@@ -42,17 +42,18 @@ def index() -> str:
 def event(event_id: str) -> str:
     if not is_id(event_id):
         abort(404)
-    row = services().event_row(event_id)
-    if row is None:
+    found = services().event_read(event_id)
+    if found is None:
         abort(404)
     viewer = current_viewer()
-    held = services().read_model.ticket_for(viewer.email, event_id) if viewer else None
+    held = services().ticket_for(viewer.email, event_id) if viewer else None
     activity.record("event_view", event_id)
     return render_template(
         "event.html",
-        event=services().public_event(row),
-        is_organizer=bool(viewer and viewer.email == row["organizer"]),
+        event=found.event,
+        is_organizer=bool(viewer and viewer.email == found.organizer),
         held=held,
+        notice=found.notice,
         idempotency_key=secrets.token_urlsafe(16),
     )
 

@@ -35,6 +35,8 @@ def with_qr_codes(token: str, tickets: list[dict[str, Any]]) -> list[dict[str, A
 def mine() -> str:
     viewer = current_viewer()
     assert viewer is not None
-    tickets = services().read_model.tickets_of(viewer.email)
+    tickets, notice = services().tickets_of(viewer.email)
     activity.record("ticket_view", count=len(tickets))
-    return render_template("tickets.html", tickets=with_qr_codes(viewer.token, tickets))
+    return render_template(
+        "tickets.html", tickets=with_qr_codes(viewer.token, tickets), notice=notice
+    )
