@@ -12,13 +12,14 @@ PYTEST_ARGS ?=
 # The test tiers: each is a folder of tests/ and the marker its tests carry.
 TIERS := unit integration web template e2e
 
-.PHONY: help install dev test lint format typecheck imports cfn-lint validate build pytest bench clean $(TIERS)
+.PHONY: help install dev test lint format typecheck imports cfn-lint validate build pytest bench clean replay-projector $(TIERS)
 
 help:
 	@echo "make dev    run Gatepass locally (AWS stand-in, API, mailbox, database, cache, web)"
 	@echo "make test   lint, type check, validate and build the templates, then run every test"
 	@echo "make unit | integration | web | template | e2e   run one tier of tests (PYTEST_ARGS=...)"
 	@echo "make bench  run the benchmarks and write docs/performance.md"
+	@echo "make replay-projector REPLAY_ARGS=\"--stack NAME\"  replay the projector's dead letters"
 
 $(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +68,11 @@ dev: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The projector's dead letters, replayed: REPLAY_ARGS="--stack gatepass" (AWS) or "--local ..."
+# (make dev's stack); docs/operations.md, "Replaying the projector's dead letters".
+replay-projector: install
+	PYTHONPATH=layers:. $(BIN)/python -m ops.replay_projector $(REPLAY_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts
