@@ -7,7 +7,6 @@ on, or an app whose database engine is swapped for one that cannot connect. The 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ def _database_goes_away(app: Flask, web_config: Config) -> Any:
     read_model = app.extensions["gatepass"].read_model
     healthy = read_model.engine
     read_model.engine = make_engine(
-        replace(web_config, DATABASE_URL=DATABASE_AWAY, DB_POOL_TIMEOUT=1)
+        web_config.model_copy(update={"DATABASE_URL": DATABASE_AWAY, "DB_POOL_TIMEOUT": 1})
     )
     return healthy
 
