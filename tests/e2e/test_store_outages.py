@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -133,10 +135,12 @@ class Outage:
 
 
 @pytest.fixture(scope="module")
-def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
-    folder = tmp_path_factory.mktemp("stores")
+def outage() -> Iterator[Outage]:
+    # Not under pytest's temporary folder, which only its owner may enter: as root, pgserver runs
+    # postgres as its own user, which must reach the data directory.
+    folder = Path(tempfile.mkdtemp(prefix="gatepass-outage-"))
+    folder.chmod(0o755)
     (folder / "redis").mkdir()
-    folder.chmod(0o755)  # pgserver runs postgres as its own user when we are root
     postgres = Postgres(folder / "postgres")
     redis_server = Redis(folder / "redis")
     process = DevStackProcess(
@@ -163,6 +167,8 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(process.output)
         redis_server.kill()
+        postgres.server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _site_answers(stack: Outage, event_id: str, *, notice: bool) -> None:
