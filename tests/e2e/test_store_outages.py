@@ -33,6 +33,7 @@ from devstack.aws import FAKE_CREDENTIALS
 from devstack.process import DevStackProcess
 from devstack.servers import free_port
 from devstack.template import ROOT, TemplateModel
+from gatepass.dal import layout
 from gatepass.readmodel.database import normalize_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -241,12 +242,12 @@ def _write_while_away(stack: Outage, event_id: str) -> str:
     API writes it) and a new version of an existing one."""
     dynamodb = stack.client("dynamodb")
     table = TemplateModel().physical_name("TicketingTable")
-    key = {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "META"}}
+    key = layout.low_level(layout.event_key(event_id))
     existing = dynamodb.get_item(TableName=table, Key=key)["Item"]
     new_id = "awaywhiledownabc"
     created = {
         **existing,
-        "pk": {"S": f"EVENT#{new_id}"},
+        **layout.low_level(layout.event_key(new_id)),
         "event_id": {"S": new_id},
         "title": {"S": WRITTEN_WHILE_AWAY},
         "version": {"N": "1"},

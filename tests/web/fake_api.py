@@ -307,7 +307,7 @@ class FakeApi:
         self.calls.append("list_events")
         self._check_public_reads()
         upcoming = sorted(
-            (i for (pk, sk), i in self.items.items() if pk.startswith("EVENT#") and sk == "META"),
+            (item for item in self.items.values() if item.get("entity") == "event"),
             key=lambda item: item["starts_at"],
         )
         start = int(cursor or 0)
@@ -321,7 +321,7 @@ class FakeApi:
     def get_event(self, event_id: str) -> dict[str, Any]:
         self.calls.append("get_event")
         self._check_public_reads()
-        item = self.items.get((f"EVENT#{event_id}", "META"))
+        item = self.items.get(_at(layout.event_key(event_id)))
         if item is None:
             raise ApiError(404, "not_found", "No such event.")
         return self._public_event(item)
