@@ -7,12 +7,15 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-12)
 RUNTIME := $(shell $(PYTHON) -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')
 export PATH := $(abspath $(BIN)):$(PATH)
 export SAM_CLI_TELEMETRY := 0
-TEMPLATES := template.yaml $(wildcard container/template.yaml) $(wildcard pipeline/template.yaml)
+TEMPLATES := template.yaml $(wildcard container/template.yaml) $(wildcard pipeline/template.yaml) $(wildcard edge/template.yaml)
+# checkov lives in its own virtualenv: its dependency pins clash with the project's.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements-checkov.txt | cut -c1-12)
 PYTEST_ARGS ?=
 # The test tiers: each is a folder of tests/ and the marker its tests carry.
 TIERS := unit integration web template e2e
 
-.PHONY: help install dev test lint format typecheck imports cfn-lint validate build pytest bench clean replay-projector $(TIERS)
+.PHONY: help install dev test lint format typecheck imports cfn-lint validate checkov build pytest bench clean replay-projector $(TIERS)
 
 help:
 	@echo "make dev    run Gatepass locally (AWS stand-in, API, mailbox, database, cache, web)"
@@ -31,7 +34,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(MAKE) --no-print-directory typecheck imports cfn-lint validate
+	$(MAKE) --no-print-directory typecheck imports cfn-lint validate checkov
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -49,6 +52,16 @@ cfn-lint: install
 
 validate: install
 	$(BIN)/sam validate --lint
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
+# Offline (--skip-download) on every template and on the root after the SAM transform; fails on
+# any finding that is not skipped in the template with its reason.
+checkov: install $(CHECKOV_STAMP)
+	$(BIN)/python tools/checkov_gate.py --checkov $(CHECKOV_VENV)/bin/checkov
 
 build: install
 	$(BIN)/sam build --cached --parallel --parameter-overrides PythonRuntime=$(RUNTIME)
