@@ -61,7 +61,11 @@ def _ref(node: Any) -> str:
 
 
 def _port(value: Any) -> int | str:
-    """A port number, or the parameter it refers to (``Ref:ContainerPort``)."""
+    """A port number, the parameter it refers to (``Ref:ContainerPort``), or the choice it makes
+    (``If:HasCertificate:443:80``)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        condition, yes, no = value["Fn::If"]
+        return f"If:{condition}:{_port(yes)}:{_port(no)}"
     return value if isinstance(value, int) else f"Ref:{_ref(value)}"
 
 
@@ -77,6 +81,8 @@ def _ingress(group: str) -> set[tuple[str, int | str, int | str]]:
     for rule in rules:
         if "SourceSecurityGroupId" in rule:
             source = _ref(rule["SourceSecurityGroupId"])
+        elif "SourcePrefixListId" in rule:
+            source = f"PrefixList:{_ref(rule['SourcePrefixListId'])}"
         else:
             source = rule.get("CidrIp") or rule.get("CidrIpv6") or rule.get("SourcePrefixListId")
         assert rule["IpProtocol"] == "tcp", (group, rule)
@@ -146,9 +152,15 @@ def test_the_web_stack_and_projector_deploy_only_when_asked() -> None:
     ]
     for logical_id in conditional:
         assert resources[logical_id].get("Condition") == "WithWebService", logical_id
-    # Nothing unconditional may reach into the nested stack, except inside !If WithWebService.
+    # Nothing unconditional may reach into the nested stack, except inside !If WithWebService
+    # (a condition that implies it, such as HasDomainAndWebService, will do).
+    implies_web = {"WithWebService"} | {
+        name
+        for name, definition in ROOT_TEMPLATE["Conditions"].items()
+        if {"Condition": "WithWebService"} in definition.get("Fn::And", [])
+    }
     for logical_id, resource in resources.items():
-        if resource.get("Condition") != "WithWebService":
+        if resource.get("Condition") not in implies_web:
             assert APPLICATION not in str(_without_web_branches(resource)), logical_id
     for name, output in ROOT_TEMPLATE["Outputs"].items():
         if APPLICATION in str(output["Value"]):
@@ -248,8 +260,13 @@ def test_private_subnets_leave_through_nat_and_public_ones_through_the_internet_
 
 # ---------------------------------------------------------------- security groups
 
+CLOUDFRONT_ONLY = "PrefixList:CloudFrontPrefixListId"
+HTTPS_WITH_CERTIFICATE = "If:HasCertificate:443:80"
 EXPECTED_INGRESS = {
-    "LoadBalancerSecurityGroup": {("0.0.0.0/0", 80, 80), ("0.0.0.0/0", 443, 443)},
+    # CloudFront's origin-facing servers only, on the one port the listener serves.
+    "LoadBalancerSecurityGroup": {
+        (CLOUDFRONT_ONLY, HTTPS_WITH_CERTIFICATE, HTTPS_WITH_CERTIFICATE),
+    },
     "WebTaskSecurityGroup": {("LoadBalancerSecurityGroup", CONTAINER_PORT, CONTAINER_PORT)},
     "DatabaseSecurityGroup": {
         ("WebTaskSecurityGroup", 5432, 5432),
@@ -263,6 +280,11 @@ EXPECTED_INGRESS = {
     },
     "ProjectorSecurityGroup": set(),
     "BastionSecurityGroup": set(),
+    "EndpointSecurityGroup": {
+        ("WebTaskSecurityGroup", 443, 443),
+        ("ProjectorSecurityGroup", 443, 443),
+        ("BastionSecurityGroup", 443, 443),
+    },
 }
 
 
@@ -275,11 +297,17 @@ def test_security_group_admits_only_its_named_sources(group: str) -> None:
     assert _ingress(group) == EXPECTED_INGRESS[group]
 
 
-def test_only_the_load_balancer_is_open_to_the_internet() -> None:
+def test_no_group_is_open_to_the_internet_and_the_load_balancer_admits_only_cloudfront() -> None:
     for group in EXPECTED_INGRESS:
         sources = {source for source, _, _ in _ingress(group)}
-        if group != "LoadBalancerSecurityGroup":
-            assert not {"0.0.0.0/0", "::/0"} & sources, group
+        assert not {"0.0.0.0/0", "::/0"} & sources, group
+    assert {source for source, _, _ in _ingress("LoadBalancerSecurityGroup")} == {CLOUDFRONT_ONLY}
+    # A single rule: the prefix list weighs about 55 of a group's 60 rules.
+    assert len(RESOURCES["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]) == 1
+    pattern = NESTED["Parameters"]["CloudFrontPrefixListId"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "pl-3b927c52")
+    rule = NESTED["Rules"]["LoadBalancerAdmitsCloudFrontOnly"]["Assertions"][0]["Assert"]
+    assert rule == {"Fn::Not": [{"Fn::Equals": [{"Ref": "CloudFrontPrefixListId"}, ""]}]}
     assert all(
         "CidrIp" not in r["Properties"] for r in _of_type("AWS::EC2::SecurityGroupIngress").values()
     )
@@ -319,7 +347,11 @@ def test_database_is_private_encrypted_and_its_password_managed_by_secrets_manag
     assert props["PubliclyAccessible"] is False
     assert props["ManageMasterUserPassword"] is True
     assert "MasterUserPassword" not in props
-    assert props["MultiAZ"] == {"Fn::If": ["IsMultiAz", True, False]}
+    # Multi-AZ whenever asked, and always in prod.
+    assert props["MultiAZ"] == {"Fn::If": ["IsMultiAzDatabase", True, False]}
+    assert NESTED["Conditions"]["IsMultiAzDatabase"] == {
+        "Fn::Or": [{"Condition": "IsProd"}, {"Condition": "IsMultiAz"}]
+    }
     assert props["DBInstanceClass"] == {"Ref": "DatabaseInstanceClass"}
     assert props["DeletionProtection"] == {"Fn::If": ["IsProd", True, False]}
     assert [_ref(g) for g in props["VPCSecurityGroups"]] == ["DatabaseSecurityGroup"]
@@ -362,7 +394,17 @@ def test_load_balancer_is_public_and_drops_invalid_headers() -> None:
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
 
 
-def test_http_redirects_to_https_when_a_certificate_is_given_and_forwards_otherwise() -> None:
+FORBIDDEN = {
+    "Type": "fixed-response",
+    "FixedResponseConfig": {
+        "StatusCode": "403",
+        "ContentType": "text/plain",
+        "MessageBody": "Forbidden",
+    },
+}
+
+
+def test_http_redirects_to_https_when_a_certificate_is_given_and_refuses_otherwise() -> None:
     action = RESOURCES["HttpListener"]["Properties"]["DefaultActions"][0]["Fn::If"]
     condition, with_certificate, without = action
     assert condition == "HasCertificate"
@@ -372,10 +414,33 @@ def test_http_redirects_to_https_when_a_certificate_is_given_and_forwards_otherw
         "Port": "443",
         "StatusCode": "HTTP_301",
     }
-    assert without == {"Type": "forward", "TargetGroupArn": {"Ref": "WebTargetGroup"}}
+    assert without == FORBIDDEN
     assert NESTED["Conditions"]["HasCertificate"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
     }
+
+
+def test_only_requests_carrying_the_origin_secret_reach_the_web_tasks() -> None:
+    assert RESOURCES["HttpsListener"]["Properties"]["DefaultActions"] == [FORBIDDEN]
+    forwarding = {
+        logical_id: r["Properties"]
+        for logical_id, r in _of_type("AWS::ElasticLoadBalancingV2::ListenerRule").items()
+        if any(a["Type"] == "forward" for a in r["Properties"]["Actions"])
+    }
+    assert list(forwarding) == ["FromCloudFrontListenerRule"]
+    rule = forwarding["FromCloudFrontListenerRule"]
+    assert rule["ListenerArn"] == {
+        "Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]
+    }
+    [condition] = rule["Conditions"]
+    assert condition["Field"] == "http-header"
+    assert condition["HttpHeaderConfig"]["HttpHeaderName"] == "X-Origin-Verify"
+    assert condition["HttpHeaderConfig"]["Values"] == [
+        {"Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecretArn}:SecretString}}"}
+    ]
+    # The root stack owns the secret and puts the same value in CloudFront's origin headers.
+    passed = ROOT_TEMPLATE["Resources"][APPLICATION]["Properties"]["Parameters"]
+    assert passed["OriginVerifySecretArn"] == {"Ref": "OriginVerifySecret"}
 
 
 def test_https_listener_exists_only_with_a_certificate_and_speaks_modern_tls() -> None:

@@ -239,7 +239,7 @@ def test_buckets_are_private_encrypted_and_tls_only(logical_id: str) -> None:
     tls = [
         s
         for s in policies[0]["Properties"]["PolicyDocument"]["Statement"]
-        if s["Effect"] == "Deny"
+        if s.get("Effect") == "Deny"
         and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in (False, "false")
     ]
     assert tls, f"{logical_id} accepts plain HTTP"
