@@ -24,9 +24,8 @@ ROOT_DOC: dict[str, Any] = MODEL.document
 NESTED: dict[str, Any] = yaml_parse((ROOT / "container" / "template.yaml").read_text())
 EDGE: dict[str, Any] = yaml_parse((ROOT / "edge" / "template.yaml").read_text())
 TEMPLATES = {
-    "template.yaml": ROOT_DOC,
-    "container/template.yaml": NESTED,
-    "edge/template.yaml": EDGE,
+    str(path.relative_to(ROOT)): yaml_parse(path.read_text())
+    for path in (ROOT / "template.yaml", *sorted(ROOT.glob("*/template.yaml")))
 }
 
 
