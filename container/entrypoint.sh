@@ -4,6 +4,10 @@
 #
 #   RUN_MIGRATIONS=1   run `alembic upgrade head` first (under an advisory lock, see
 #                      migrations/env.py, so tasks starting together migrate once)
+#   DB_MIGRATION_HOST, DB_MIGRATION_USER, DB_MIGRATION_PASSWORD
+#                      the primary database and its master user, for the migrations only:
+#                      they are removed from the environment before gunicorn starts, so the
+#                      site itself runs as DB_USER (gatepass_web, read-only) and never holds them
 #   REDIS_URL          used as given; otherwise built from REDIS_HOST, REDIS_PORT (6379),
 #                      REDIS_AUTH_TOKEN (from Secrets Manager) and REDIS_TLS (true: rediss://)
 #   GUNICORN_APP       WSGI target (default webapp:create_app())
@@ -31,7 +35,11 @@ if [ "$#" -gt 0 ]; then
 fi
 
 if [ "${RUN_MIGRATIONS:-0}" = "1" ]; then
-  alembic -c alembic.ini upgrade head
+  DB_HOST="${DB_MIGRATION_HOST:-${DB_HOST:-}}" \
+    DB_USER="${DB_MIGRATION_USER:-${DB_USER:-}}" \
+    DB_PASSWORD="${DB_MIGRATION_PASSWORD:-${DB_PASSWORD:-}}" \
+    alembic -c alembic.ini upgrade head
 fi
+unset DB_MIGRATION_HOST DB_MIGRATION_USER DB_MIGRATION_PASSWORD
 
 exec gunicorn -c gunicorn.conf.py "${GUNICORN_APP:-webapp:create_app()}"

@@ -60,13 +60,22 @@ class DatabaseSettings(_Settings):
     DB_PORT: int = Field(5432, ge=1, le=65535, description="Database port.")
     DB_NAME: str = Field("gatepass", description="Database name.")
     DB_USER: str = Field(
-        "postgres", description="(secret) From the RDS-managed secret (`<arn>:username::`)."
+        "postgres",
+        description="The database role: on AWS `gatepass_web`, read-only (migration 0002); the "
+        "master user reaches the migrations only, as `DB_MIGRATION_*` (see entrypoint.sh).",
     )
     DB_PASSWORD: str = Field(
         "", repr=False, description="(secret) From the RDS-managed secret (`<arn>:password::`)."
     )
     DB_SSLMODE: str = Field(
-        "require", description="libpq sslmode: `require` for RDS, `disable` for local sockets."
+        "require",
+        description="libpq sslmode: on AWS `verify-full`, with `PGSSLROOTCERT` naming the RDS "
+        "CA bundle the image carries; `disable` for local sockets.",
+    )
+    DB_IAM_AUTH: bool = Field(
+        False,
+        description="`true`: `DB_USER` signs in with a fresh IAM token per connection "
+        "(`rds-db:connect`), no password.",
     )
     DB_POOL_SIZE: int = Field(
         5,

@@ -16,6 +16,7 @@ from sqlalchemy.engine import RowMapping
 
 from gatepass import clock
 from gatepass.readmodel.database import normalize_url
+from gatepass.readmodel.iam_auth import use_iam_tokens
 from gatepass.readmodel.schema import activities, activity_daily, events, tickets
 from webapp.config import Config
 
@@ -37,6 +38,8 @@ def make_engine(config: Config) -> Engine:
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+    if config.DB_IAM_AUTH:
+        use_iam_tokens(engine, region=config.AWS_REGION)
     # gunicorn may fork after the app is built (preload): children must not share sockets.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     return engine

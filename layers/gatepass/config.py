@@ -201,6 +201,19 @@ class ReadModel(FunctionSettings):
     database_secret_arn: Annotated[
         str | None, Field(description="RDS-managed secret with username and password.")
     ] = None
+    # On AWS the projector signs in as its own role with IAM tokens, and reads no secret.
+    database_user: Annotated[
+        str | None,
+        Field(
+            description="Role to sign in as with IAM tokens (gatepass_projector, migration 0002)."
+        ),
+    ] = None
+    database_iam_auth: Annotated[
+        bool, Field(description="Sign in as DATABASE_USER with a fresh IAM token per connection.")
+    ] = False
+    aws_region: Annotated[
+        str | None, Field(description="Region the IAM tokens are signed for (set by Lambda).")
+    ] = None
     database_sslmode: Annotated[
         Literal["disable", "prefer", "require", "verify-ca", "verify-full"],
         Field(description="libpq sslmode of the read model's connection."),

@@ -41,6 +41,27 @@ def test_database_url_comes_from_the_rds_managed_secret(aws: Any) -> None:
     )
 
 
+def test_with_iam_authentication_the_url_names_the_projector_role_and_no_password() -> None:
+    # Given the environment ProjectorFunction has on AWS: its own role, IAM tokens, no secret
+    settings = ProjectorSettings.load(
+        environ={
+            "DATABASE_HOST": "db.abc.us-east-1.rds.amazonaws.com",
+            "DATABASE_USER": "gatepass_projector",
+            "DATABASE_IAM_AUTH": "true",
+            "AWS_REGION": "us-east-1",
+        }
+    )
+
+    # When the projector builds its connection URL
+    url = database_url(settings)
+
+    # Then it connects as gatepass_projector with no password (a token is added per connection)
+    assert url == (
+        "postgresql+psycopg://gatepass_projector@db.abc.us-east-1.rds.amazonaws.com:5432"
+        "/gatepass?sslmode=require"
+    )
+
+
 def test_a_secret_without_credentials_is_a_configuration_error(aws: Any) -> None:
     arn = _secret("not-rds", "just a string")
     settings = ProjectorSettings.load(

@@ -188,23 +188,49 @@ def test_projector_environment_names_are_settings_the_code_reads() -> None:
     ]
     unknown = {name for name in variables if name.lower() not in ProjectorSettings.model_fields}
     assert not unknown, f"not in gatepass.config.ProjectorSettings: {sorted(unknown)}"
-    assert {"DATABASE_HOST", "DATABASE_SECRET_ARN", "REDIS_URL", "REDIS_AUTH_SECRET_ARN"} <= set(
+    assert {"DATABASE_HOST", "DATABASE_USER", "REDIS_URL", "REDIS_AUTH_SECRET_ARN"} <= set(
         variables
     )
+    # Its own least-privilege role with IAM tokens, never the master user's secret.
+    assert variables["DATABASE_USER"] == "gatepass_projector"
+    assert variables["DATABASE_IAM_AUTH"] == "true"
+    assert "DATABASE_SECRET_ARN" not in variables
 
 
-def test_projector_reads_exactly_the_database_and_cache_secrets() -> None:
+def test_projector_reads_only_the_cache_secret_and_connects_as_its_own_database_role() -> None:
     policies = ROOT_TEMPLATE["Resources"]["ProjectorFunction"]["Properties"]["Policies"]
     secrets = [
         p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
         for p in policies
         if "AWSSecretsManagerGetSecretValuePolicy" in p
     ]
-    assert sorted(s["Fn::GetAtt"][1] for s in secrets) == [
-        "Outputs.DatabaseSecretArn",
-        "Outputs.RedisAuthSecretArn",
-    ]
-    assert all(set(p) == {"AWSSecretsManagerGetSecretValuePolicy"} for p in policies)
+    assert [s["Fn::GetAtt"][1] for s in secrets] == ["Outputs.RedisAuthSecretArn"]
+    [statement] = [s for p in policies if "Statement" in p for s in p["Statement"]]
+    assert statement["Action"] == "rds-db:connect"
+    template, variables = statement["Resource"]["Fn::Sub"]
+    assert template.endswith(":dbuser:${ResourceId}/gatepass_projector")
+    assert variables == {"ResourceId": {"Fn::GetAtt": ["WebService", "Outputs.DatabaseResourceId"]}}
+
+
+def test_the_site_connects_as_its_read_only_role_over_verified_tls() -> None:
+    container = _container()
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["DB_USER"] == "gatepass_web"
+    assert environment["DB_IAM_AUTH"] == "true"
+    assert environment["DB_SSLMODE"] == "verify-full"
+    assert environment["PGSSLROOTCERT"] == "/etc/ssl/certs/rds-global-bundle.pem"
+    dockerfile = (ROOT / "container" / "Dockerfile").read_text()
+    assert "global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem" in dockerfile
+    # The master user's credentials reach the migrations only (the entrypoint unsets them).
+    secrets = {s["Name"] for s in container["Secrets"]}
+    assert {"DB_MIGRATION_USER", "DB_MIGRATION_PASSWORD"} <= secrets
+    assert not {"DB_USER", "DB_PASSWORD"} & secrets
+    task_role = RESOURCES["WebTaskRole"]["Properties"]["Policies"]
+    connect = next(p for p in task_role if p["PolicyName"] == "ConnectAsTheSiteDatabaseRole")
+    [statement] = connect["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "rds-db:connect"
+    assert all("gatepass_web" in str(r) for r in statement["Resource"])
+    assert RESOURCES["Database"]["Properties"]["EnableIAMDatabaseAuthentication"] is True
 
 
 @pytest.mark.parametrize("stream", ["TicketingStream", "ActivityStream"])
@@ -495,9 +521,20 @@ def _container() -> dict[str, Any]:
 def test_secrets_reach_the_container_only_through_secrets_manager() -> None:
     container = _container()
     plain = {e["Name"] for e in container["Environment"]}
-    assert not plain & {"DB_PASSWORD", "SECRET_KEY", "REDIS_AUTH_TOKEN", "REDIS_URL"}
+    assert not plain & {
+        "DB_PASSWORD",
+        "DB_MIGRATION_PASSWORD",
+        "SECRET_KEY",
+        "REDIS_AUTH_TOKEN",
+        "REDIS_URL",
+    }
     injected = {s["Name"] for s in container["Secrets"]}
-    assert {"DB_USER", "DB_PASSWORD", "REDIS_AUTH_TOKEN", "SECRET_KEY"} == injected
+    assert {
+        "DB_MIGRATION_USER",
+        "DB_MIGRATION_PASSWORD",
+        "REDIS_AUTH_TOKEN",
+        "SECRET_KEY",
+    } == injected
 
 
 def test_execution_role_may_read_exactly_the_injected_secrets() -> None:
@@ -519,17 +556,19 @@ def test_execution_role_may_read_exactly_the_injected_secrets() -> None:
     assert allowed == sources
 
 
-def test_task_role_presigns_media_and_reads_only_the_session_key() -> None:
+def test_task_role_presigns_media_reads_only_the_session_key_and_connects_as_the_site() -> None:
     statements = {
         p["PolicyName"]: p["PolicyDocument"]["Statement"]
         for p in RESOURCES["WebTaskRole"]["Properties"]["Policies"]
     }
     actions = sorted(s["Action"] for group in statements.values() for s in group)
-    assert actions == ["s3:GetObject", "secretsmanager:GetSecretValue"]
+    assert actions == ["rds-db:connect", "s3:GetObject", "secretsmanager:GetSecretValue"]
     for group in statements.values():
         for statement in group:
             if statement["Action"] == "s3:GetObject":
                 assert "${MediaBucketName}/events/*" in statement["Resource"]["Fn::Sub"]
+            elif statement["Action"] == "rds-db:connect":
+                assert all(str(r).count("/gatepass_web") == 1 for r in statement["Resource"])
             else:
                 assert statement["Resource"] == {"Ref": "SessionKeySecretArn"}
 

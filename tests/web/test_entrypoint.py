@@ -108,6 +108,9 @@ def started(
         RUN_MIGRATIONS="1",
         DATABASE_URL=empty_database,
         REDIS_URL=cache_url,
+        # What the task definition injects from the master secret, for the migrations only.
+        DB_MIGRATION_USER="gatepass",
+        DB_MIGRATION_PASSWORD="master-password-for-migrations",
     )
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -143,6 +146,10 @@ def test_entrypoint_migrates_and_gunicorn_serves_health(
     command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
     assert any(b"gunicorn" in part for part in command_line)
     assert b"gunicorn.conf.py" in command_line
+    # and the server never holds the master user's credentials, only the migrations did
+    environment = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+    assert not [v for v in environment if v.startswith(b"DB_MIGRATION_")]
+    assert not [v for v in environment if b"master-password-for-migrations" in v]
 
     # When ECS stops the task
     process.send_signal(signal.SIGTERM)

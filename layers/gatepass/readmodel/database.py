@@ -33,6 +33,15 @@ def normalize_url(url: str) -> str:
 def database_url(settings: ReadModel) -> str:
     if settings.database_url:
         return normalize_url(settings.database_url)
+    if settings.database_iam_auth:
+        if not settings.database_host or not settings.database_user:
+            raise ConfigurationError("DATABASE_IAM_AUTH needs DATABASE_HOST and DATABASE_USER")
+        # No password in the URL: use_iam_tokens adds a fresh token to every connection.
+        return (
+            f"postgresql+psycopg://{quote(settings.database_user, safe='')}"
+            f"@{settings.database_host}:{settings.database_port}/{settings.database_name}"
+            f"?sslmode={settings.database_sslmode}"
+        )
     if not settings.database_host or not settings.database_secret_arn:
         raise ConfigurationError(
             "set DATABASE_URL, or DATABASE_HOST with DATABASE_SECRET_ARN, for the read model"
@@ -67,7 +76,7 @@ def projector_engine(settings: ReadModel) -> Engine:
     from gatepass.observability import trace_database
 
     trace_database()
-    return create_engine(
+    engine = create_engine(
         database_url(settings),
         pool_size=1,
         max_overflow=0,
@@ -75,6 +84,13 @@ def projector_engine(settings: ReadModel) -> Engine:
         pool_recycle=300,
         connect_args={"connect_timeout": 5},
     )
+    if settings.database_iam_auth and not settings.database_url:
+        from gatepass.readmodel.iam_auth import use_iam_tokens
+
+        if not settings.aws_region:
+            raise ConfigurationError("DATABASE_IAM_AUTH needs AWS_REGION")
+        use_iam_tokens(engine, region=settings.aws_region)
+    return engine
 
 
 def redis_client(settings: ReadModel) -> Any:
