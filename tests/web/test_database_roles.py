@@ -102,7 +102,6 @@ def test_neither_role_is_privileged(as_role) -> None:  # type: ignore[no-untyped
 def test_the_sites_engine_signs_in_with_iam_tokens_when_asked(
     web_config, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from dataclasses import replace
     from typing import Any
 
     from sqlalchemy import event
@@ -112,12 +111,13 @@ def test_the_sites_engine_signs_in_with_iam_tokens_when_asked(
     # Given the task's settings: the read-only role on an RDS host, IAM authentication on
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    config = replace(
-        web_config,
-        DATABASE_URL="postgresql+psycopg://gatepass_web@db.abc.eu-west-1.rds.amazonaws.com:5432"
-        "/gatepass?sslmode=verify-full",
-        DB_IAM_AUTH=True,
-        AWS_REGION="eu-west-1",
+    config = web_config.model_copy(
+        update={
+            "DATABASE_URL": "postgresql+psycopg://gatepass_web@db.abc.eu-west-1.rds.amazonaws.com:5432"
+            "/gatepass?sslmode=verify-full",
+            "DB_IAM_AUTH": True,
+            "AWS_REGION": "eu-west-1",
+        }
     )
     engine = make_engine(config)
     presented: list[str] = []
