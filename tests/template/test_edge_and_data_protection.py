@@ -131,6 +131,18 @@ def test_a_domain_needs_its_zone_and_a_us_east_1_certificate() -> None:
     assert not re.fullmatch(pattern, CERTIFICATE.replace("us-east-1", "eu-west-1"))
 
 
+def test_a_load_balancer_certificate_without_the_domain_is_refused() -> None:
+    # CloudFront would dial the load balancer's own name, which no such certificate names.
+    failures = _root_failures(
+        WebCloudFrontPrefixListId=PREFIX_LIST,
+        WebCertificateArn=CERTIFICATE.replace("us-east-1", "eu-west-1"),
+    )
+    assert any(f.startswith("LoadBalancerCertificateNeedsDomain:") for f in failures), failures
+    passed = ROOT_DOC["Resources"]["WebService"]["Properties"]["Parameters"]
+    assert passed["CertificateArn"]["Fn::If"][0] == "HasDomain"
+    assert passed["CertificateArn"]["Fn::If"][2] == ""
+
+
 def test_the_web_service_needs_the_cloudfront_prefix_list_and_nat() -> None:
     assert any(f.startswith("WebNeedsCloudFrontPrefixList:") for f in _root_failures())
     no_nat = _root_failures(WebCloudFrontPrefixListId=PREFIX_LIST, WebNatGateways=0)
