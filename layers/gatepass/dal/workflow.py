@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gatepass import clients
+from gatepass.dal.storage import error_code
 
 
 class WorkflowStartError(RuntimeError):
@@ -32,7 +33,7 @@ class StepFunctionsWorkflow:
             )
         except ClientError as exc:
             # The name is unique per attempt: an existing execution is this same start, retried.
-            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            if error_code(exc) == "ExecutionAlreadyExists":
                 return
             raise WorkflowStartError(str(exc)) from exc
         except BotoCoreError as exc:
