@@ -33,8 +33,9 @@ def qr_object_key(ticket_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class EventRecord:
-    """What ticketing needs to know about an event."""
+class EventSeats:
+    """What ticketing needs to know about an event: its organizer, its start and its counts
+    (``gatepass.models.events.EventRecord`` is the whole event)."""
 
     event_id: str
     organizer: str
@@ -63,7 +64,7 @@ class SaleRefused(Exception):
     reasons."""
 
     def __init__(
-        self, *, event_refused: bool, event: EventRecord | None, held_ticket_id: str | None
+        self, *, event_refused: bool, event: EventSeats | None, held_ticket_id: str | None
     ) -> None:
         super().__init__("sale refused")
         self.event_refused = event_refused
@@ -81,7 +82,7 @@ class CheckInRefused(Exception):
 
 
 class TicketsDataAccess(Protocol):
-    def get_event(self, event_id: str) -> EventRecord | None: ...
+    def get_event(self, event_id: str) -> EventSeats | None: ...
 
     def get_ticket(self, ticket_id: str) -> TicketRecord | None: ...
 
@@ -114,7 +115,7 @@ class DynamoTicketsDataAccess:
 
     # ------------------------------------------------------------------ reads
 
-    def get_event(self, event_id: str) -> EventRecord | None:
+    def get_event(self, event_id: str) -> EventSeats | None:
         item = self._table().get_item(Key=event_key(event_id), ConsistentRead=True).get("Item")
         return _event_record(item) if item else None
 
@@ -351,8 +352,8 @@ def ticket_item(ticket: TicketRecord) -> dict[str, Any]:
     return item
 
 
-def _event_record(item: dict[str, Any]) -> EventRecord:
-    return EventRecord(
+def _event_record(item: dict[str, Any]) -> EventSeats:
+    return EventSeats(
         event_id=str(item["event_id"]),
         organizer=str(item.get("organizer", "")),
         starts_at=str(item.get("starts_at", "")),
