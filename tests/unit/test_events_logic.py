@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from gatepass import clock
 from gatepass.dal.events import EventPage, decode_cursor, encode_cursor, event_item
-from gatepass.dal.media import UploadInfo
+from gatepass.dal.media import PresignedPost, UploadInfo
 from gatepass.dal.storage import StorageUnavailable
 from gatepass.errors import InvalidInput, PayloadTooLarge
 from gatepass.logic import events as logic
@@ -71,8 +71,8 @@ class MemoryMedia:
 
     def presigned_upload(
         self, key: str, content_type: str, max_bytes: int, expires_in: int
-    ) -> dict[str, Any]:
-        return {"url": "https://uploads.example", "fields": {"key": key}}
+    ) -> PresignedPost:
+        return PresignedPost(url="https://uploads.example", fields={"key": key})
 
     def head_upload(self, key: str) -> UploadInfo | None:
         return None

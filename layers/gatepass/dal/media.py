@@ -31,6 +31,14 @@ def rendition_key(event_id: str, name: str, extension: str) -> str:
 
 
 @dataclass(frozen=True)
+class PresignedPost:
+    """Where and with which form fields a browser posts one upload."""
+
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
 class UploadInfo:
     size: int
     content_type: str | None
@@ -43,7 +51,7 @@ class MediaStore(Protocol):
 
     def presigned_upload(
         self, key: str, content_type: str, max_bytes: int, expires_in: int
-    ) -> dict[str, Any]: ...
+    ) -> PresignedPost: ...
 
     def head_upload(self, key: str) -> UploadInfo | None: ...
 
@@ -88,7 +96,7 @@ class S3MediaStore:
 
     def presigned_upload(
         self, key: str, content_type: str, max_bytes: int, expires_in: int
-    ) -> dict[str, Any]:
+    ) -> PresignedPost:
         # botocore adds the bucket and the exact key to the policy's conditions.
         presigned: dict[str, Any] = self._s3.generate_presigned_post(
             Bucket=self.uploads_bucket,
@@ -100,7 +108,8 @@ class S3MediaStore:
             ],
             ExpiresIn=expires_in,
         )
-        return presigned
+        fields = {str(name): str(value) for name, value in presigned["fields"].items()}
+        return PresignedPost(url=str(presigned["url"]), fields=fields)
 
     def head_upload(self, key: str) -> UploadInfo | None:
         try:

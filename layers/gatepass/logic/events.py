@@ -114,8 +114,8 @@ def create_event(
                 key, request.image_upload.content_type, request.image_upload.size, url_ttl
             )
             upload = PresignedUpload(
-                url=presigned["url"],
-                fields={str(k): str(v) for k, v in presigned["fields"].items()},
+                url=presigned.url,
+                fields=presigned.fields,
                 expires_at=clock.iso(now + timedelta(seconds=url_ttl)),
             )
         events.put_new(event)
