@@ -347,11 +347,14 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
     env.update(LAMBDA_ENV)
     env.update({"AWS_ENDPOINT_URL": world.url, "PYTHONPATH": PYTHONPATH})
     world.reset()
+    extra: tuple[str, ...] = ()
     if subject is None:
         mode, module, function_dir = "floor", "boto3", None
         event: dict[str, Any] = {}
     elif subject.module is not None:
         mode, module, function_dir = "handler", subject.module, ROOT / "functions" / "subscribe"
+        # The reference stack is the previous one: Powertools' Tracer with the X-Ray SDK.
+        extra = ("aws-xray-sdk",)
         env.update(world.model.function_env("SubscribeFunction"))
         event = subject.prepare(world, json.loads((EVENTS / subject.event_file).read_text()))
     else:
@@ -371,7 +374,7 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
             )
         sample = json.loads((EVENTS / subject.event_file).read_text())
         event = subject.prepare(world, sample)
-    env["BENCH_NOT_DEPLOYED"] = ",".join(not_deployed(function_dir))
+    env["BENCH_NOT_DEPLOYED"] = ",".join(not_deployed(function_dir, extra))
     event_path = workdir / "event.json"
     event_path.write_text(json.dumps(event))
     world.timer.take()

@@ -60,9 +60,11 @@ def closure(requirements: list[str]) -> set[str]:
     return {name for name in found if "[" not in name}
 
 
-def not_deployed(function_dir: Path | None) -> list[str]:
-    """Top-level modules installed here that the deployment (runtime only for None) lacks."""
-    wanted = list(RUNTIME)
+def not_deployed(function_dir: Path | None, extra: tuple[str, ...] = ()) -> list[str]:
+    """Top-level modules installed here that the deployment (runtime only for None) lacks;
+    ``extra`` adds requirements (the reference stack's X-Ray SDK, which functions no longer
+    ship)."""
+    wanted = [*RUNTIME, *extra]
     if function_dir is not None:
         wanted += requirements_of(ROOT / "layers" / "requirements.txt")
         wanted += requirements_of(function_dir / "requirements.txt")

@@ -456,3 +456,42 @@ def test_config_rules_check_what_the_templates_promise() -> None:
     } <= rules
     recorded = set(RESOURCES["ConfigRecorder"]["Properties"]["RecordingGroup"]["ResourceTypes"])
     assert {"AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::CloudWatch::Alarm"} <= recorded
+
+
+# ---------------------------------------------------------------- tracing
+
+
+def test_requests_are_traced_by_lambda_api_gateway_and_step_functions_themselves() -> None:
+    assert ROOT_DOC["Globals"]["Function"]["Tracing"] == "Active"
+    assert RESOURCES["GatepassApi"]["Properties"]["TracingEnabled"] is True
+    assert RESOURCES["SubscriptionStateMachine"]["Properties"]["Tracing"] == {"Enabled": True}
+
+
+def test_opentelemetry_is_an_optional_layer_with_its_wrapper() -> None:
+    function_globals = ROOT_DOC["Globals"]["Function"]
+    assert {
+        "Fn::If": ["HasOpenTelemetry", {"Ref": "OpenTelemetryLayerArn"}, {"Ref": "AWS::NoValue"}]
+    } in function_globals["Layers"]
+    wrapper = function_globals["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"]
+    assert wrapper == {
+        "Fn::If": ["HasOpenTelemetry", "/opt/otel-instrument", {"Ref": "AWS::NoValue"}]
+    }
+    assert ROOT_DOC["Parameters"]["OpenTelemetryLayerArn"]["Default"] == ""
+    assert "AWS_LAMBDA_EXEC_WRAPPER" not in MODEL.function_env("CheckInFunction")
+
+
+def test_no_function_ships_the_xray_sdk() -> None:
+    pinned = (ROOT / "layers" / "requirements.txt").read_text()
+    assert "aws-xray-sdk" not in pinned
+    for logical_id in MODEL.functions:
+        requirements = (MODEL.function_dir(logical_id) / "requirements.txt").read_text()
+        assert "aws-xray-sdk" not in requirements, logical_id
+    for path in [
+        *(ROOT / "layers" / "gatepass").rglob("*.py"),
+        *(ROOT / "functions").rglob("*.py"),
+    ]:
+        text = path.read_text()
+        assert "aws_xray_sdk" not in text, path
+        # Powertools' Tracer is the X-Ray SDK's; gatepass.observability has its own.
+        assert "from aws_lambda_powertools import Logger, Metrics, Tracer" not in text, path
+        assert "aws_lambda_powertools.tracing" not in text, path

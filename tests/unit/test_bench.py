@@ -39,9 +39,13 @@ def test_a_cold_start_child_refuses_what_the_deployment_would_not_contain() -> N
     # Given the create-ticket function's deployment (runtime, SharedLayer, its requirements)
     refused = set(deployment.not_deployed(ROOT / "functions" / "create_ticket"))
 
-    # Then what it lists is importable there, and the others' packages are not
-    assert {"qrcode", "cryptography", "pydantic", "aws_xray_sdk", "boto3"}.isdisjoint(refused)
-    assert {"PIL", "sqlalchemy", "psycopg", "flask"} <= refused
+    # Then what it lists is importable there, and the others' packages (and the X-Ray SDK, which
+    # functions no longer ship) are not
+    assert {"qrcode", "cryptography", "pydantic", "boto3"}.isdisjoint(refused)
+    assert {"PIL", "sqlalchemy", "psycopg", "flask", "aws_xray_sdk"} <= refused
+    # The reference stack (the previous one) still has it
+    reference = set(deployment.not_deployed(ROOT / "functions" / "subscribe", ("aws-xray-sdk",)))
+    assert "aws_xray_sdk" not in reference
     # And the floor (the runtime alone) has boto3 but not the layer's packages
     floor = set(deployment.not_deployed(None))
     assert "boto3" not in floor

@@ -72,10 +72,7 @@ def _credentials(secret_id: str) -> tuple[str, str]:
 
 
 def projector_engine(settings: ReadModel) -> Engine:
-    # Here, not at the top: the web imports this module and does not use Powertools.
-    from gatepass.observability import trace_database
-
-    trace_database()
+    # SQL is traced by OpenTelemetry's wrapper when its layer is attached (gatepass.observability).
     engine = create_engine(
         database_url(settings),
         pool_size=1,
