@@ -191,12 +191,13 @@ def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_fresh_token(world: World, event: dict[str, Any]) -> dict[str, Any]:
-    # The sample's token was signed with a sample secret at a fixed time; sign a current one.
-    from gatepass import tokens
-    from gatepass.keys import SecretSessionKeys
+    # The sample's token was signed at a fixed time; sign a current one with the stack's KMS key.
+    import os
 
-    key = SecretSessionKeys(_settings().session_key_secret_arn).session_token()
-    token = tokens.issue_session_token(key, "alice@example.com", ttl_seconds=3600).token
+    from gatepass import tokens
+
+    signer = tokens.KmsSigner(os.environ["SESSION_SIGNING_KEY_ID"])
+    token = tokens.issue_session_token(signer, "alice@example.com", ttl_seconds=3600).token
     return {**event, "authorizationToken": f"Bearer {token}"}
 
 

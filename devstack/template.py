@@ -162,6 +162,8 @@ class TemplateModel:
             return f"arn:aws:states:{self.region}:{self.account_id}:stateMachine:{name}"
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{name}"
+        if kind == "AWS::KMS::Alias":
+            return str(self.resolve(props["AliasName"]))
         return name
 
     def attribute(self, logical_id: str, attribute: str) -> str:
@@ -170,6 +172,8 @@ class TemplateModel:
         if attribute == "Arn":
             if kind == "AWS::S3::Bucket":
                 return f"arn:aws:s3:::{self.physical_name(logical_id)}"
+            if kind == "AWS::KMS::Key" and "arn" in self.created.get(logical_id, {}):
+                return self.created[logical_id]["arn"]
             if kind in ARN_RESOURCES:
                 service, resource = ARN_RESOURCES[kind]
                 return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}{name}"
@@ -277,6 +281,7 @@ class TemplateModel:
         self._create_queues(client("sqs"))
         self._create_topics(client("sns"))
         self._create_secrets(client("secretsmanager"))
+        self._create_keys(client("kms"))
         self._create_state_machines(client("stepfunctions"), client("iam"))
 
     def _create_tables(self, dynamodb: Any) -> None:
@@ -345,6 +350,26 @@ class TemplateModel:
             secretsmanager.create_secret(Name=name, SecretString=value)
             # Ref of a secret is its ARN in CloudFormation; the name works as SecretId too.
             self.created.setdefault(logical_id, {})["ref"] = name
+
+    def _create_keys(self, kms: Any) -> None:
+        """The asymmetric KMS keys (session signing) and their aliases, which name them."""
+        for logical_id, resource in self.of_type("AWS::KMS::Key").items():
+            props = resource["Properties"]
+            if props.get("KeyUsage") != "SIGN_VERIFY":
+                continue
+            key = kms.create_key(
+                Description=str(props.get("Description", logical_id)),
+                KeySpec=props["KeySpec"],
+                KeyUsage=props["KeyUsage"],
+            )["KeyMetadata"]
+            self.created.setdefault(logical_id, {}).update(ref=key["KeyId"], arn=key["Arn"])
+        for logical_id, resource in self.of_type("AWS::KMS::Alias").items():
+            target = resource["Properties"]["TargetKeyId"].get("Ref")
+            if target in self.created:
+                kms.create_alias(
+                    AliasName=self.physical_name(logical_id),
+                    TargetKeyId=self.created[target]["ref"],
+                )
 
     def _create_state_machines(self, stepfunctions: Any, iam: Any) -> None:
         machines = self.of_type("AWS::Serverless::StateMachine")

@@ -28,7 +28,7 @@ def web_environment(
         "DB_SSLMODE": "disable",
         "REDIS_URL": redis_url,
         "API_URL": api_url,
-        "SESSION_KEY_SECRET_ARN": model.physical_name("SessionKeySecret"),
+        "SESSION_SIGNING_KEY_ID": model.physical_name("SessionSigningKeyAlias"),
         "SESSION_COOKIE_SECURE": "false",
         "PROXY_FIX_HOPS": "0",
         "EXTRA_CSP_ORIGINS": aws_url,

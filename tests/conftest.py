@@ -46,10 +46,11 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def _reset_caches() -> None:
-    from gatepass import clients, keys
+    from gatepass import clients, keys, tokens
 
     clients.reset()
     keys.reset()
+    tokens.reset()
 
 
 @pytest.fixture

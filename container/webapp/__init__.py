@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gatepass.keys import SecretSessionKeys
+from gatepass import tokens
 from webapp import errors, security
 from webapp.api_client import ApiClient, HttpApiClient
 from webapp.auth import current_viewer
@@ -28,16 +28,16 @@ from webapp.readmodel import ReadModel, make_engine
 from webapp.services import Services
 
 
-def _secret_session_key(arn: str) -> Callable[[], bytes]:
-    # gatepass.keys caches the secret for five minutes, so a rotated secret is picked up.
-    return SecretSessionKeys(arn).session_token
+def _kms_session_key(key_id: str) -> Callable[[], tokens.VerifyingKey]:
+    # Only the public half, fetched once per worker: the web can verify sessions, never mint one.
+    return lambda: tokens.kms_verifying_key(key_id)
 
 
 def create_app(
     config: Config | None = None,
     *,
     api: ApiClient | None = None,
-    session_key: Callable[[], bytes] | None = None,
+    session_key: Callable[[], tokens.VerifyingKey] | None = None,
     media: MediaUrls | None = None,
 ) -> Flask:
     """The web app. ``api``, ``session_key`` and ``media`` replace the AWS-backed defaults
@@ -67,9 +67,9 @@ def create_app(
         )
 
     if session_key is None:
-        if not config.SESSION_KEY_SECRET_ARN:
-            raise WebConfigurationError("SESSION_KEY_SECRET_ARN must name the session-key secret")
-        session_key = _secret_session_key(config.SESSION_KEY_SECRET_ARN)
+        if not config.SESSION_SIGNING_KEY_ID:
+            raise WebConfigurationError("SESSION_SIGNING_KEY_ID must name the session-signing key")
+        session_key = _kms_session_key(config.SESSION_SIGNING_KEY_ID)
     if media is None:
         media = (
             S3MediaUrls(config.MEDIA_BUCKET, config.MEDIA_URL_TTL_SECONDS)

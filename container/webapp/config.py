@@ -183,10 +183,11 @@ class SecuritySettings(_Settings):
         repr=False,
         description="(secret) At least 32 characters; signs CSRF tokens and flash messages.",
     )
-    SESSION_KEY_SECRET_ARN: str | None = Field(
+    SESSION_SIGNING_KEY_ID: str | None = Field(
         None,
-        description="The Secrets Manager secret the API signs session tokens with; the web reads "
-        "it to verify the `gp_session` cookie (required unless a key is passed to `create_app`).",
+        description="The KMS key (id, ARN or alias) the API signs session tokens with; the web "
+        "reads only its public half (`kms:GetPublicKey`) to verify the session cookie, so it "
+        "cannot mint a session (required unless a key is passed to `create_app`).",
     )
     SESSION_COOKIE_SECURE: bool = Field(
         True, description="`false` only for local plain-http development."

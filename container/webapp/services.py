@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app
 
 from gatepass.models.events import EventRecord, public_event
+from gatepass.tokens import VerifyingKey
 from webapp.api_client import ApiClient, ApiError
 from webapp.cache import ReadCache
 from webapp.degraded import (
@@ -64,7 +65,7 @@ class Services:
     cache: ReadCache
     api: ApiClient
     media: MediaUrls
-    session_key: Callable[[], bytes]
+    session_key: Callable[[], VerifyingKey]
     copies: LastGoodCopies | None = None
 
     def public_event(self, row: dict[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import AuthorizerSettings
 from gatepass.errors import Unauthorized
-from gatepass.keys import SecretSessionKeys
+from gatepass.keys import KmsSessionVerifier
 from gatepass.logic.sign_in import authorize
 from gatepass.observability import logger, metrics, tracer
 
 settings = AuthorizerSettings.load()
-keys = SecretSessionKeys(settings.session_key_secret_arn)
+keys = KmsSessionVerifier(settings.session_signing_key_id)
 
 
 @logger.inject_lambda_context

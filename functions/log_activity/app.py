@@ -10,14 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.config import LogActivitySettings
 from gatepass.dal.activity import DynamoActivityStore
 from gatepass.http import make_resolver
-from gatepass.keys import SecretSessionKeys
+from gatepass.keys import KmsSessionVerifier
 from gatepass.logic.activity import record_activity
 from gatepass.models.activity import LogActivityRequest, LogActivityResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 
 settings = LogActivitySettings.load()
 store = DynamoActivityStore(settings.activity_table)
-keys = SecretSessionKeys(settings.session_key_secret_arn)
+keys = KmsSessionVerifier(settings.session_signing_key_id)
 app = make_resolver(settings.allowed_web_origin)
 
 

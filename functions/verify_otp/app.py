@@ -16,7 +16,7 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 
 settings = VerifyOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table)
-keys = SecretSessionKeys(settings.session_key_secret_arn)
+keys = SecretSessionKeys(settings.session_key_secret_arn, settings.session_signing_key_id)
 policy = settings.sign_in_policy()
 app = make_resolver(settings.allowed_web_origin)
 

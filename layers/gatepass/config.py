@@ -127,7 +127,17 @@ class PresignedUrls(FunctionSettings):
 
 class SessionKey(FunctionSettings):
     session_key_secret_arn: Annotated[
-        str, Field(description="Secret that session tokens and code hashes are keyed from.")
+        str, Field(description="Secret that the sign-in code hashes are keyed from.")
+    ]
+
+
+class SessionSigningKey(FunctionSettings):
+    session_signing_key_id: Annotated[
+        str,
+        Field(
+            description="KMS key (alias) that signs session tokens: kms:Sign where sessions are "
+            "minted, kms:GetPublicKey where they are only verified."
+        ),
     ]
 
 
@@ -159,7 +169,7 @@ class Mail(FunctionSettings):
 
 class SignIn(FunctionSettings):
     sign_in_code_ttl_seconds: Annotated[
-        int, Field(ge=60, le=900, description="Lifetime of a sign-in code, seconds.")
+        int, Field(ge=60, le=600, description="Lifetime of a sign-in code, seconds (ASVS: 10 min).")
     ] = 300
     sign_in_max_attempts: Annotated[
         int, Field(ge=1, le=20, description="Tries a sign-in code allows.")
@@ -229,7 +239,7 @@ class ReadModel(FunctionSettings):
 # ---------------------------------------------------------------------- one model a function
 
 
-class AuthorizerSettings(SessionKey):
+class AuthorizerSettings(SessionSigningKey):
     pass
 
 
@@ -241,7 +251,7 @@ class SendOtpSettings(Api, IdentityTable, SessionKey, Mail, SignIn):
     pass
 
 
-class VerifyOtpSettings(Api, IdentityTable, SessionKey, SignIn):
+class VerifyOtpSettings(Api, IdentityTable, SessionKey, SessionSigningKey, SignIn):
     pass
 
 
@@ -269,7 +279,7 @@ class CheckInSettings(Api, TicketingTable, TicketKey):
     pass
 
 
-class LogActivitySettings(Api, ActivityTable, SessionKey):
+class LogActivitySettings(Api, ActivityTable, SessionSigningKey):
     pass
 
 

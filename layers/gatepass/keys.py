@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from gatepass import clients
+from gatepass import clients, tokens
+from gatepass.errors import ConfigurationError
 
 CACHE_SECONDS = 300
 _cache: dict[str, tuple[float, bytes]] = {}
@@ -56,11 +57,19 @@ def reset() -> None:
 
 
 class SessionKeys(Protocol):
-    def session_token(self) -> bytes:
-        """The key that signs and verifies session tokens."""
+    """What the sign-in rules need: the code hashes' key, and (where sessions are minted) the
+    session signer."""
 
     def sign_in_code(self) -> bytes:
         """The key of the sign-in codes' keyed hashes."""
+
+    def session_signer(self) -> tokens.Signer:
+        """What signs session tokens (the KMS key; only minting functions may use it)."""
+
+
+class SessionVerifier(Protocol):
+    def session_verifying_key(self) -> tokens.VerifyingKey:
+        """The public half of the session-signing key."""
 
 
 class TicketKeys(Protocol):
@@ -75,12 +84,26 @@ class TicketKeys(Protocol):
 
 @dataclass(frozen=True)
 class SecretSessionKeys:
-    """``SessionKeys`` from the session secret (SessionKeySecret)."""
+    """``SessionKeys`` from the code-hash secret (SessionKeySecret) and, where sessions are
+    minted, the KMS signing key (SessionSigningKey)."""
 
     secret_id: str
-
-    def session_token(self) -> bytes:
-        return derive(secret_key(self.secret_id), "session-token")
+    signing_key_id: str | None = None
 
     def sign_in_code(self) -> bytes:
         return derive(secret_key(self.secret_id), "sign-in-code")
+
+    def session_signer(self) -> tokens.Signer:
+        if not self.signing_key_id:
+            raise ConfigurationError("this function does not mint sessions (no signing key)")
+        return tokens.KmsSigner(self.signing_key_id)
+
+
+@dataclass(frozen=True)
+class KmsSessionVerifier:
+    """``SessionVerifier`` from the KMS key's public half (kms:GetPublicKey only)."""
+
+    signing_key_id: str
+
+    def session_verifying_key(self) -> tokens.VerifyingKey:
+        return tokens.kms_verifying_key(self.signing_key_id)

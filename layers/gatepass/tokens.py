@@ -1,28 +1,61 @@
-"""Session tokens: compact JWTs (RFC 7519) signed with HMAC-SHA256.
+"""Session tokens: JWTs (RFC 7519) signed with ES256 (ECDSA P-256, SHA-256) through PyJWT.
 
-Only ``HS256`` is accepted; ``alg: none`` and every other algorithm are refused, the signature is
-compared in constant time, and expiry is enforced. The ``amr`` claim records how the holder
-signed in (``otp-email``, a low-assurance factor), leaving room for a stronger factor or an
-external identity provider to issue tokens with a different ``amr`` later.
+The private key lives in AWS KMS (an asymmetric ``ECC_NIST_P256`` key): only the function that
+mints sessions may call ``kms:Sign``; the authorizer, the other API functions and the web
+service read the public key (``kms:GetPublicKey``) and can only verify. Code execution in a
+verifier therefore cannot mint a session.
+
+PyJWT does every part of the JWT: encoding, the algorithm allow-list (only ``ES256``; ``none``
+and HMAC are refused, so a public key can never be used as an HMAC secret), signature checks,
+the audience, the issuer, expiry and the required claims. The only Gatepass-specific piece is
+``_KmsES256``, a PyJWT algorithm whose ``sign`` asks KMS instead of holding a private key.
+
+Claims: ``iss`` ``gatepass``, ``aud`` (``gatepass:session`` for sessions: a token minted for
+another purpose with the same key never passes as a session), ``sub`` (the person), ``sid``
+(the session, shared by the tokens that renew it, so it can be ended), ``jti``, ``iat``,
+``exp`` and ``amr`` (how the holder signed in: ``otp-email``, ``oidc``...).
 """
 
 from __future__ import annotations
 
-import binascii
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, Protocol
 
-from gatepass import b64url, clock
+import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from jwt.algorithms import ECAlgorithm
+
+from gatepass import clients, clock
 from gatepass.errors import Unauthorized
 
 ISSUER = "gatepass"
-ALGORITHM = "HS256"
+SESSION_AUDIENCE = "gatepass:session"
+ALGORITHM = "ES256"
 LEEWAY_SECONDS = 30
-_HEADER = {"alg": ALGORITHM, "typ": "JWT"}
+_REQUIRED = ["iss", "aud", "sub", "sid", "jti", "iat", "exp"]
+
+
+class Signer(Protocol):
+    """Something that signs with the session key: KMS in AWS, a local key in tests."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, message: bytes) -> bytes:
+        """An ES256 signature of ``message``, DER-encoded (as KMS and cryptography return it)."""
+        ...
+
+
+@dataclass(frozen=True)
+class VerifyingKey:
+    key_id: str
+    public_key: ec.EllipticCurvePublicKey
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,8 @@ class IssuedToken:
     token: str
     expires_at: int
     expires_in: int
+    # Known where the token is minted; a client reading the API's answer does not need it.
+    session_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,76 +73,171 @@ class SessionClaims:
     issued_at: int
     expires_at: int
     token_id: str
+    session_id: str
     methods: tuple[str, ...]
 
 
-def _b64encode(raw: bytes) -> str:
-    return b64url.encode(raw)
+class KmsSigner:
+    """Signs with an asymmetric KMS key (``ECC_NIST_P256``, ``SIGN_VERIFY``)."""
+
+    def __init__(self, key_id: str) -> None:
+        self._key_id = key_id
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def sign(self, message: bytes) -> bytes:
+        answer = clients.client("kms").sign(
+            KeyId=self._key_id,
+            Message=message,
+            MessageType="RAW",
+            SigningAlgorithm="ECDSA_SHA_256",
+        )
+        signature: bytes = answer["Signature"]
+        return signature
 
 
-def _b64decode(text: str) -> bytes:
-    try:
-        return b64url.decode(text)
-    except (binascii.Error, ValueError) as exc:
-        raise Unauthorized("The session token is malformed.") from exc
+class LocalSigner:
+    """Signs with a private key held in memory (unit tests, the web tests' stand-in API)."""
+
+    def __init__(self, private_key: ec.EllipticCurvePrivateKey, key_id: str = "local") -> None:
+        self._private_key = private_key
+        self._key_id = key_id
+
+    @classmethod
+    def generate(cls, key_id: str = "local") -> LocalSigner:
+        return cls(ec.generate_private_key(ec.SECP256R1()), key_id)
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private_key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+    def verifying_key(self) -> VerifyingKey:
+        return VerifyingKey(self._key_id, self._private_key.public_key())
 
 
-def _sign(key: bytes, signing_input: bytes) -> bytes:
-    return hmac.new(key, signing_input, hashlib.sha256).digest()
+@cache
+def kms_verifying_key(key_id: str) -> VerifyingKey:
+    """The public half of the KMS session key, fetched once per process (it never changes)."""
+    answer = clients.client("kms").get_public_key(KeyId=key_id)
+    public_key = load_der_public_key(answer["PublicKey"])
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+        public_key.curve, ec.SECP256R1
+    ):
+        raise RuntimeError(f"KMS key {key_id} is not an ECC_NIST_P256 key")
+    return VerifyingKey(str(answer.get("KeyId", key_id)), public_key)
+
+
+class _SignerES256(ECAlgorithm):
+    """PyJWT's ES256 with the private-key operation delegated to a ``Signer``."""
+
+    def __init__(self) -> None:
+        super().__init__(ECAlgorithm.SHA256)
+
+    def prepare_key(self, key: Any) -> Any:
+        if hasattr(key, "key_id") and hasattr(key, "sign"):
+            return key
+        return super().prepare_key(key)
+
+    def sign(self, msg: bytes, key: Any) -> bytes:
+        r, s = decode_dss_signature(key.sign(msg))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+_jws = jwt.PyJWS(algorithms=[])
+_jws.register_algorithm(ALGORITHM, _SignerES256())
 
 
 def issue_session_token(
-    key: bytes,
+    signer: Signer,
     subject: str,
     *,
     ttl_seconds: int,
     now: int | None = None,
     methods: tuple[str, ...] = ("otp-email",),
+    session_id: str | None = None,
+    audience: str = SESSION_AUDIENCE,
 ) -> IssuedToken:
     issued_at = clock.epoch() if now is None else now
+    sid = session_id or secrets.token_urlsafe(16)
     claims = {
         "iss": ISSUER,
+        "aud": audience,
         "sub": subject,
+        "sid": sid,
         "iat": issued_at,
         "exp": issued_at + ttl_seconds,
         "jti": secrets.token_urlsafe(12),
         "amr": list(methods),
     }
-    header = _b64encode(json.dumps(_HEADER, separators=(",", ":")).encode())
-    payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = f"{header}.{payload}".encode("ascii")
-    token = f"{header}.{payload}.{_b64encode(_sign(key, signing_input))}"
-    return IssuedToken(token=token, expires_at=issued_at + ttl_seconds, expires_in=ttl_seconds)
+    # PyJWS types its key as a private key; our algorithm takes a Signer in its place.
+    signing_key: Any = signer
+    token = _jws.encode(
+        json.dumps(claims, separators=(",", ":")).encode(),
+        key=signing_key,
+        algorithm=ALGORITHM,
+        headers={"kid": signer.key_id, "typ": "JWT"},
+    )
+    return IssuedToken(
+        token=token, expires_at=issued_at + ttl_seconds, expires_in=ttl_seconds, session_id=sid
+    )
 
 
-def verify_session_token(key: bytes, token: str, *, now: int | None = None) -> SessionClaims:
-    parts = token.split(".")
-    if len(parts) != 3 or not all(parts[:2]):
-        raise Unauthorized("The session token is malformed.")
-    header_part, payload_part, signature_part = parts
-    header = _json(header_part)
-    if header.get("alg") != ALGORITHM or header.get("typ", "JWT") != "JWT":
-        raise Unauthorized("The session token is not signed the way Gatepass signs tokens.")
-    expected = _sign(key, f"{header_part}.{payload_part}".encode("ascii"))
-    if not hmac.compare_digest(expected, _b64decode(signature_part)):
-        raise Unauthorized("The session token's signature is not valid.")
-    claims = _json(payload_part)
+def verify_session_token(
+    key: VerifyingKey,
+    token: str,
+    *,
+    now: int | None = None,
+    audience: str = SESSION_AUDIENCE,
+) -> SessionClaims:
+    """The claims of a valid session token, or ``Unauthorized`` saying what is wrong."""
     moment = clock.epoch() if now is None else now
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("typ", "JWT") != "JWT":
+            raise Unauthorized("The session token is not signed the way Gatepass signs.")
+        # Expiry and issue time are checked below against ``moment``, so that callers and
+        # tests can name the instant.
+        claims = jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=ISSUER,
+            options={"require": _REQUIRED, "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthorized("The token was not issued for this use.") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise Unauthorized("The session token was not issued by Gatepass.") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise Unauthorized("The session token's signature is not valid.") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise Unauthorized("The session token is not signed the way Gatepass signs.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthorized("The session token is missing claims.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("The session token is malformed.") from exc
     try:
         subject = str(claims["sub"])
         issued_at = int(claims["iat"])
         expires_at = int(claims["exp"])
         token_id = str(claims["jti"])
+        session_id = str(claims["sid"])
         methods = tuple(str(m) for m in claims.get("amr", ()))
     except (KeyError, TypeError, ValueError) as exc:
         raise Unauthorized("The session token is missing claims.") from exc
-    if claims.get("iss") != ISSUER or not subject:
-        raise Unauthorized("The session token was not issued by Gatepass.")
+    if not subject or not session_id:
+        raise Unauthorized("The session token is missing claims.")
     if moment >= expires_at:
         raise Unauthorized("The session token has expired.")
     if issued_at > moment + LEEWAY_SECONDS:
         raise Unauthorized("The session token is not valid yet.")
-    return SessionClaims(subject, issued_at, expires_at, token_id, methods)
+    return SessionClaims(subject, issued_at, expires_at, token_id, session_id, methods)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -120,11 +250,6 @@ def bearer_token(authorization: str | None) -> str | None:
     return value.strip()
 
 
-def _json(part: str) -> dict[str, Any]:
-    try:
-        decoded = json.loads(_b64decode(part))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Unauthorized("The session token is malformed.") from exc
-    if not isinstance(decoded, dict):
-        raise Unauthorized("The session token is malformed.")
-    return decoded
+def reset() -> None:
+    """Forget fetched public keys (tests start each case against a fresh moto)."""
+    kms_verifying_key.cache_clear()

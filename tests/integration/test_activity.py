@@ -14,13 +14,13 @@ from gatepass import clock, ids, tokens
 from gatepass.dal.activity import DynamoActivityStore
 from tests.conftest import load_event
 from tests.support.api import api_event, json_body
+from tests.support.session_keys import stack_signer, use_sample_key
 
 pytestmark = pytest.mark.integration
 
 ALICE = "alice@example.com"
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 EVENT_ID = "mfrggzdfmztwq2lk"
-SAMPLE_EVENTS_SECRET = "gatepass-sample-events-only-not-a-real-secret-0123456789abcdefgh"
 
 
 @pytest.fixture
@@ -46,8 +46,7 @@ def log(lambda_context: Any, events: Any, headers: dict[str, str] | None = None)
 
 
 def alice_token(ttl: int = 3600, now: int | None = None) -> str:
-    key = log_activity_app.keys.session_token()
-    return tokens.issue_session_token(key, ALICE, ttl_seconds=ttl, now=now).token
+    return tokens.issue_session_token(stack_signer(), ALICE, ttl_seconds=ttl, now=now).token
 
 
 def test_signed_in_events_are_attributed_to_the_user(
@@ -219,11 +218,8 @@ def test_log_activity_event_file(aws: Any, frozen: datetime, lambda_context: Any
 
 
 def test_signed_in_log_activity_event_file(aws: Any, frozen: datetime, lambda_context: Any) -> None:
-    # Given the session secret the sample token was signed with
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=log_activity_app.settings.session_key_secret_arn,
-        SecretString=SAMPLE_EVENTS_SECRET,
-    )
+    # Given the stack's signing key is the one the sample token was made with
+    use_sample_key(log_activity_app.settings.session_signing_key_id)
 
     response = log_activity_app.lambda_handler(
         load_event("log-activity-signed-in.json"), lambda_context

@@ -4,25 +4,29 @@ refuses the rest (401, by raising ``Unauthorized``)."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from functions.authorizer import app as authorizer_app
 from gatepass import clock, tokens
 from tests.conftest import load_event
+from tests.support.session_keys import (
+    SAMPLE_ISSUED_AT,
+    stack_signer,
+    stack_verifying_key,
+    use_sample_key,
+)
 
 pytestmark = pytest.mark.integration
 
 ALICE = "alice@example.com"
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/create-ticket"
 STAGE_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/*/*"
-# The secret the sample events/authorizer.json token was signed with; it exists only there.
-SAMPLE_EVENTS_SECRET = "gatepass-sample-events-only-not-a-real-secret-0123456789abcdefgh"
-SAMPLE_EVENTS_ISSUED_AT = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 def authorize(token_header: str | None, lambda_context: Any) -> dict[str, Any]:
@@ -32,8 +36,8 @@ def authorize(token_header: str | None, lambda_context: Any) -> dict[str, Any]:
     return authorizer_app.lambda_handler(event, lambda_context)  # type: ignore[no-any-return]
 
 
-def key() -> bytes:
-    return authorizer_app.keys.session_token()
+def key() -> tokens.KmsSigner:
+    return stack_signer()
 
 
 def b64(data: dict[str, Any]) -> str:
@@ -56,12 +60,27 @@ def test_valid_token_is_allowed_on_the_whole_stage(aws: Any, lambda_context: Any
     assert answer["context"] == {"sub": ALICE, "amr": "otp-email", "expires_at": token.expires_at}
 
 
+def _hmac_signed_with_public_key(header: str, payload: str) -> str:
+    """The classic confusion attack: HS256 keyed with the (public) verifying key's bytes."""
+    public = stack_verifying_key().public_key.public_bytes(
+        Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+    )
+    forged_header = b64({"alg": "HS256", "typ": "JWT"})
+    mac = hmac.new(public, f"{forged_header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{forged_header}.{payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
 def _forged(now: int) -> dict[str, str]:
     """Tokens that must not pass, by what is wrong with them."""
     good = tokens.issue_session_token(key(), ALICE, ttl_seconds=3600, now=now).token
     header, payload, signature = good.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    other_key = tokens.issue_session_token(b"k" * 32, ALICE, ttl_seconds=3600, now=now).token
+    other_key = tokens.issue_session_token(
+        tokens.LocalSigner.generate(), ALICE, ttl_seconds=3600, now=now
+    ).token
+    wrong_audience = tokens.issue_session_token(
+        key(), ALICE, ttl_seconds=3600, now=now, audience="gatepass:sign-in-link"
+    ).token
     return {
         "expired": tokens.issue_session_token(key(), ALICE, ttl_seconds=300, now=now - 301).token,
         "tampered": f"{header}.{b64({**claims, 'sub': 'mallory@example.com'})}.{signature}",
@@ -69,6 +88,8 @@ def _forged(now: int) -> dict[str, str]:
         "unsigned-with-signature": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.{signature}",
         "other-algorithm": f"{b64({'alg': 'HS512', 'typ': 'JWT'})}.{payload}.{signature}",
         "other-key": other_key,
+        "wrong-audience": wrong_audience,
+        "hmac-with-public-key": _hmac_signed_with_public_key(header, payload),
         "malformed": "not.a.jwt",
         "two-parts": f"{header}.{payload}",
         "garbage-signature": f"{header}.{payload}.%%%",
@@ -84,6 +105,8 @@ def _forged(now: int) -> dict[str, str]:
         "unsigned-with-signature",
         "other-algorithm",
         "other-key",
+        "wrong-audience",
+        "hmac-with-public-key",
         "malformed",
         "two-parts",
         "garbage-signature",
@@ -117,12 +140,9 @@ def test_unrecognised_method_arn_is_refused(aws: Any, lambda_context: Any) -> No
 def test_authorizer_event_file(
     aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given the session secret the sample token was signed with, a minute after it was issued
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=authorizer_app.settings.session_key_secret_arn,
-        SecretString=SAMPLE_EVENTS_SECRET,
-    )
-    moment = int(SAMPLE_EVENTS_ISSUED_AT.timestamp()) + 60
+    # Given the stack's signing key is the one the sample token was made with, a minute later
+    use_sample_key(authorizer_app.settings.session_signing_key_id)
+    moment = int(SAMPLE_ISSUED_AT.timestamp()) + 60
     monkeypatch.setattr(clock, "epoch", lambda: moment)
 
     # When the authorizer runs with events/authorizer.json

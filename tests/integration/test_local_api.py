@@ -95,16 +95,18 @@ def fresh_aws() -> Iterator[TemplateModel]:
     """Like the ``aws`` fixture, as a context manager so one test can have two fresh worlds."""
     from moto import mock_aws
 
-    from gatepass import clients, keys
+    from gatepass import clients, keys, tokens
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         clients.reset()
         keys.reset()
+        tokens.reset()
         model = TemplateModel(parameters=TEST_PARAMETERS)
         model.create_all(boto3.Session())
         yield model
     clients.reset()
     keys.reset()
+    tokens.reset()
 
 
 @contextmanager
@@ -125,11 +127,9 @@ def api(aws: TemplateModel) -> Iterator[Client]:
 
 def session_token(subject: str) -> str:
     from gatepass import tokens
-    from gatepass.config import AuthorizerSettings
-    from gatepass.keys import SecretSessionKeys
+    from tests.support.session_keys import stack_signer
 
-    key = SecretSessionKeys(AuthorizerSettings.load().session_key_secret_arn).session_token()
-    return tokens.issue_session_token(key, subject, ttl_seconds=3600).token
+    return tokens.issue_session_token(stack_signer(), subject, ttl_seconds=3600).token
 
 
 def masked(value: Any) -> Any:

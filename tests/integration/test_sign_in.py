@@ -19,6 +19,7 @@ from gatepass.dal.mail import SesMailer
 from gatepass.logic import sign_in
 from tests.conftest import load_event
 from tests.support.api import api_event, json_body
+from tests.support.session_keys import stack_verifying_key
 
 pytestmark = pytest.mark.integration
 
@@ -294,7 +295,7 @@ def test_correct_code_gives_a_session_token_once(
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
     assert body["expires_at"] == int(START.timestamp()) + 3600
-    claims = tokens.verify_session_token(verify_otp_app.keys.session_token(), body["token"])
+    claims = tokens.verify_session_token(stack_verifying_key(), body["token"])
     assert claims.subject == ALICE
     assert claims.methods == ("otp-email",)
     # And the code is gone: using it again is refused

@@ -556,13 +556,14 @@ def test_execution_role_may_read_exactly_the_injected_secrets() -> None:
     assert allowed == sources
 
 
-def test_task_role_presigns_media_reads_only_the_session_key_and_connects_as_the_site() -> None:
+def test_task_role_presigns_media_reads_only_the_session_public_key_and_connects() -> None:
     statements = {
         p["PolicyName"]: p["PolicyDocument"]["Statement"]
         for p in RESOURCES["WebTaskRole"]["Properties"]["Policies"]
     }
     actions = sorted(s["Action"] for group in statements.values() for s in group)
-    assert actions == ["rds-db:connect", "s3:GetObject", "secretsmanager:GetSecretValue"]
+    # No kms:Sign and no secret: the web can verify a session, never mint one.
+    assert actions == ["kms:GetPublicKey", "rds-db:connect", "s3:GetObject"]
     for group in statements.values():
         for statement in group:
             if statement["Action"] == "s3:GetObject":
@@ -570,7 +571,7 @@ def test_task_role_presigns_media_reads_only_the_session_key_and_connects_as_the
             elif statement["Action"] == "rds-db:connect":
                 assert all(str(r).count("/gatepass_web") == 1 for r in statement["Resource"])
             else:
-                assert statement["Resource"] == {"Ref": "SessionKeySecretArn"}
+                assert statement["Resource"] == {"Ref": "SessionSigningKeyArn"}
 
 
 def test_container_variables_are_ones_the_web_service_reads() -> None:

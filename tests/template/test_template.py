@@ -26,6 +26,7 @@ DISTRIBUTIONS = {
     "aws_lambda_powertools": "aws-lambda-powertools",
     "aws_xray_sdk": "aws-xray-sdk",
     "dateutil": "python-dateutil",
+    "jwt": "pyjwt",
     "psycopg": "psycopg",
     "yaml": "pyyaml",
 }
@@ -323,3 +324,48 @@ def test_sam_validate_lint_passes() -> None:
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _statements(logical_id: str) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    for policy in MODEL.functions[logical_id]["Properties"].get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            found.extend(policy["Statement"])
+    return found
+
+
+def test_only_the_function_that_mints_sessions_may_sign_them() -> None:
+    key = MODEL.resources["SessionSigningKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    signers = {
+        logical_id
+        for logical_id in MODEL.functions
+        for statement in _statements(logical_id)
+        if "kms:Sign" in str(statement.get("Action"))
+    }
+    assert signers == {"VerifyOtpFunction"}
+    readers = {
+        logical_id
+        for logical_id in MODEL.functions
+        for statement in _statements(logical_id)
+        if statement.get("Action") == "kms:GetPublicKey"
+    }
+    assert {"AuthorizerFunction", "LogActivityFunction"} <= readers
+    for logical_id in ("AuthorizerFunction", "LogActivityFunction"):
+        assert "SESSION_KEY_SECRET_ARN" not in MODEL.function_env(logical_id)
+
+
+def test_sign_in_codes_live_at_most_ten_minutes() -> None:
+    assert int(MODEL.document["Parameters"]["SignInCodeLifetimeSeconds"]["MaxValue"]) <= 600
+
+
+def test_traces_never_record_handler_answers_or_errors() -> None:
+    variables = MODEL.document["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
+
+
+def test_the_authorizer_answer_is_cached_at_most_a_minute() -> None:
+    api = MODEL.resources["GatepassApi"]["Properties"]["Auth"]
+    authorizer = api["Authorizers"][api["DefaultAuthorizer"]]
+    assert 0 < int(authorizer["Identity"]["ReauthorizeEvery"]) <= 60

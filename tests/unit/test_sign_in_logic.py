@@ -12,16 +12,21 @@ from gatepass.logic import sign_in
 pytestmark = pytest.mark.unit
 
 KEY = b"h" * 32
+SIGNER = tokens.LocalSigner.generate()
+PUBLIC = SIGNER.verifying_key()
 
 
 class FixedKeys:
-    """Session keys without Secrets Manager: one key for every purpose."""
-
-    def session_token(self) -> bytes:
-        return KEY
+    """Session keys without Secrets Manager or KMS: a code key and a local signing key."""
 
     def sign_in_code(self) -> bytes:
         return KEY
+
+    def session_signer(self) -> tokens.Signer:
+        return SIGNER
+
+    def session_verifying_key(self) -> tokens.VerifyingKey:
+        return PUBLIC
 
 
 KEYS = FixedKeys()
@@ -127,7 +132,7 @@ def test_code_with_spaces_around_it_is_accepted(monkeypatch: pytest.MonkeyPatch)
         policy=POLICY,
     )
 
-    assert tokens.verify_session_token(KEY, answer.token).subject == "a@example.com"
+    assert tokens.verify_session_token(PUBLIC, answer.token).subject == "a@example.com"
 
 
 def test_wrong_code_is_refused_generically() -> None:
@@ -148,7 +153,7 @@ def test_wrong_code_is_refused_generically() -> None:
 
 
 def test_authorizer_policy_names_the_stage_of_any_partition() -> None:
-    token = tokens.issue_session_token(KEY, "a@example.com", ttl_seconds=60).token
+    token = tokens.issue_session_token(SIGNER, "a@example.com", ttl_seconds=60).token
     arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/staging/GET/events/x"
 
     policy = sign_in.authorize(f"Bearer {token}", arn, keys=KEYS)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gatepass import tokens
 from gatepass.errors import Unauthorized
 
 pytestmark = pytest.mark.unit
 
-KEY = b"k" * 32
+SIGNER = tokens.LocalSigner.generate()
+KEY = SIGNER.verifying_key()
 NOW = 1_795_338_000
 
 
@@ -33,31 +38,36 @@ def _decode(part: str) -> dict[str, Any]:
 
 
 def test_issued_token_verifies_with_its_claims() -> None:
-    issued = tokens.issue_session_token(KEY, "alice@example.com", ttl_seconds=3600, now=NOW)
+    issued = tokens.issue_session_token(SIGNER, "alice@example.com", ttl_seconds=3600, now=NOW)
 
     claims = tokens.verify_session_token(KEY, issued.token, now=NOW + 10)
 
     assert claims.subject == "alice@example.com"
     assert (claims.issued_at, claims.expires_at) == (NOW, NOW + 3600)
     assert claims.methods == ("otp-email",)
+    assert claims.session_id == issued.session_id
     assert (issued.expires_at, issued.expires_in) == (NOW + 3600, 3600)
     header, payload, _ = parts(issued.token)
-    assert header == {"alg": "HS256", "typ": "JWT"}
+    assert header == {"alg": "ES256", "typ": "JWT", "kid": "local"}
     assert payload["iss"] == "gatepass"
+    assert payload["aud"] == "gatepass:session"
 
 
-def test_each_token_has_its_own_id() -> None:
-    first = tokens.issue_session_token(KEY, "a@example.com", ttl_seconds=60, now=NOW)
-    second = tokens.issue_session_token(KEY, "a@example.com", ttl_seconds=60, now=NOW)
+def test_each_token_has_its_own_id_and_a_renewal_keeps_the_session() -> None:
+    first = tokens.issue_session_token(SIGNER, "a@example.com", ttl_seconds=60, now=NOW)
+    second = tokens.issue_session_token(
+        SIGNER, "a@example.com", ttl_seconds=60, now=NOW, session_id=first.session_id
+    )
 
-    assert first.token != second.token
-    ids = {tokens.verify_session_token(KEY, t.token, now=NOW).token_id for t in (first, second)}
-    assert len(ids) == 2
+    one = tokens.verify_session_token(KEY, first.token, now=NOW)
+    two = tokens.verify_session_token(KEY, second.token, now=NOW)
+    assert one.token_id != two.token_id
+    assert one.session_id == two.session_id
 
 
 def test_a_stronger_method_is_carried_in_amr() -> None:
     issued = tokens.issue_session_token(
-        KEY, "a@example.com", ttl_seconds=60, now=NOW, methods=("otp-email", "webauthn")
+        SIGNER, "a@example.com", ttl_seconds=60, now=NOW, methods=("otp-email", "webauthn")
     )
 
     assert tokens.verify_session_token(KEY, issued.token, now=NOW).methods == (
@@ -67,7 +77,7 @@ def test_a_stronger_method_is_carried_in_amr() -> None:
 
 
 def test_token_expires_exactly_at_exp() -> None:
-    issued = tokens.issue_session_token(KEY, "a@example.com", ttl_seconds=300, now=NOW)
+    issued = tokens.issue_session_token(SIGNER, "a@example.com", ttl_seconds=300, now=NOW)
 
     tokens.verify_session_token(KEY, issued.token, now=NOW + 299)
     with pytest.raises(Unauthorized, match="expired"):
@@ -75,19 +85,55 @@ def test_token_expires_exactly_at_exp() -> None:
 
 
 def test_token_from_the_future_is_refused_beyond_leeway() -> None:
-    issued = tokens.issue_session_token(KEY, "a@example.com", ttl_seconds=3600, now=NOW + 60)
+    issued = tokens.issue_session_token(SIGNER, "a@example.com", ttl_seconds=3600, now=NOW + 60)
 
     tokens.verify_session_token(KEY, issued.token, now=NOW + 60 - tokens.LEEWAY_SECONDS)
     with pytest.raises(Unauthorized, match="not valid yet"):
         tokens.verify_session_token(KEY, issued.token, now=NOW)
 
 
-def _signed(header: dict[str, Any], claims: dict[str, Any], key: bytes = KEY) -> str:
-    signing_input = f"{b64(header)}.{b64(claims)}"
-    return f"{signing_input}.{b64(tokens._sign(key, signing_input.encode()))}"
+def test_a_token_for_another_audience_is_not_a_session() -> None:
+    link = tokens.issue_session_token(
+        SIGNER, "a@example.com", ttl_seconds=60, now=NOW, audience="gatepass:sign-in-link"
+    )
+
+    with pytest.raises(Unauthorized, match="not issued for this use"):
+        tokens.verify_session_token(KEY, link.token, now=NOW)
+    assert tokens.verify_session_token(
+        KEY, link.token, now=NOW, audience="gatepass:sign-in-link"
+    ).subject == ("a@example.com")
 
 
-GOOD_CLAIMS = {"iss": "gatepass", "sub": "a@example.com", "iat": NOW, "exp": NOW + 60, "jti": "x"}
+def _signed(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+    """A token signed by the real key, with chosen header and claims."""
+    head = b64(header or {"alg": "ES256", "typ": "JWT"})
+    body = b64(claims)
+    raw = SIGNER.sign(f"{head}.{body}".encode())
+    r, s = decode_dss_signature(raw)
+    return f"{head}.{body}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def _hmac_with_public_key(claims: dict[str, Any]) -> str:
+    public = KEY.public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}"
+    mac = hmac.new(public, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+GOOD_CLAIMS = {
+    "iss": "gatepass",
+    "aud": "gatepass:session",
+    "sub": "a@example.com",
+    "sid": "s",
+    "iat": NOW,
+    "exp": NOW + 60,
+    "jti": "x",
+}
+OTHER = tokens.LocalSigner.generate()
+
+
+def _without(name: str) -> dict[str, Any]:
+    return {k: v for k, v in GOOD_CLAIMS.items() if k != name}
 
 
 @pytest.mark.parametrize(
@@ -95,16 +141,19 @@ GOOD_CLAIMS = {"iss": "gatepass", "sub": "a@example.com", "iat": NOW, "exp": NOW
     [
         pytest.param(f"{b64({'alg': 'none'})}.{b64(GOOD_CLAIMS)}.", id="alg-none"),
         pytest.param(f"{b64({'alg': 'None', 'typ': 'JWT'})}.{b64(GOOD_CLAIMS)}.", id="alg-None"),
-        pytest.param(_signed({"alg": "HS512", "typ": "JWT"}, GOOD_CLAIMS), id="other-alg"),
-        pytest.param(_signed({"alg": "HS256", "typ": "JWS"}, GOOD_CLAIMS), id="other-typ"),
-        pytest.param(_signed({"alg": "HS256"}, GOOD_CLAIMS, key=b"x" * 32), id="other-key"),
-        pytest.param(_signed({"alg": "HS256"}, {**GOOD_CLAIMS, "iss": "evil"}), id="issuer"),
-        pytest.param(_signed({"alg": "HS256"}, {**GOOD_CLAIMS, "sub": ""}), id="empty-subject"),
+        pytest.param(_hmac_with_public_key(GOOD_CLAIMS), id="hs256-keyed-with-public-key"),
+        pytest.param(_signed(GOOD_CLAIMS, {"alg": "ES256", "typ": "JWS"}), id="other-typ"),
         pytest.param(
-            _signed({"alg": "HS256"}, {k: v for k, v in GOOD_CLAIMS.items() if k != "exp"}),
-            id="no-exp",
+            tokens.issue_session_token(OTHER, "a@example.com", ttl_seconds=60, now=NOW).token,
+            id="other-key",
         ),
-        pytest.param(_signed({"alg": "HS256"}, {**GOOD_CLAIMS, "exp": "soon"}), id="bad-exp"),
+        pytest.param(_signed({**GOOD_CLAIMS, "iss": "evil"}), id="issuer"),
+        pytest.param(_signed({**GOOD_CLAIMS, "aud": "someone-else"}), id="audience"),
+        pytest.param(_signed(_without("aud")), id="no-audience"),
+        pytest.param(_signed({**GOOD_CLAIMS, "sub": ""}), id="empty-subject"),
+        pytest.param(_signed(_without("exp")), id="no-exp"),
+        pytest.param(_signed(_without("sid")), id="no-session"),
+        pytest.param(_signed({**GOOD_CLAIMS, "exp": "soon"}), id="bad-exp"),
         pytest.param(f"{b64(b'[1]')}.{b64(GOOD_CLAIMS)}.sig", id="header-not-object"),
         pytest.param(b64(bytes([0xFF, 0xFE])) + f".{b64(GOOD_CLAIMS)}.sig", id="header-not-utf8"),
         pytest.param("a.b", id="two-parts"),
@@ -118,8 +167,15 @@ def test_refused_tokens(token: str) -> None:
         tokens.verify_session_token(KEY, token, now=NOW)
 
 
+def test_a_well_formed_token_signed_by_the_key_passes() -> None:
+    # The forged cases above differ from this one in one thing each.
+    assert tokens.verify_session_token(KEY, _signed(GOOD_CLAIMS), now=NOW).subject == (
+        "a@example.com"
+    )
+
+
 def test_changing_any_claim_breaks_the_signature() -> None:
-    issued = tokens.issue_session_token(KEY, "alice@example.com", ttl_seconds=60, now=NOW)
+    issued = tokens.issue_session_token(SIGNER, "alice@example.com", ttl_seconds=60, now=NOW)
     header, _payload, signature = issued.token.split(".")
     claims = parts(issued.token)[1]
     forged = f"{header}.{b64({**claims, 'sub': 'mallory@example.com'})}.{signature}"

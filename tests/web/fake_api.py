@@ -23,7 +23,9 @@ from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
 from webapp.api_client import ApiError, CreatedEvent
 
-SESSION_KEY = b"k" * 32
+# The API holds the signer; the web under test gets only SESSION_KEY, the public half.
+SIGNER = tokens.LocalSigner.generate()
+SESSION_KEY = SIGNER.verifying_key()
 TICKET_SEED = b"s" * 32
 UPLOADS_URL = "https://gatepass-uploads-test.s3.amazonaws.com/"
 TICKETS_ORIGIN = "https://gatepass-tickets-test.s3.us-east-1.amazonaws.com"
@@ -34,7 +36,7 @@ def _at(key: dict[str, str]) -> tuple[str, str]:
 
 
 def session_token(email: str, ttl_seconds: int = 3600) -> str:
-    return tokens.issue_session_token(SESSION_KEY, email, ttl_seconds=ttl_seconds).token
+    return tokens.issue_session_token(SIGNER, email, ttl_seconds=ttl_seconds).token
 
 
 @dataclass
@@ -78,7 +80,7 @@ class FakeApi:
         if expected is None or not secrets.compare_digest(expected, code):
             raise ApiError(401, "invalid_code", "The code is wrong or has expired.")
         del self.outbox[email]
-        return tokens.issue_session_token(SESSION_KEY, email, ttl_seconds=3600)
+        return tokens.issue_session_token(SIGNER, email, ttl_seconds=3600)
 
     # ------------------------------------------------------------ events
 

@@ -12,7 +12,7 @@ BASE = {
     "SECRET_KEY": "s" * 40,
     "REDIS_URL": "rediss://cache.internal:6379/0",
     "API_URL": "https://abc.execute-api.us-east-1.amazonaws.com/prod/",
-    "SESSION_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:session",
+    "SESSION_SIGNING_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/session",
 }
 
 

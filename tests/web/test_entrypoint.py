@@ -48,7 +48,7 @@ def _container_env(tmp_path: Path, **values: str) -> dict[str, str]:
         "PYTHONPATH": str(ROOT / "layers"),
         "SECRET_KEY": "entrypoint-test-" + "k" * 32,
         "API_URL": "https://api.invalid/dev",
-        "SESSION_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:session",
+        "SESSION_SIGNING_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/session",
         "AWS_REGION": "us-east-1",
         "SESSION_COOKIE_SECURE": "false",
         "LOG_LEVEL": "INFO",

@@ -8,7 +8,7 @@ from datetime import timedelta
 from gatepass import clock, ids, tokens
 from gatepass.dal.activity import ActivityStore
 from gatepass.errors import InvalidInput, Unauthorized
-from gatepass.keys import SessionKeys
+from gatepass.keys import SessionVerifier
 from gatepass.models.activity import (
     CLIENT_ID_PATTERN,
     ActivityRecord,
@@ -24,7 +24,7 @@ def record_activity(
     client_id: str | None,
     *,
     store: ActivityStore,
-    keys: SessionKeys,
+    keys: SessionVerifier,
     retention_days: int,
 ) -> LogActivityResponse:
     """Store the batch for the signed-in caller, or for an anonymous client id.
@@ -37,7 +37,7 @@ def record_activity(
         token = tokens.bearer_token(authorization)
         if token is None:
             raise Unauthorized("The Authorization header is not a bearer token.")
-        user = tokens.verify_session_token(keys.session_token(), token).subject
+        user = tokens.verify_session_token(keys.session_verifying_key(), token).subject
         client_id = None
     elif client_id:
         if not CLIENT_ID_PATTERN.match(client_id):

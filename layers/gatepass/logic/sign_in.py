@@ -17,7 +17,7 @@ from gatepass import clock, tokens
 from gatepass.dal.mail import Mailer
 from gatepass.dal.sign_in import SignInStore
 from gatepass.errors import InvalidSignInCode, RateLimited, Unauthorized
-from gatepass.keys import SessionKeys
+from gatepass.keys import SessionKeys, SessionVerifier
 from gatepass.models.identity import (
     AuthorizerPolicy,
     SendOtpResponse,
@@ -112,7 +112,7 @@ def verify_code(
     if not store.consume_code(email, code_hash=stored.code_hash):
         return _refuse()
     issued = tokens.issue_session_token(
-        keys.session_token(), email, ttl_seconds=policy.session_ttl_seconds, now=moment
+        keys.session_signer(), email, ttl_seconds=policy.session_ttl_seconds, now=moment
     )
     metrics.add_metric(name="SessionsIssued", unit=MetricUnit.Count, value=1)
     return SessionTokenResponse(
@@ -127,7 +127,9 @@ def _refuse() -> NoReturn:
     raise InvalidSignInCode(INVALID_CODE_MESSAGE)
 
 
-def authorize(authorization: str | None, method_arn: str, *, keys: SessionKeys) -> AuthorizerPolicy:
+def authorize(
+    authorization: str | None, method_arn: str, *, keys: SessionVerifier
+) -> AuthorizerPolicy:
     """Allow a valid session token on the whole API stage, or raise ``Unauthorized``.
 
     The policy covers every method of the stage because API Gateway caches it per token and
@@ -136,7 +138,7 @@ def authorize(authorization: str | None, method_arn: str, *, keys: SessionKeys) 
     token = tokens.bearer_token(authorization)
     if token is None:
         raise Unauthorized("No bearer token.")
-    claims = tokens.verify_session_token(keys.session_token(), token)
+    claims = tokens.verify_session_token(keys.session_verifying_key(), token)
     arn = _METHOD_ARN.match(method_arn or "")
     if arn is None:
         raise Unauthorized("Unrecognised method ARN.")
