@@ -190,6 +190,23 @@ class SignIn(FunctionSettings):
         )
 
 
+class IdentityProvider(FunctionSettings):
+    """The stack's OpenID Connect provider (SignInMethod cognito or oidc); none with email-code."""
+
+    oidc_issuer: Annotated[
+        str | None, Field(description="Issuer URL of the identity provider, if any.")
+    ] = None
+    oidc_client_id: Annotated[
+        str | None, Field(description="The web's client id at the identity provider.")
+    ] = None
+
+    @model_validator(mode="after")
+    def _issuer_has_its_client(self) -> Self:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("OIDC_ISSUER needs OIDC_CLIENT_ID")
+        return self
+
+
 class SubscriptionWorkflow(FunctionSettings):
     subscription_state_machine_arn: Annotated[
         str, Field(description="The subscription state machine.")
@@ -283,7 +300,15 @@ class LogActivitySettings(Api, ActivityTable, SessionSigningKey):
     pass
 
 
+class VerifyIdTokenSettings(Api, IdentityTable, SessionSigningKey, IdentityProvider, SignIn):
+    pass
+
+
 class ProjectorSettings(ReadModel):
+    pass
+
+
+class CognitoPostConfirmationSettings(ReadModel):
     pass
 
 
@@ -300,6 +325,8 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "CheckInFunction": CheckInSettings,
     "LogActivityFunction": LogActivitySettings,
     "ProjectorFunction": ProjectorSettings,
+    "VerifyIdTokenFunction": VerifyIdTokenSettings,
+    "CognitoPostConfirmationFunction": CognitoPostConfirmationSettings,
 }
 
 

@@ -169,6 +169,7 @@ def test_protected_routes_use_the_session_authorizer() -> None:
         "/subscribe",
         "/send-otp",
         "/verify-otp",
+        "/verify-id-token",
         "/log-activity",
         "/events",
         "/events/{event_id}",
@@ -269,8 +270,12 @@ def test_expiring_data_has_ttl() -> None:
 def test_topic_is_encrypted_and_secrets_are_generated_not_stored() -> None:
     assert "KmsMasterKeyId" in MODEL.resources["MailTopic"]["Properties"]
     for secret in MODEL.of_type("AWS::SecretsManager::Secret").values():
-        assert "GenerateSecretString" in secret["Properties"]
-        assert "SecretString" not in secret["Properties"]
+        value = secret["Properties"].get("SecretString")
+        if value is None:
+            assert "GenerateSecretString" in secret["Properties"]
+        else:
+            # Only a value another resource generates (Cognito's client secret), never a literal.
+            assert set(value) == {"Fn::GetAtt"}
 
 
 def test_samconfig_has_default_and_prod_profiles() -> None:
@@ -326,7 +331,7 @@ def test_sam_validate_lint_passes() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _statements(logical_id: str) -> list[dict[str, object]]:
+def _function_statements(logical_id: str) -> list[dict[str, object]]:
     found: list[dict[str, object]] = []
     for policy in MODEL.functions[logical_id]["Properties"].get("Policies", []):
         if isinstance(policy, dict) and "Statement" in policy:
@@ -340,14 +345,14 @@ def test_only_the_function_that_mints_sessions_may_sign_them() -> None:
     signers = {
         logical_id
         for logical_id in MODEL.functions
-        for statement in _statements(logical_id)
+        for statement in _function_statements(logical_id)
         if "kms:Sign" in str(statement.get("Action"))
     }
-    assert signers == {"VerifyOtpFunction"}
+    assert signers == {"VerifyOtpFunction", "VerifyIdTokenFunction"}
     readers = {
         logical_id
         for logical_id in MODEL.functions
-        for statement in _statements(logical_id)
+        for statement in _function_statements(logical_id)
         if statement.get("Action") == "kms:GetPublicKey"
     }
     assert {"AuthorizerFunction", "LogActivityFunction"} <= readers

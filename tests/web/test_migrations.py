@@ -66,4 +66,11 @@ def test_migrations_go_down_and_up_again(scratch_database: str) -> None:
 
     # Then only Alembic's own table survives the downgrade, and the upgrade restores the rest
     assert after_down == {"alembic_version"}
-    assert after_up == {"alembic_version", "events", "tickets", "activities", "activity_daily"}
+    assert after_up == {
+        "alembic_version",
+        "events",
+        "tickets",
+        "activities",
+        "activity_daily",
+        "people",
+    }

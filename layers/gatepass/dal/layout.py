@@ -80,6 +80,11 @@ def code_key(email: str) -> Key:
     return {"pk": f"OTP#{email}", "sk": "CODE"}
 
 
+def used_id_token_key(fingerprint: str) -> Key:
+    """An identity provider's ID token that was exchanged once (``/verify-id-token``)."""
+    return {"pk": f"IDTOKEN#{fingerprint}", "sk": "USED"}
+
+
 def sends_key(email: str) -> Key:
     return {"pk": f"OTP#{email}", "sk": "SENDS"}
 

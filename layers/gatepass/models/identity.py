@@ -54,3 +54,11 @@ class AuthorizerPolicy(BaseModel):
     principal_id: str = Field(serialization_alias="principalId")
     policy_document: dict[str, object] = Field(serialization_alias="policyDocument")
     context: dict[str, str | int | bool]
+
+
+class VerifyIdTokenRequest(BaseModel):
+    """``/verify-id-token``: the ID token the web received from the stack's identity provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id_token: str = Field(min_length=20, max_length=8192)

@@ -117,4 +117,14 @@ activity_daily = Table(
     PrimaryKeyConstraint("event_id", "day", "type"),
 )
 
-TRUNCATE_ORDER = ("activity_daily", "activities", "tickets", "events")
+# People who joined through the stack's identity provider (Cognito's post-confirmation trigger).
+people = Table(
+    "people",
+    metadata,
+    Column("email", Text, primary_key=True),
+    Column("provider", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+)
+
+TRUNCATE_ORDER = ("people", "activity_daily", "activities", "tickets", "events")

@@ -1,0 +1,45 @@
+"""POST /verify-id-token: exchange the identity provider's ID token for a Gatepass session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gatepass.config import VerifyIdTokenSettings
+from gatepass.dal.federation import DynamoIdTokenLedger
+from gatepass.federation import IdTokenVerifier
+from gatepass.http import make_resolver
+from gatepass.logic.federation import verify_id_token
+from gatepass.models.identity import SessionTokenResponse, VerifyIdTokenRequest
+from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.tokens import KmsSigner
+
+settings = VerifyIdTokenSettings.load()
+ledger = DynamoIdTokenLedger(settings.identity_table)
+signer = KmsSigner(settings.session_signing_key_id)
+# None when the stack signs people in with Gatepass's own emailed code only.
+verifier = (
+    IdTokenVerifier(settings.oidc_issuer, settings.oidc_client_id or "")
+    if settings.oidc_issuer
+    else None
+)
+app = make_resolver(settings.allowed_web_origin)
+
+
+@app.post("/verify-id-token")
+def verify(body: VerifyIdTokenRequest) -> SessionTokenResponse:
+    return verify_id_token(
+        body,
+        verifier=verifier,
+        ledger=ledger,
+        signer=signer,
+        session_ttl_seconds=settings.session_ttl_seconds,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
