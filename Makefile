@@ -11,11 +11,14 @@ TEMPLATES := template.yaml $(wildcard container/template.yaml) $(wildcard pipeli
 # checkov lives in its own virtualenv: its dependency pins clash with the project's.
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements-checkov.txt | cut -c1-12)
+# The local OpenID Connect provider (node oidc-provider), installed from its lockfile.
+OIDC_DIR := devstack/oidc
+OIDC_STAMP := $(OIDC_DIR)/node_modules/.installed-$(shell sha1sum $(OIDC_DIR)/package-lock.json | cut -c1-12)
 PYTEST_ARGS ?=
 # The test tiers: each is a folder of tests/ and the marker its tests carry.
 TIERS := unit integration web template e2e
 
-.PHONY: help install dev test lint format typecheck imports cfn-lint validate checkov build pytest bench clean replay-projector $(TIERS)
+.PHONY: help install node dev test lint format typecheck imports cfn-lint validate checkov build pytest bench clean replay-projector $(TIERS)
 
 help:
 	@echo "make dev    run Gatepass locally (AWS stand-in, API, mailbox, database, cache, web)"
@@ -30,6 +33,12 @@ $(STAMP): requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+$(OIDC_STAMP): $(OIDC_DIR)/package-lock.json
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+node: $(OIDC_STAMP)
 
 lint: install
 	$(BIN)/ruff check .
@@ -66,17 +75,17 @@ checkov: install $(CHECKOV_STAMP)
 build: install
 	$(BIN)/sam build --cached --parallel --parameter-overrides PythonRuntime=$(RUNTIME)
 
-pytest: install
+pytest: install node
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint build pytest
 
 # One tier: its folder, and only tests carrying its marker (tests/template checks they all do).
-$(TIERS): install
+$(TIERS): install node
 	$(BIN)/python -m pytest tests/$@ -m $@ $(PYTEST_ARGS)
 
 # DEV_ARGS passes options through, e.g. make dev DEV_ARGS="--confirm-subscriptions manual".
-dev: install
+dev: install node
 	$(BIN)/python -m devstack $(DEV_ARGS)
 
 bench: install
@@ -88,4 +97,4 @@ replay-projector: install
 	PYTHONPATH=layers:. $(BIN)/python -m ops.replay_projector $(REPLAY_ARGS)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts $(OIDC_DIR)/node_modules

@@ -20,6 +20,7 @@ from devstack.databases import Databases
 from devstack.functions import FunctionHost
 from devstack.localapi import LocalApi
 from devstack.mailbox import Mailbox
+from devstack.oidc import LocalOidcProvider
 from devstack.pumps import (
     Pump,
     S3NotificationPump,
@@ -43,6 +44,8 @@ class Options:
     moto_port: int = 5000
     api_port: int = 3000
     web_port: int = 8080
+    oidc_port: int = 9000
+    sign_in: str = "email-code"
     confirm: str = "auto"
     seed: bool = True
     web: bool = True
@@ -60,6 +63,14 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--moto-port", type=int, default=int(env.get("GATEPASS_MOTO_PORT", 5000)))
     parser.add_argument("--api-port", type=int, default=int(env.get("GATEPASS_API_PORT", 3000)))
     parser.add_argument("--web-port", type=int, default=int(env.get("GATEPASS_WEB_PORT", 8080)))
+    parser.add_argument("--oidc-port", type=int, default=int(env.get("GATEPASS_OIDC_PORT", 9000)))
+    parser.add_argument(
+        "--sign-in",
+        choices=("email-code", "oidc"),
+        default=env.get("GATEPASS_SIGN_IN", "email-code"),
+        help="email-code: Gatepass's emailed codes (the template's default); oidc: a real OpenID "
+        "Connect provider (node oidc-provider) on --oidc-port, as SignInMethod=oidc deploys",
+    )
     parser.add_argument(
         "--confirm-subscriptions",
         dest="confirm",
@@ -88,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         moto_port=args.moto_port,
         api_port=args.api_port,
         web_port=args.web_port,
+        oidc_port=args.oidc_port,
+        sign_in=args.sign_in,
         confirm=args.confirm,
         seed=args.seed,
         web=args.web,
@@ -99,13 +112,22 @@ def parse_args(argv: list[str] | None = None) -> Options:
 class Stack:
     def __init__(self, options: Options) -> None:
         self.options = options
-        self.model = TemplateModel(
-            parameters={
-                "AllowedWebOrigin": f"http://{HOST}:{options.web_port}",
-                "SubscriptionPollIntervalSeconds": str(options.poll_interval),
-                "SubscriptionDeadlineSeconds": str(options.deadline),
-            }
-        )
+        parameters = {
+            "AllowedWebOrigin": f"http://{HOST}:{options.web_port}",
+            "SubscriptionPollIntervalSeconds": str(options.poll_interval),
+            "SubscriptionDeadlineSeconds": str(options.deadline),
+        }
+        self.oidc: LocalOidcProvider | None = None
+        if options.sign_in == "oidc":
+            self.oidc = LocalOidcProvider(
+                options.oidc_port, f"http://{HOST}:{options.web_port}/signin/oidc/callback", HOST
+            )
+            parameters.update(
+                SignInMethod="oidc",
+                OidcIssuerUrl=self.oidc.issuer,
+                OidcClientId=self.oidc.client_id,
+            )
+        self.model = TemplateModel(parameters=parameters)
         self.aws_url = f"http://{HOST}:{options.moto_port}"
         self.api_url = f"http://{HOST}:{options.api_port}"
         self.web_url = f"http://{HOST}:{options.web_port}"
@@ -120,6 +142,8 @@ class Stack:
     def check_ports(self) -> None:
         ensure_free(HOST, self.options.moto_port, "AWS stand-in")
         ensure_free(HOST, self.options.api_port, "API")
+        if self.oidc is not None:
+            ensure_free(HOST, self.options.oidc_port, "OIDC provider")
         if self.options.web:
             ensure_free(HOST, self.options.web_port, "web app")
 
@@ -128,6 +152,11 @@ class Stack:
         self._environment()
         self.mailbox.install()
         self._stops.append(self.mailbox.uninstall)
+
+        if self.oidc is not None:
+            log.info("starting the OIDC provider (node oidc-provider) on %s", self.oidc.issuer)
+            self.oidc.start()
+            self._stops.append(self.oidc.stop)
 
         log.info("starting the AWS stand-in (moto) on %s", self.aws_url)
         self.moto.start()
@@ -194,6 +223,13 @@ class Stack:
             database_url=str(self.databases.database_url),
             redis_url=str(self.databases.redis_url),
         )
+        if self.oidc is not None:
+            env.update(
+                SIGN_IN_METHOD="oidc",
+                OIDC_ISSUER=self.oidc.issuer,
+                OIDC_CLIENT_ID=self.oidc.client_id,
+                OIDC_CLIENT_SECRET=self.oidc.client_secret,
+            )
         self._serve(web.create_app(env), self.options.web_port, "web app")
 
     def _seed(self, clients: Callable[[AwsService], Any]) -> None:
@@ -241,6 +277,8 @@ class Stack:
                 str(self.databases.redis_url),
             ),
         ]
+        if self.oidc is not None:
+            lines.append(("OIDC provider", self.oidc.issuer))
         if self.options.web:
             lines.append(("Web app", self.web_url))
         return lines

@@ -26,6 +26,7 @@ from webapp.media import MediaUrls, NoMedia, S3MediaUrls
 from webapp.pagecache import AnonymousPageCache
 from webapp.readmodel import ReadModel, make_engine
 from webapp.services import Services
+from webapp.views import oidc
 
 
 def _kms_session_key(key_id: str) -> Callable[[], tokens.VerifyingKey]:
@@ -92,6 +93,7 @@ def create_app(
         return response
 
     limiter.init_app(app)
+    oidc.init_app(app)
     security.init_app(app, config)
     errors.init_app(app)
     app.jinja_env.globals["current_viewer"] = current_viewer
@@ -102,6 +104,7 @@ def create_app(
     for blueprint in (
         catalog.bp,
         signin.bp,
+        oidc.bp,
         tickets.bp,
         organizer.bp,
         api_views.bp,

@@ -43,6 +43,8 @@ class ApiClient(Protocol):
 
     def verify_otp(self, email: str, code: str) -> IssuedToken: ...
 
+    def verify_id_token(self, id_token: str) -> IssuedToken: ...
+
     def create_event(
         self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None
     ) -> CreatedEvent: ...
@@ -68,6 +70,14 @@ class HttpApiClient:
 
     def send_otp(self, email: str) -> None:
         self._call("POST", "/send-otp", body={"email": email})
+
+    def verify_id_token(self, id_token: str) -> IssuedToken:
+        answer = self._call("POST", "/verify-id-token", body={"id_token": id_token})
+        return IssuedToken(
+            token=str(answer["token"]),
+            expires_in=int(answer["expires_in"]),
+            expires_at=int(answer["expires_at"]),
+        )
 
     def verify_otp(self, email: str, code: str) -> IssuedToken:
         answer = self._call("POST", "/verify-otp", body={"email": email, "code": code})

@@ -10,7 +10,7 @@ docs/web.md is rendered from these models (``webapp.envdoc``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
@@ -235,7 +235,41 @@ class MediaSettings(_Settings):
     AWS_ENDPOINT_URL: str | None = Field(None, description="S3 stand-in (`make dev`).")
 
 
-class Config(DatabaseSettings, CacheSettings, ApiSettings, SecuritySettings, MediaSettings):
+class SignInSettings(_Settings):
+    """Sign-in"""
+
+    SIGN_IN_METHOD: Literal["email-code", "cognito", "oidc"] = Field(
+        "email-code",
+        description="`email-code`: Gatepass's emailed code. `cognito` or `oidc`: sign in through "
+        "the identity provider below (authorization code with PKCE, Authlib), then exchange its "
+        "ID token at the API's `/verify-id-token`.",
+    )
+    OIDC_ISSUER: str | None = Field(
+        None, description="The identity provider's issuer URL (Cognito: the user pool's)."
+    )
+    OIDC_CLIENT_ID: str | None = Field(None, description="The web's client id there.")
+    OIDC_CLIENT_SECRET: str | None = Field(
+        None, repr=False, description="(secret) The web's client secret there."
+    )
+
+    @model_validator(mode="after")
+    def _provider_complete(self) -> Self:
+        if self.SIGN_IN_METHOD != "email-code":
+            missing = [
+                name
+                for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    f"SIGN_IN_METHOD {self.SIGN_IN_METHOD} needs {', '.join(missing)}"
+                )
+        return self
+
+
+class Config(
+    DatabaseSettings, CacheSettings, ApiSettings, SecuritySettings, SignInSettings, MediaSettings
+):
     """The web service's settings; Flask reads them as its config (``as_flask``)."""
 
     PAGE_SIZE: int = Field(12, ge=1, le=100, description="Catalog page size.")

@@ -64,7 +64,14 @@ def running_issuer() -> Iterator[Issuer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     url = f"http://127.0.0.1:{server.server_port}"
-    documents["/.well-known/openid-configuration"] = {"issuer": url, "jwks_uri": f"{url}/jwks"}
+    documents["/.well-known/openid-configuration"] = {
+        "issuer": url,
+        "jwks_uri": f"{url}/jwks",
+        "authorization_endpoint": f"{url}/auth",
+        "token_endpoint": f"{url}/token",
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+    }
     documents["/jwks"] = {"keys": [jwk]}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

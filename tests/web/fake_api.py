@@ -74,6 +74,11 @@ class FakeApi:
         if email in self.subscribed:
             self.outbox[email] = f"{secrets.randbelow(10**6):06d}"
 
+    def verify_id_token(self, id_token: str) -> tokens.IssuedToken:
+        self.calls.append("verify_id_token")
+        # The stand-in stack signs people in with emailed codes only, as the template's default.
+        raise ApiError(404, "not_found", "This stack does not sign people in through a provider.")
+
     def verify_otp(self, email: str, code: str) -> tokens.IssuedToken:
         self.calls.append("verify_otp")
         expected = self.outbox.get(email)

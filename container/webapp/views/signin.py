@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response
 
 from gatepass.models.common import normalize_email
@@ -10,6 +10,7 @@ from webapp.api_client import ApiError
 from webapp.auth import clear_session_cookie, safe_next, set_session_cookie
 from webapp.extensions import limiter, sign_in_limit
 from webapp.services import services
+from webapp.views import oidc
 
 bp = Blueprint("auth", __name__)
 
@@ -23,7 +24,21 @@ def _email(raw: str) -> str | None:
 
 @bp.get("/signin")
 def sign_in() -> str:
-    return render_template("signin.html", email="", next=request.args.get("next", ""))
+    return render_template(
+        "signin.html",
+        email="",
+        next=request.args.get("next", ""),
+        provider=oidc.enabled(),
+        method=current_app.config.get("SIGN_IN_METHOD", "email-code"),
+    )
+
+
+@bp.before_request
+def _only_for_email_codes() -> Response | None:
+    # With an identity provider, people sign in there; the code pages lead to it.
+    if oidc.enabled() and request.endpoint not in {"auth.sign_in", "auth.sign_out"}:
+        return redirect(url_for("oidc.start", next=request.values.get("next") or None))
+    return None
 
 
 @bp.post("/signin")
