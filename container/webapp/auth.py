@@ -19,9 +19,10 @@ from werkzeug.wrappers import Response
 
 from gatepass import tokens
 from gatepass.errors import Unauthorized
+from webapp.security import cookie_name
 from webapp.services import services
 
-COOKIE = "gp_session"
+SESSION_COOKIE_BASE = "gp_session"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -30,6 +31,7 @@ class Viewer:
     email: str
     token: str
     expires_at: int
+    session_id: str
 
 
 def current_viewer() -> Viewer | None:
@@ -40,14 +42,24 @@ def current_viewer() -> Viewer | None:
 
 
 def _viewer_from_cookie() -> Viewer | None:
-    token = request.cookies.get(COOKIE)
+    token = request.cookies.get(session_cookie())
     if not token:
         return None
     try:
         claims = tokens.verify_session_token(services().session_key(), token)
     except Unauthorized:
         return None
-    return Viewer(email=claims.subject, token=token, expires_at=claims.expires_at)
+    return Viewer(
+        email=claims.subject,
+        token=token,
+        expires_at=claims.expires_at,
+        session_id=claims.session_id,
+    )
+
+
+def session_cookie() -> str:
+    """``__Host-gp_session`` (``gp_session`` only for local plain-HTTP development)."""
+    return cookie_name(SESSION_COOKIE_BASE, bool(current_app.config["SESSION_COOKIE_SECURE"]))
 
 
 def is_api_request() -> bool:
@@ -68,7 +80,7 @@ def login_required(view: F) -> F:
 
 def set_session_cookie(response: Response, token: str, max_age: int) -> None:
     response.set_cookie(
-        COOKIE,
+        session_cookie(),
         token,
         max_age=max_age,
         httponly=True,
@@ -79,9 +91,8 @@ def set_session_cookie(response: Response, token: str, max_age: int) -> None:
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(
-        COOKIE, httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax"
-    )
+    secure = bool(current_app.config["SESSION_COOKIE_SECURE"])
+    response.delete_cookie(session_cookie(), httponly=True, secure=secure, samesite="Lax")
 
 
 def safe_next(target: str | None, default: str) -> str:

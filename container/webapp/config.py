@@ -261,9 +261,7 @@ class SignInSettings(_Settings):
                 if not getattr(self, name)
             ]
             if missing:
-                raise ValueError(
-                    f"SIGN_IN_METHOD {self.SIGN_IN_METHOD} needs {', '.join(missing)}"
-                )
+                raise ValueError(f"SIGN_IN_METHOD {self.SIGN_IN_METHOD} needs {', '.join(missing)}")
         return self
 
 
@@ -285,7 +283,10 @@ class Config(
         values = self.model_dump(exclude=set(self.CONNECTION_PARTS))
         values["MAX_CONTENT_LENGTH"] = 1024 * 1024
         # Flask's own session cookie only carries flash messages.
-        values["SESSION_COOKIE_NAME"] = "gp_flash"
+        flash_cookie = "gp_flash"
+        values["SESSION_COOKIE_NAME"] = (
+            f"__Host-{flash_cookie}" if self.SESSION_COOKIE_SECURE else flash_cookie
+        )
         values["SESSION_COOKIE_HTTPONLY"] = True
         values["SESSION_COOKIE_SAMESITE"] = "Lax"
         return values

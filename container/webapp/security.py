@@ -1,12 +1,19 @@
 """CSRF protection and security headers.
 
-CSRF: a signed double-submit token. A random value lives in the ``gp_csrf`` cookie; forms carry
-it signed with SECRET_KEY (``csrf_token`` field, or the ``X-CSRF-Token`` header for scripts).
-Every POST, PUT, PATCH and DELETE must bring a token that verifies and matches the cookie.
+CSRF: a signed double-submit token bound to the session. A random value lives in the
+``__Host-gp_csrf`` cookie; forms carry it signed with SECRET_KEY together with a digest of the
+signed-in session's id (``csrf_token`` field, or the ``X-CSRF-Token`` header for scripts). Every
+POST, PUT, PATCH and DELETE must bring a token that verifies, matches the cookie and names the
+session it is sent with: a token from before a sign-in, or from another session, is refused.
+
+Cookies are ``__Host-`` prefixed (Secure, Path=/, no Domain: no sibling subdomain can set or
+shadow them). Only local plain-HTTP development (``SESSION_COOKIE_SECURE`` false) drops the
+prefix, which browsers accept only with Secure.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
@@ -16,7 +23,8 @@ from werkzeug.exceptions import Forbidden
 
 from webapp.config import Config
 
-CSRF_COOKIE = "gp_csrf"
+CSRF_COOKIE_BASE = "gp_csrf"
+HOST_PREFIX = "__Host-"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_MAX_AGE = 12 * 3600
@@ -29,13 +37,25 @@ class CsrfRefused(Forbidden):
     description = "The form has expired or did not come from this site. Reload and try again."
 
 
+def cookie_name(base: str, secure: bool) -> str:
+    return f"{HOST_PREFIX}{base}" if secure else base
+
+
+def csrf_cookie_name(secure: bool) -> str:
+    return cookie_name(CSRF_COOKIE_BASE, secure)
+
+
+def _secure() -> bool:
+    return bool(current_app.config["SESSION_COOKIE_SECURE"])
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CSRF_SALT)
 
 
 def _raw_token() -> str:
     if "csrf_raw" not in g:
-        existing = request.cookies.get(CSRF_COOKIE)
+        existing = request.cookies.get(csrf_cookie_name(_secure()))
         if existing and 20 <= len(existing) <= 100:
             g.csrf_raw = existing
         else:
@@ -46,13 +66,28 @@ def _raw_token() -> str:
 
 
 def csrf_token() -> str:
-    return str(_serializer().dumps(_raw_token()))
+    return str(_serializer().dumps(bound_value(_raw_token(), _session_binding())))
+
+
+def bound_value(raw: str, binding: str) -> str:
+    """What a token signs: the cookie's value, and the session it belongs to (if any)."""
+    return f"{raw}.{binding}" if binding else raw
+
+
+def _session_binding() -> str:
+    # Here, not at the top: webapp.auth imports this module.
+    from webapp.auth import current_viewer
+
+    viewer = current_viewer()
+    if viewer is None:
+        return ""
+    return hashlib.sha256(f"csrf\n{viewer.session_id}".encode()).hexdigest()[:32]
 
 
 def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS:
         return
-    cookie = request.cookies.get(CSRF_COOKIE)
+    cookie = request.cookies.get(csrf_cookie_name(_secure()))
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
     if not cookie or not sent:
         raise CsrfRefused()
@@ -60,7 +95,8 @@ def check_csrf() -> None:
         value = _serializer().loads(sent, max_age=CSRF_MAX_AGE)
     except BadData as exc:
         raise CsrfRefused() from exc
-    if not isinstance(value, str) or not hmac.compare_digest(value, cookie):
+    expected = bound_value(cookie, _session_binding())
+    if not isinstance(value, str) or not hmac.compare_digest(value, expected):
         raise CsrfRefused()
 
 
@@ -112,7 +148,7 @@ def init_app(app: Flask, config: Config) -> None:
             headers.setdefault("Cache-Control", "no-store")
         if g.get("csrf_new"):
             response.set_cookie(
-                CSRF_COOKIE,
+                csrf_cookie_name(config.SESSION_COOKIE_SECURE),
                 g.csrf_raw,
                 httponly=True,
                 secure=config.SESSION_COOKIE_SECURE,

@@ -110,7 +110,7 @@ def client(app: Flask) -> FlaskClient:
 
 def sign_in_as(client: FlaskClient, email: str) -> None:
     """A session as the sign-in flow leaves it (the flow itself is tested in test_sign_in)."""
-    client.set_cookie("gp_session", session_token(email), domain="localhost", secure=True)
+    client.set_cookie("__Host-gp_session", session_token(email), domain="localhost", secure=True)
 
 
 def csrf_from(html: str) -> str:

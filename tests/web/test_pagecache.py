@@ -59,7 +59,7 @@ def test_every_anonymous_visitor_gets_their_own_form_token_and_it_works(
     alice.get("/")
     bob.get("/")
     alice_token = page_token(alice)
-    alice_cookie = alice.get_cookie("gp_csrf")
+    alice_cookie = alice.get_cookie("__Host-gp_csrf")
     page_token(alice)
     bob_token = page_token(bob)
 
@@ -70,7 +70,7 @@ def test_every_anonymous_visitor_gets_their_own_form_token_and_it_works(
 
     # Then the tokens and cookies are per browser (and one browser keeps its cookie), and each
     # browser's own token is accepted while another's is not
-    alice_again, bob_cookie = alice.get_cookie("gp_csrf"), bob.get_cookie("gp_csrf")
+    alice_again, bob_cookie = alice.get_cookie("__Host-gp_csrf"), bob.get_cookie("__Host-gp_csrf")
     assert alice_cookie is not None
     assert alice_again is not None
     assert bob_cookie is not None

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.conftest import page_token, sign_in_as
+from tests.web.conftest import csrf_from, page_token, sign_in_as
 from tests.web.fake_api import FakeApi
 
 pytestmark = pytest.mark.web
@@ -49,6 +49,58 @@ def test_a_token_from_another_browser_is_refused(
     assert "send_otp" not in fake_api.calls
 
 
+def test_a_token_from_before_sign_in_or_another_session_is_refused(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    # Given a form token the visitor got while anonymous, and one from Alice's first session
+    event = fake_api.publish(title="Book swap")
+    anonymous_token = page_token(client)
+    sign_in_as(client, "alice@example.com")
+    first_session_token = page_token(client)
+    sign_in_as(client, "alice@example.com")  # a second session (new sid), same browser cookies
+
+    # When either is posted with the current session
+    stale = [
+        client.post(
+            f"/events/{event['event_id']}/tickets",
+            data={"csrf_token": token, "idempotency_key": "k1"},
+        )
+        for token in (anonymous_token, first_session_token)
+    ]
+    # Then both are refused, and a token the current session's pages carry works
+    current = client.post(
+        f"/events/{event['event_id']}/tickets",
+        data={"csrf_token": page_token(client), "idempotency_key": "k1"},
+    )
+    assert [answer.status_code for answer in stale] == [403, 403]
+    assert current.status_code == 302
+    assert fake_api.calls.count("create_ticket") == 1
+
+
+def test_cookies_are_host_prefixed_and_secure(client: FlaskClient, fake_api: FakeApi) -> None:
+    fake_api.subscribed.add("alice@example.com")
+    token = page_token(client, "/signin")
+    client.post("/signin", data={"csrf_token": token, "email": "alice@example.com"})
+    code_page = client.get("/signin/code?email=alice@example.com").get_data(as_text=True)
+    signed = client.post(
+        "/signin/code",
+        data={
+            "csrf_token": csrf_from(code_page),
+            "email": "alice@example.com",
+            "code": fake_api.outbox["alice@example.com"],
+        },
+    )
+
+    cookies = signed.headers.getlist("Set-Cookie")
+    assert cookies
+    for cookie in cookies:
+        assert cookie.startswith("__Host-"), cookie
+        attributes = [part.strip().lower() for part in cookie.split(";")]
+        assert "secure" in attributes
+        assert "path=/" in attributes
+        assert not any(part.startswith("domain=") for part in attributes)
+
+
 def test_a_tampered_token_is_refused(client: FlaskClient, fake_api: FakeApi) -> None:
     token = page_token(client)
     answer = client.post("/signin", data={"csrf_token": token[:-2] + "xx", "email": "a@b.io"})
@@ -75,7 +127,7 @@ def test_pages_carry_security_headers(client: FlaskClient, fake_api: FakeApi) ->
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Strict-Transport-Security"].startswith("max-age=")
-    assert "gp_csrf=" in headers["Set-Cookie"]
+    assert "__Host-gp_csrf=" in headers["Set-Cookie"]
     assert "HttpOnly" in headers["Set-Cookie"]
 
 

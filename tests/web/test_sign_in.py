@@ -37,7 +37,7 @@ def test_sign_in_with_an_emailed_code(client: FlaskClient, fake_api: FakeApi) ->
     assert signed.status_code == 302
     assert signed.headers["Location"] == "/me/tickets"
     cookie = signed.headers["Set-Cookie"]
-    assert cookie.startswith("gp_session=")
+    assert cookie.startswith("__Host-gp_session=")
     assert "HttpOnly" in cookie
     assert "Secure" in cookie
     assert "SameSite=Lax" in cookie
@@ -95,14 +95,14 @@ def test_sign_in_never_redirects_off_site(client: FlaskClient, fake_api: FakeApi
 
 def test_sign_out_forgets_the_session(client: FlaskClient, fake_api: FakeApi) -> None:
     # Given a signed-in visitor
-    client.set_cookie("gp_session", session_token("alice@example.com"), domain="localhost")
+    client.set_cookie("__Host-gp_session", session_token("alice@example.com"), domain="localhost")
     token = page_token(client)
 
     # When she signs out
     answer = client.post("/signout", data={"csrf_token": token})
 
     # Then the cookie is cleared and the site shows "Sign in" again
-    assert "gp_session=;" in answer.headers["Set-Cookie"]
+    assert "__Host-gp_session=;" in answer.headers["Set-Cookie"]
     assert ">Sign in</a>" in client.get("/").get_data(as_text=True)
 
 
@@ -114,7 +114,7 @@ def test_a_forged_or_expired_session_is_not_signed_in(
     expired = session_token("alice@example.com", ttl_seconds=-60)
 
     for cookie in (forged, expired):
-        client.set_cookie("gp_session", cookie, domain="localhost")
+        client.set_cookie("__Host-gp_session", cookie, domain="localhost")
         # When the visitor opens "My tickets"
         answer = client.get("/api/me/tickets")
         # Then they are treated as signed out
