@@ -14,6 +14,7 @@ from typing import Any
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers.response import Response
 
 from webapp.api_client import ApiError
@@ -60,7 +61,7 @@ def start() -> Response:
 
 
 @bp.get("/signin/oidc/callback")
-def callback() -> Response | tuple[object, int, dict[str, str]]:
+def callback() -> ResponseReturnValue:
     if not enabled():
         abort(404)
     if request.args.get("error"):
@@ -88,6 +89,6 @@ def callback() -> Response | tuple[object, int, dict[str, str]]:
     return response
 
 
-def _refused(message: str, status: int = 400) -> tuple[object, int, dict[str, str]]:
+def _refused(message: str, status: int = 400) -> ResponseReturnValue:
     session.pop(_NEXT, None)
     return error_response(status, "sign_in_failed", message)
