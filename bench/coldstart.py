@@ -171,8 +171,8 @@ def with_active_subscriber(world: World, event: dict[str, Any]) -> dict[str, Any
 def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
     from gatepass import clock
     from gatepass.dal.sign_in import DynamoSignInStore
-    from gatepass.keys import SecretSessionKeys
     from gatepass.logic.sign_in import hash_code
+    from gatepass.sessions import SecretSessionKeys
 
     body = json.loads(event["body"])
     settings = _settings()

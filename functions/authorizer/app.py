@@ -15,9 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import AuthorizerSettings
 from gatepass.errors import Unauthorized
-from gatepass.keys import KmsSessionVerifier
 from gatepass.logic.sign_in import authorize
 from gatepass.observability import logger, metrics, tracer
+from gatepass.sessions import KmsSessionVerifier
 
 settings = AuthorizerSettings.load()
 keys = KmsSessionVerifier(settings.session_signing_key_id)

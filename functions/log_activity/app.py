@@ -10,10 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.config import LogActivitySettings
 from gatepass.dal.activity import DynamoActivityStore
 from gatepass.http import make_resolver
-from gatepass.keys import KmsSessionVerifier
 from gatepass.logic.activity import record_activity
 from gatepass.models.activity import LogActivityRequest, LogActivityResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.sessions import KmsSessionVerifier
 
 settings = LogActivitySettings.load()
 store = DynamoActivityStore(settings.activity_table)

@@ -11,10 +11,10 @@ from gatepass.config import SendOtpSettings
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.http import make_resolver
-from gatepass.keys import SecretSessionKeys
 from gatepass.logic.sign_in import send_code
 from gatepass.models.identity import SendOtpRequest, SendOtpResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.sessions import SecretSessionKeys
 
 settings = SendOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table)

@@ -9,10 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.config import VerifyOtpSettings
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.http import make_resolver
-from gatepass.keys import SecretSessionKeys
 from gatepass.logic.sign_in import verify_code
 from gatepass.models.identity import SessionTokenResponse, VerifyOtpRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.sessions import SecretSessionKeys
 
 settings = VerifyOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table)

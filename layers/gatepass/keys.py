@@ -6,8 +6,8 @@ container. Raw secret strings are stretched into fixed-size keys with SHA-256, a
 purpose-specific keys are derived with HMAC so that one secret never serves two purposes
 directly.
 
-Logic takes a ``SessionKeys`` or ``TicketKeys`` and asks it for a key only when a rule needs one,
-so a request that never signs anything never reads a secret.
+Logic takes a ``TicketKeys`` (or a ``gatepass.sessions.SessionKeys``) and asks it for a key only
+when a rule needs one, so a request that never signs anything never reads a secret.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from dataclasses import dataclass
 from typing import Protocol
 
-from gatepass import clients, tokens
-from gatepass.errors import ConfigurationError
+from gatepass import clients
 
 CACHE_SECONDS = 300
 _cache: dict[str, tuple[float, bytes]] = {}
@@ -56,22 +54,6 @@ def reset() -> None:
     _cache.clear()
 
 
-class SessionKeys(Protocol):
-    """What the sign-in rules need: the code hashes' key, and (where sessions are minted) the
-    session signer."""
-
-    def sign_in_code(self) -> bytes:
-        """The key of the sign-in codes' keyed hashes."""
-
-    def session_signer(self) -> tokens.Signer:
-        """What signs session tokens (the KMS key; only minting functions may use it)."""
-
-
-class SessionVerifier(Protocol):
-    def session_verifying_key(self) -> tokens.VerifyingKey:
-        """The public half of the session-signing key."""
-
-
 class TicketKeys(Protocol):
     """Each event's Ed25519 ticket keys (``gatepass.ticket_codes.SecretTicketKeys``)."""
 
@@ -80,30 +62,3 @@ class TicketKeys(Protocol):
 
     def verifying_key(self, event_id: str) -> str:
         """The event's public key, safe to publish."""
-
-
-@dataclass(frozen=True)
-class SecretSessionKeys:
-    """``SessionKeys`` from the code-hash secret (SessionKeySecret) and, where sessions are
-    minted, the KMS signing key (SessionSigningKey)."""
-
-    secret_id: str
-    signing_key_id: str | None = None
-
-    def sign_in_code(self) -> bytes:
-        return derive(secret_key(self.secret_id), "sign-in-code")
-
-    def session_signer(self) -> tokens.Signer:
-        if not self.signing_key_id:
-            raise ConfigurationError("this function does not mint sessions (no signing key)")
-        return tokens.KmsSigner(self.signing_key_id)
-
-
-@dataclass(frozen=True)
-class KmsSessionVerifier:
-    """``SessionVerifier`` from the KMS key's public half (kms:GetPublicKey only)."""
-
-    signing_key_id: str
-
-    def session_verifying_key(self) -> tokens.VerifyingKey:
-        return tokens.kms_verifying_key(self.signing_key_id)

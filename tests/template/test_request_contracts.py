@@ -25,6 +25,7 @@ VALID: dict[str, dict[str, Any]] = {
     "SubscribeRequest": {"email": "ada@example.com"},
     "SendOtpRequest": {"email": "ada@example.com"},
     "VerifyOtpRequest": {"email": "ada@example.com", "code": "123456"},
+    "VerifyIdTokenRequest": {"id_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"},
     "CreateEventRequest": {"title": "Jazz", "starts_at": "2099-01-01T19:00:00Z", "capacity": 10},
     "CreateTicketRequest": {"event_id": "mfrggzdfmztwq2lk"},
     "CheckInRequest": {"event_id": "mfrggzdfmztwq2lk", "code": "A" * 136},

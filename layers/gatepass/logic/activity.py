@@ -8,7 +8,6 @@ from datetime import timedelta
 from gatepass import clock, ids, tokens
 from gatepass.dal.activity import ActivityStore
 from gatepass.errors import InvalidInput, Unauthorized
-from gatepass.keys import SessionVerifier
 from gatepass.models.activity import (
     CLIENT_ID_PATTERN,
     ActivityRecord,
@@ -16,6 +15,7 @@ from gatepass.models.activity import (
     LogActivityResponse,
 )
 from gatepass.observability import MetricUnit, metrics
+from gatepass.sessions import SessionVerifier
 
 
 def record_activity(

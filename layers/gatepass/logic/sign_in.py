@@ -17,7 +17,6 @@ from gatepass import clock, tokens
 from gatepass.dal.mail import Mailer
 from gatepass.dal.sign_in import SignInStore
 from gatepass.errors import InvalidSignInCode, RateLimited, Unauthorized
-from gatepass.keys import SessionKeys, SessionVerifier
 from gatepass.models.identity import (
     AuthorizerPolicy,
     SendOtpResponse,
@@ -25,6 +24,7 @@ from gatepass.models.identity import (
     SignInPolicy,
 )
 from gatepass.observability import MetricUnit, logger, metrics
+from gatepass.sessions import SessionKeys, SessionVerifier
 
 CODE_DIGITS = 6
 SENT_MESSAGE = "If that address is subscribed, a sign-in code is on its way."
