@@ -364,12 +364,6 @@ def test_sign_in_codes_live_at_most_ten_minutes() -> None:
     assert int(MODEL.document["Parameters"]["SignInCodeLifetimeSeconds"]["MaxValue"]) <= 600
 
 
-def test_traces_never_record_handler_answers_or_errors() -> None:
-    variables = MODEL.document["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
-    assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
-
-
 def test_the_authorizer_answer_is_cached_at_most_a_minute() -> None:
     api = MODEL.resources["GatepassApi"]["Properties"]["Auth"]
     authorizer = api["Authorizers"][api["DefaultAuthorizer"]]
