@@ -152,6 +152,41 @@ def test_subscribing_again_after_expiry_starts_a_new_attempt(
     assert (item["status"], item["attempt"]) == ("active", 2)
 
 
+def test_an_address_unsubscribed_by_a_mail_link_can_subscribe_again(
+    aws: TemplateModel, machine: str, lambda_context: Any
+) -> None:
+    # Given Ada's subscription is active, then she uses the unsubscribe link of some email
+    post_subscribe("ada@example.com", lambda_context)
+    assert finished(executions(machine)[0]["executionArn"])["status"] == "SUCCEEDED"
+    first = subscription(aws, "ada@example.com")
+    assert first["status"] == "active"
+    boto3.client("sns").unsubscribe(SubscriptionArn=first["subscription_arn"])
+
+    # When she subscribes again
+    status, body = post_subscribe("ada@example.com", lambda_context)
+
+    # Then a new attempt starts (not "active" forever with mail going nowhere), and it confirms
+    assert status == 202
+    assert body == {"email": "ada@example.com", "status": "starting", "started": True}
+    second = next(e for e in executions(machine) if e["name"].endswith("-2"))
+    assert finished(second["executionArn"])["status"] == "SUCCEEDED"
+    item = subscription(aws, "ada@example.com")
+    assert (item["status"], item["attempt"]) == ("active", 2)
+    assert item["subscription_arn"] != first["subscription_arn"]
+
+
+def test_an_active_subscription_still_delivered_is_not_restarted(
+    aws: TemplateModel, machine: str, lambda_context: Any
+) -> None:
+    post_subscribe("ada@example.com", lambda_context)
+    finished(executions(machine)[0]["executionArn"])
+
+    status, body = post_subscribe("ada@example.com", lambda_context)
+
+    assert (status, body["status"], body["started"]) == (202, "active", False)
+    assert len(executions(machine)) == 1
+
+
 def test_another_address_learns_nothing_about_the_first(
     aws: TemplateModel, machine: str, lambda_context: Any
 ) -> None:

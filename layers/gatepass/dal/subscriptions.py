@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from gatepass import clients
 from gatepass.dal.layout import subscription_key
-from gatepass.dal.storage import condition_failed, plain_item
+from gatepass.dal.storage import condition_failed, error_code, plain_item
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,14 @@ class SubscriptionStore(Protocol):
 
     def release(self, email: str, *, attempt: int, now: str, error: str, cause: str) -> None:
         """Record that ``attempt`` could not start, so the next request may try again."""
+
+    def delivery_removed(self, email: str) -> int | None:
+        """The attempt of an ``active`` subscription whose mail subscription was deleted outside
+        Gatepass (the unsubscribe link in any email), or None."""
+
+    def mark_unsubscribed(self, email: str, *, attempt: int, now: str) -> None:
+        """Record that ``attempt``'s mail subscription is gone, so the address may subscribe
+        again (a new attempt)."""
 
 
 class DynamoSubscriptionStore:
@@ -99,6 +107,44 @@ class DynamoSubscriptionStore:
             )
         except ClientError as exc:
             # Someone else moved the attempt on (the workflow did start after all): keep theirs.
+            if not condition_failed(exc):
+                raise
+
+    def delivery_removed(self, email: str) -> int | None:
+        item = self._read(email)
+        arn = str(item.get("subscription_arn", ""))
+        if item.get("status") != "active" or not arn.startswith("arn:"):
+            return None
+        try:
+            clients.client("sns").get_subscription_attributes(SubscriptionArn=arn)
+        except ClientError as exc:
+            if error_code(exc) == "NotFound":
+                return int(item.get("attempt", 0))
+            raise
+        return None
+
+    def mark_unsubscribed(self, email: str, *, attempt: int, now: str) -> None:
+        table = clients.dynamodb_table(self.table_name)
+        try:
+            table.update_item(
+                Key=subscription_key(email),
+                UpdateExpression=(
+                    "SET #status = :expired, failure = :failure, updated_at = :now"
+                    " REMOVE subscription_arn ADD version :one"
+                ),
+                ConditionExpression="attempt = :attempt AND #status = :active",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":expired": "expired",
+                    ":active": "active",
+                    ":failure": {"error": "Unsubscribed", "cause": "unsubscribed outside Gatepass"},
+                    ":now": now,
+                    ":attempt": attempt,
+                    ":one": 1,
+                },
+            )
+        except ClientError as exc:
+            # A concurrent request marked it first: the outcome is the same.
             if not condition_failed(exc):
                 raise
 

@@ -38,6 +38,15 @@ def subscribe(
     claim = store.claim(
         email, now=clock.iso(moment), stale_before=clock.iso(moment - STARTING_GRACE)
     )
+    if not claim.won and claim.status == "active":
+        # Unsubscribed through a mail's link: SNS forgot the address, so start over rather than
+        # leave an "active" subscription that mail never reaches.
+        removed = store.delivery_removed(email)
+        if removed is not None:
+            store.mark_unsubscribed(email, attempt=removed, now=clock.iso(moment))
+            claim = store.claim(
+                email, now=clock.iso(moment), stale_before=clock.iso(moment - STARTING_GRACE)
+            )
     if not claim.won:
         return SubscribeResponse(email=email, status=claim.status, started=False)
 
