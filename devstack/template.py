@@ -131,7 +131,10 @@ class TemplateModel:
     def authorizer_function(self) -> str:
         api = next(iter(self.of_type("AWS::Serverless::Api").values()))
         auth = api["Properties"]["Auth"]
-        get_att = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]["Fn::GetAtt"]
+        arn = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]
+        if "Ref" in arn:  # !Ref <Function>.Alias: SAM's alias of the function (SnapStart)
+            return str(arn["Ref"]).split(".")[0]
+        get_att = arn["Fn::GetAtt"]
         return str(get_att[0] if isinstance(get_att, list) else get_att.split(".")[0])
 
     def state_machine_definition(self, logical_id: str) -> dict[str, Any]:

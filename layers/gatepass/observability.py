@@ -28,6 +28,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from gatepass import snapstart
+
 logger = Logger()
 metrics = Metrics()
 
@@ -87,6 +89,10 @@ class Tracer:
 
 
 tracer = Tracer()
+
+# SnapStart: after a restore, reseed and forget what a snapshot must not share (a no-op
+# without the runtime's snapshot_restore_py; gatepass.snapstart).
+snapstart.register()
 
 __all__ = [
     "MetricUnit",

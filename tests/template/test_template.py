@@ -368,3 +368,50 @@ def test_the_authorizer_answer_is_cached_at_most_a_minute() -> None:
     api = MODEL.resources["GatepassApi"]["Properties"]["Auth"]
     authorizer = api["Authorizers"][api["DefaultAuthorizer"]]
     assert 0 < int(authorizer["Identity"]["ReauthorizeEvery"]) <= 60
+
+
+def _api_invoked_functions() -> set[str]:
+    return {
+        logical_id
+        for logical_id, resource in MODEL.of_type("AWS::Serverless::Function").items()
+        if any(
+            event.get("Type") == "Api"
+            for event in (resource["Properties"].get("Events") or {}).values()
+        )
+    }
+
+
+def test_snapstart_is_a_parameter_off_by_default_and_only_on_python_312_or_later() -> None:
+    document = MODEL.document
+    parameter = document["Parameters"]["EnableSnapStart"]
+    assert parameter["Default"] == "false"
+    assert set(parameter["AllowedValues"]) == {"true", "false"}
+    condition = document["Conditions"]["WithSnapStart"]["Fn::And"]
+    assert {"Fn::Equals": [{"Ref": "EnableSnapStart"}, "true"]} in condition
+    assert {"Fn::Not": [{"Fn::Equals": [{"Ref": "PythonRuntime"}, "python3.11"]}]} in condition
+    rule = document["Rules"]["SnapStartNeedsPython312"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "EnableSnapStart"}, "true"]}
+    assert rule["Assertions"][0]["Assert"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "PythonRuntime"}, "python3.11"]}]
+    }
+
+
+def test_snapstart_functions_are_invoked_through_their_published_alias() -> None:
+    # SnapStart restores published versions only; SAM points a function's Api events at the
+    # alias AutoPublishAlias makes, and the authorizer is named by its alias.
+    functions = MODEL.of_type("AWS::Serverless::Function")
+    snapstart = {
+        logical_id
+        for logical_id, resource in functions.items()
+        if "SnapStart" in resource["Properties"]
+    }
+    assert snapstart == _api_invoked_functions() | {"AuthorizerFunction"}
+    for logical_id in snapstart:
+        properties = functions[logical_id]["Properties"]
+        assert properties["AutoPublishAlias"] == "live", logical_id
+        assert properties["SnapStart"] == {
+            "ApplyOn": {"Fn::If": ["WithSnapStart", "PublishedVersions", "None"]}
+        }, logical_id
+    api = MODEL.resources["GatepassApi"]["Properties"]["Auth"]
+    authorizer = api["Authorizers"][api["DefaultAuthorizer"]]
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
