@@ -86,6 +86,9 @@ def _third_party_closure(entry: Path) -> set[str]:
 FUNCTIONS = sorted(MODEL.functions)
 # Imported only when present: the AWS Distro for OpenTelemetry layer (OpenTelemetryLayerArn).
 FROM_OPTIONAL_LAYERS = {"opentelemetry"}
+# Provided by the Lambda runtime (python3.12 and later) and imported only when present:
+# SnapStart's runtime hooks (gatepass.snapstart).
+FROM_THE_RUNTIME = {"snapshot_restore_py"}
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
@@ -107,7 +110,9 @@ def test_every_function_lists_what_it_imports(logical_id: str) -> None:
     available = _requirements(requirements) | _requirements(LAYER / "requirements.txt")
     needed = {
         DISTRIBUTIONS.get(name, name).lower().replace("_", "-")
-        for name in _third_party_closure(code_dir / "app.py") - FROM_OPTIONAL_LAYERS
+        for name in _third_party_closure(code_dir / "app.py")
+        - FROM_OPTIONAL_LAYERS
+        - FROM_THE_RUNTIME
     }
     assert needed <= available, f"{logical_id} imports {sorted(needed - available)} unlisted"
 

@@ -16,6 +16,8 @@ import pytest
 from gatepass import clients, keys, snapstart
 from tests.support import factories
 
+pytestmark = pytest.mark.unit
+
 
 def test_without_the_runtime_module_nothing_is_registered(
     monkeypatch: pytest.MonkeyPatch,
