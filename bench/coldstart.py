@@ -1,10 +1,10 @@
-"""Cold start of every function against the floor of a bare boto3 client.
+"""Cold start of every function against the floor: a handler that imports boto3, creates one
+client and makes one call (``bench/floor_handler.py``).
 
 Each measurement is a fresh interpreter (``bench/coldstart_child.py``). AWS is moto in server
 mode in this process, reset and rebuilt from ``template.yaml`` before every measurement, and
 the state the function's ``events/`` file expects is written before the child starts; the
-child times the import of the handler module and its first event (or, for the floor, the
-import of boto3 and the creation of one client). See ``bench/method.md``.
+child times the import of the handler module and its first event. See ``bench/method.md``.
 """
 
 from __future__ import annotations
@@ -286,6 +286,7 @@ class Subject:
         return self.function if self.bytecode else f"{self.function}, no bytecode"
 
 
+FLOOR_MODULE = "bench.floor_handler"
 STACK = "PowertoolsStack (reference)"
 STACK_CLIENT = "PowertoolsStack + one client (reference)"  # bench.report.STACK_CLIENT
 SUBJECTS = (
@@ -350,11 +351,13 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
     world.reset()
     extra: tuple[str, ...] = ()
     if subject is None:
-        mode, module, function_dir = "floor", "boto3", None
+        # The floor: the runtime alone (no layer), one client and one call.
+        mode, module, function_dir = "handler", FLOOR_MODULE, None
+        env.update(world.model.function_env("SubscribeFunction"))
         event: dict[str, Any] = {}
     elif subject.module is not None:
         mode, module, function_dir = "handler", subject.module, ROOT / "functions" / "subscribe"
-        # The reference stack is the previous one: Powertools' Tracer with the X-Ray SDK.
+        # The references are the previous stack: Powertools' Tracer with the X-Ray SDK.
         extra = ("aws-xray-sdk",)
         env.update(world.model.function_env("SubscribeFunction"))
         event = subject.prepare(world, json.loads((EVENTS / subject.event_file).read_text()))
@@ -400,6 +403,9 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
 def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) -> dict[str, Any]:
     """Rounds of (floor, every function), interleaved so drift touches them alike."""
     floor: list[float] = []
+    floor_own: list[float] = []
+    floor_aws: list[float] = []
+    floor_requests = 0
     times: dict[str, list[float]] = {s.name: [] for s in subjects}
     own: dict[str, list[float]] = {s.name: [] for s in subjects}
     imports: dict[str, list[float]] = {s.name: [] for s in subjects}
@@ -416,7 +422,11 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
         for subject in subjects:
             _child(world, subject, workdir)
         for _ in range(repeats):
-            floor.append(_child(world, None, workdir)["seconds"])
+            measured_floor = _child(world, None, workdir)
+            floor.append(measured_floor["seconds"])
+            floor_own.append(measured_floor["own_seconds"])
+            floor_aws.append(measured_floor["aws_seconds"])
+            floor_requests = measured_floor["aws_requests"]
             for subject in subjects:
                 measured = _child(world, subject, workdir)
                 times[subject.name].append(measured["seconds"])
@@ -425,6 +435,7 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
                 aws[subject.name].append(measured["aws_seconds"])
                 details[subject.name] = measured
     floor_summary = summary(floor)
+    floor_own_summary = summary(floor_own)
     functions = {}
     for subject in subjects:
         measured = summary(times[subject.name])
@@ -441,8 +452,9 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
             "aws_requests": details[subject.name]["aws_requests"],
             "own_seconds": summary(own[subject.name]),
             "ratio": measured["median"] / floor_summary["median"],
-            "own_ratio": summary(own[subject.name])["median"] / floor_summary["median"],
-            "paired_own_ratio": paired_ratios(own[subject.name], floor),
+            # The goal: the function's own time against the floor's own time.
+            "own_ratio": summary(own[subject.name])["median"] / floor_own_summary["median"],
+            "paired_own_ratio": paired_ratios(own[subject.name], floor_own),
         }
     stack = functions.get(STACK_CLIENT)
     if stack is not None:
@@ -452,4 +464,14 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
                 entry["own_seconds"]["median"] / stack["own_seconds"]["median"]
             )
             entry["paired_own_stack_ratio"] = paired_ratios(own[name], own[STACK_CLIENT])
-    return {"floor": {"seconds": floor_summary}, "functions": functions, "repeats": repeats}
+    return {
+        "floor": {
+            "handler": FLOOR_MODULE,
+            "seconds": floor_summary,
+            "own_seconds": floor_own_summary,
+            "aws_seconds": summary(floor_aws),
+            "aws_requests": floor_requests,
+        },
+        "functions": functions,
+        "repeats": repeats,
+    }

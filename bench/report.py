@@ -9,6 +9,7 @@ METHOD = Path(__file__).resolve().parent / "method.md"
 MARKER = "<!-- results -->"
 QUALITY_TOLERANCE_DB = 0.1
 COLD_START_GOAL = 1.3
+COLD_START_IMAGE_GOAL = 2.0
 STACK_CLIENT = "PowertoolsStack + one client (reference)"  # bench.coldstart.STACK_CLIENT
 
 
@@ -33,6 +34,8 @@ def verdict(ok: bool) -> str:
 def goals(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     cold = results.get("coldstart")
+    if cold and "own_seconds" not in cold["floor"]:
+        cold = None  # a run from before the floor made its one call: not comparable
     if cold:
         worst_name, worst = max(
             (
@@ -45,22 +48,31 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
         ok = worst <= COLD_START_GOAL
         stack = cold["functions"].get(STACK_CLIENT)
         reach = (
-            f"; the mandated stack with one client alone: {stack['own_ratio']:.2f} x"
+            f"; the previous stack (X-Ray SDK) with one client alone: {stack['own_ratio']:.2f} x"
             if stack
             else ""
         )
         rows.append(
             [
-                "Cold start of functions that do not touch images ≤ 1.3 x floor",
+                "Cold start (own time) of functions that do not touch images ≤ 1.3 x floor",
                 f"worst {worst_name} {worst:.2f} x{reach}",
-                verdict(ok)
-                + (
-                    " (cannot be met with the mandated stack)"
-                    if stack and stack["own_ratio"] > COLD_START_GOAL
-                    else ""
-                ),
+                verdict(ok),
             ]
         )
+        image_ratios = [
+            (name, f["own_ratio"])
+            for name, f in cold["functions"].items()
+            if f["touches_images"] and f.get("bytecode", True)
+        ]
+        if image_ratios:
+            image_name, image_worst = max(image_ratios, key=lambda item: item[1])
+            rows.append(
+                [
+                    "Cold start (own time) of process-image ≤ 2 x floor",
+                    f"{image_name} {image_worst:.2f} x",
+                    verdict(image_worst <= COLD_START_IMAGE_GOAL),
+                ]
+            )
     issuance = results.get("issuance")
     if issuance:
         check = issuance["check"]
@@ -118,15 +130,17 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
 
 
 def coldstart_section(cold: dict[str, Any]) -> str:
-    floor = cold["floor"]["seconds"]
+    floor = cold["floor"]
     rows = [
         [
-            "floor: import boto3, create one client",
+            "floor: a handler that imports boto3, creates one client and makes one call",
             "",
-            spread_ms(floor),
-            "",
-            "0",
-            ms(floor["median"]),
+            spread_ms(floor["seconds"]),
+            f"{ms(floor['aws_seconds']['median'])} ({floor['aws_requests']})"
+            if "aws_seconds" in floor
+            else "",
+            "—",
+            ms(floor.get("own_seconds", floor["seconds"])["median"]),
             "1.00",
             "",
             "",
@@ -162,14 +176,16 @@ def coldstart_section(cold: dict[str, Any]) -> str:
     return (
         f"### 1. Cold start ({cold['repeats']} fresh interpreters per subject)\n\n"
         + table(header, rows)
-        + "\n\n*own* is total minus moto's time answering. * marks the references: Powertools,"
-        " X-Ray and pydantic answering the subscribe sample with no Gatepass code, with no AWS call"
-        " (PowertoolsStack) and with one boto3 client making one traced DynamoDB call, as the floor"
-        " creates one client (PowertoolsStack + one client): the lowest a function on the"
-        " conventions' stack that touches AWS can reach. *own / stack + client* judges each"
-        " function against that."
-        " Only process-image touches images; "
-        "X-Ray (aws_xray_sdk) is loaded by every function because tracing is active."
+        + "\n\n*own* is total minus moto's time answering; *own / floor* is the function's own"
+        " time over the floor's own time, the goal's measure. The floor"
+        " (`bench/floor_handler.py`) is the runtime alone: import boto3, create one DynamoDB"
+        " client, make one GetItem. * marks the previous stack, kept beside it in the same run:"
+        " Powertools with its Tracer on the X-Ray SDK and pydantic answering the subscribe sample"
+        " with no Gatepass code, with no AWS call (PowertoolsStack) and with one client making"
+        " one traced DynamoDB call (PowertoolsStack + one client); *own / stack + client* gives"
+        " each function against the latter. The functions no longer load the X-Ray SDK"
+        " (decision 0033): Lambda's active tracing records their segments. Only process-image"
+        " touches images."
         + (
             " † marks a function measured as SAM's Python builder shipped it before"
             " `layers/Makefile` and `functions/Makefile`: its libraries and gatepass without"
@@ -347,7 +363,14 @@ def render(results: dict[str, Any]) -> str:
         f"Taken {results['taken_at']}{' (quick run)' if results.get('quick') else ''} on "
         f"{m['cpu']}, {m['cpus']} CPUs, {m['memory_gb']} GB, {m['os']}, Python {m['python']}. "
         f"Load average (1, 5, 15 min) {m['load_average']} before and "
-        f"{results['machine_after']['load_average']} after: the machine was shared.",
+        f"{results['machine_after']['load_average']} after: the machine was shared."
+        + (
+            " Not every suite ran then (`--only`); each suite's run: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(results["suites_taken_at"].items()))
+            + ". The machine and load figures are the latest run's."
+            if "suites_taken_at" in results
+            else ""
+        ),
         "",
         "### Goals",
         "",
