@@ -60,9 +60,12 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# "trace": the load balancer's X-Amzn-Trace-Id, so a line can be found from the ALB's access log
+# and from X-Ray ("-" without it). The path is %(U)s, without the query string.
 access_log_format = (
     '{"remote": "%({x-forwarded-for}i)s", "method": "%(m)s", "path": "%(U)s", '
-    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "agent": "%(a)s"}'
+    '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, "agent": "%(a)s", '
+    '"trace": "%({x-amzn-trace-id}i)s"}'
 )
 
 

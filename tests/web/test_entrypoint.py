@@ -56,9 +56,14 @@ def _container_env(tmp_path: Path, **values: str) -> dict[str, str]:
     }
 
 
+# What the load balancer adds to every request it forwards.
+ALB_TRACE_ID = "Root=1-67891233-abcdef012345678912345678;Parent=463ac35c9f6413ad;Sampled=1"
+
+
 def _get(url: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, headers={"X-Amzn-Trace-Id": ALB_TRACE_ID})  # noqa: S310
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (local http)
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (local http)
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -160,6 +165,8 @@ def test_entrypoint_migrates_and_gunicorn_serves_health(
     output = log.read_text()
     access = [json.loads(line) for line in output.splitlines() if line.startswith('{"remote"')]
     assert {"method": "GET", "path": "/healthz", "status": 200}.items() <= access[-1].items()
+    # with the load balancer's trace id, which ties it to the ALB's log and X-Ray
+    assert access[-1]["trace"] == ALB_TRACE_ID
     # and the read model's schema was migrated before the server started
     engine = create_engine(empty_database)
     try:
