@@ -97,7 +97,7 @@ def sale(buyers: int, capacity: int, threads: int) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=threads) as pool:
         answers = Counter(pool.map(buy, requests))
     elapsed = time.perf_counter() - started
-    stored = factories.get_item(event["pk"]) or {}
+    stored = factories.seats(event["event_id"])
     table = clients.dynamodb_table(factories.settings().ticketing_table)
     tickets = table.query(
         IndexName=layout.EVENT_TICKETS_INDEX,

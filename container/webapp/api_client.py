@@ -49,7 +49,13 @@ class ApiClient(Protocol):
         self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None
     ) -> CreatedEvent: ...
 
-    def create_ticket(self, token: str, event_id: str, idempotency_key: str) -> dict[str, Any]: ...
+    def create_ticket(
+        self,
+        token: str,
+        event_id: str,
+        idempotency_key: str,
+        tickets: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]: ...
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]: ...
 
@@ -96,16 +102,24 @@ class HttpApiClient:
         answer = self._call("POST", "/create-event", token=token, body=body)
         return CreatedEvent(event=answer["event"], upload=answer.get("upload"))
 
-    def create_ticket(self, token: str, event_id: str, idempotency_key: str) -> dict[str, Any]:
-        answer = self._call(
+    def create_ticket(
+        self,
+        token: str,
+        event_id: str,
+        idempotency_key: str,
+        tickets: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """The order (``{"order": {..., "tickets": [...]}, "ticket": first}``)."""
+        body: dict[str, Any] = {"event_id": event_id}
+        if tickets:
+            body["tickets"] = tickets
+        return self._call(
             "POST",
             "/create-ticket",
             token=token,
-            body={"event_id": event_id},
+            body=body,
             headers={"Idempotency-Key": idempotency_key},
         )
-        ticket: dict[str, Any] = answer["ticket"]
-        return ticket
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]:
         return self._call("GET", "/get-qr-code", token=token, params={"ticket_id": ticket_id})

@@ -17,10 +17,30 @@ from sqlalchemy.engine import RowMapping
 from gatepass import clock
 from gatepass.readmodel.database import normalize_url
 from gatepass.readmodel.iam_auth import use_iam_tokens
-from gatepass.readmodel.schema import activities, activity_daily, events, tickets
+from gatepass.readmodel.schema import (
+    activities,
+    activity_daily,
+    event_seats,
+    events,
+    ticket_types,
+    tickets,
+)
 from webapp.config import Config
 
-EVENT_COLUMNS = [c for c in events.c if c.name not in ("search", "deleted")]
+# An event's row with its seats counter's numbers under the names the public view uses; an
+# event projected before its seats shows every seat free until they arrive.
+EVENT_COLUMNS = [
+    *(c for c in events.c if c.name not in ("search", "deleted")),
+    func.coalesce(event_seats.c.sold, 0).label("sold"),
+    func.coalesce(event_seats.c.checked_in, 0).label("checked_in"),
+    func.coalesce(event_seats.c.held, 0).label("held"),
+    func.coalesce(event_seats.c.available, events.c.capacity).label("available"),
+    func.coalesce(event_seats.c.status, "on_sale").label("status"),
+]
+EVENTS_WITH_SEATS = events.outerjoin(
+    event_seats, and_(event_seats.c.event_id == events.c.event_id, event_seats.c.deleted.is_(False))
+)
+TYPE_COLUMNS = [c for c in ticket_types.c if c.name not in ("deleted", "version")]
 
 
 def make_engine(config: Config) -> Engine:
@@ -85,6 +105,7 @@ class ReadModel:
             order.insert(1, rank.desc())
         statement = (
             select(*EVENT_COLUMNS, func.count().over().label("total"))
+            .select_from(EVENTS_WITH_SEATS)
             .where(condition)
             .order_by(*order, events.c.event_id)
             .limit(per_page)
@@ -106,16 +127,28 @@ class ReadModel:
         }
 
     def event(self, event_id: str) -> dict[str, Any] | None:
-        statement = select(*EVENT_COLUMNS).where(
-            events.c.event_id == event_id, events.c.deleted.is_(False)
+        """The event with its seats and its ticket types (in the organizer's order)."""
+        statement = (
+            select(*EVENT_COLUMNS)
+            .select_from(EVENTS_WITH_SEATS)
+            .where(events.c.event_id == event_id, events.c.deleted.is_(False))
+        )
+        kinds = (
+            select(*TYPE_COLUMNS)
+            .where(ticket_types.c.event_id == event_id, ticket_types.c.deleted.is_(False))
+            .order_by(ticket_types.c.position, ticket_types.c.ticket_type_id)
         )
         with self.engine.connect() as conn:
             row = conn.execute(statement).mappings().first()
-        return _plain(row) if row else None
+            if row is None:
+                return None
+            types = [_plain(kind) for kind in conn.execute(kinds).mappings()]
+        return {**_plain(row), "ticket_types": types}
 
     def events_of(self, organizer: str) -> list[dict[str, Any]]:
         statement = (
             select(*EVENT_COLUMNS)
+            .select_from(EVENTS_WITH_SEATS)
             .where(events.c.organizer == organizer, events.c.deleted.is_(False))
             .order_by(events.c.starts_at.desc())
         )

@@ -1,4 +1,4 @@
-"""POST /create-ticket: the signed-in caller takes one ticket for an event."""
+"""POST /create-ticket: the signed-in caller orders one or more tickets of an event."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import CreateTicketSettings
+from gatepass.dal.events import DynamoEventStore
+from gatepass.dal.orders import DynamoOrderStore
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.tickets import IDEMPOTENCY_CONFIG
@@ -22,6 +24,8 @@ tickets = DynamoTicketsDataAccess(
     bucket_name=settings.tickets_bucket,
     idempotency_table_name=settings.idempotency_table,
 )
+events = DynamoEventStore(settings.ticketing_table)
+orders = DynamoOrderStore(settings.ticketing_table)
 keys = SecretTicketKeys(settings.ticket_key_secret_arn)
 app = make_resolver(settings.allowed_web_origin)
 
@@ -29,9 +33,11 @@ app = make_resolver(settings.allowed_web_origin)
 @app.post("/create-ticket")
 def create_ticket(body: CreateTicketRequest) -> Response[CreateTicketResponse]:
     created = take_ticket(
+        body,
         caller_id(app),
-        body.event_id,
         app.current_event.headers.get("Idempotency-Key"),
+        events=events,
+        orders=orders,
         tickets=tickets,
         keys=keys,
     )

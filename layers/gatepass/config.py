@@ -288,6 +288,14 @@ class CreateTicketSettings(Api, TicketingTable, IdempotencyTable, TicketsBucket,
     pass
 
 
+class AddTicketTypeSettings(Api, TicketingTable):
+    pass
+
+
+class UpdateTicketTypeSettings(Api, TicketingTable):
+    pass
+
+
 class GetQrCodeSettings(Api, TicketingTable, TicketsBucket, PresignedUrls):
     pass
 
@@ -321,6 +329,8 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "ProcessImageFunction": ProcessImageSettings,
     "EventsReadFunction": EventsReadSettings,
     "CreateTicketFunction": CreateTicketSettings,
+    "AddTicketTypeFunction": AddTicketTypeSettings,
+    "UpdateTicketTypeFunction": UpdateTicketTypeSettings,
     "GetQrCodeFunction": GetQrCodeSettings,
     "CheckInFunction": CheckInSettings,
     "LogActivityFunction": LogActivitySettings,

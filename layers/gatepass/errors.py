@@ -118,3 +118,58 @@ class ServiceUnavailable(GatepassError):
 
 class EventStarted(Conflict):
     code = "event_started"
+
+
+# Orders, ticket types, cancellation and transfer (docs/decisions/0050).
+
+
+class UnknownTicketType(BadRequest):
+    code = "unknown_ticket_type"
+
+
+class TooManyTickets(BadRequest):
+    code = "too_many_tickets"
+
+
+class TransferToSelf(BadRequest):
+    code = "transfer_to_self"
+
+
+class TicketTypeSoldOut(Conflict):
+    code = "ticket_type_sold_out"
+
+
+class TicketTypePaused(Conflict):
+    code = "ticket_type_paused"
+
+
+class SaleNotOpen(Conflict):
+    code = "sale_not_open"
+
+
+class SaleClosed(Conflict):
+    code = "sale_closed"
+
+
+class BuyerLimitReached(Conflict):
+    code = "buyer_limit_reached"
+
+
+class EventCancelled(Conflict):
+    code = "event_cancelled"
+
+
+class TicketNotActive(Conflict):
+    code = "ticket_not_active"
+
+
+class TicketRevoked(Conflict):
+    code = "ticket_revoked"
+
+
+class QuotaBelowSold(Conflict):
+    code = "quota_below_sold"
+
+
+class TooManyTicketTypes(Conflict):
+    code = "too_many_ticket_types"

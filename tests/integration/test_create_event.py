@@ -66,7 +66,8 @@ def uploads() -> list[str]:
 
 @pytest.fixture
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    chosen = ["mfrggzdfmztwq2lk", "nbswy3dpo5xxe3de"]
+    # The event, its upload and its one ticket type.
+    chosen = ["mfrggzdfmztwq2lk", "nbswy3dpo5xxe3de", "onxw2zlunbqxe2lt"]
     pending = list(chosen)
     monkeypatch.setattr(ids, "new_id", lambda: pending.pop(0))
     return chosen
@@ -107,7 +108,24 @@ def test_an_event_without_an_image_is_stored_as_documented(aws, lambda_context) 
     assert item["gsi2sk"] == f"{item['created_at']}#{event_id}"
     assert item["organizer"] == ORGANIZER
     assert item["entity"] == "event"
-    assert (item["sold"], item["checked_in"], item["version"]) == (0, 0, 1)
+    assert item["version"] == 1
+    # and its seats and its one type ("General admission", the capacity as quota) beside it
+    seats = get_item(f"EVENT#{event_id}", "SEATS")
+    assert seats is not None
+    assert (seats["capacity"], seats["available"], seats["sold"], seats["checked_in"]) == (
+        event["capacity"],
+        event["capacity"],
+        0,
+        0,
+    )
+    (kind,) = event["ticket_types"]
+    stored_type = get_item(f"EVENT#{event_id}", f"TYPE#{kind['ticket_type_id']}")
+    assert stored_type is not None
+    assert (stored_type["name"], stored_type["quota"], stored_type["available"]) == (
+        "General admission",
+        event["capacity"],
+        event["capacity"],
+    )
     assert item["image_status"] == "none"
     assert "image_upload_key" not in item
     seed = ticket_seed()

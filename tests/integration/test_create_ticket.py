@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from functions.create_ticket import app as create_ticket_app
 from functions.get_qr_code import app as get_qr_code_app
 from gatepass import clients, ticket_codes
-from gatepass.dal.tickets import DynamoTicketsDataAccess
+from gatepass.dal.orders import DynamoOrderStore
 from tests.conftest import load_event
 from tests.support import factories
 from tests.support.api import api_event, json_body
@@ -46,7 +46,12 @@ def stored_png(key: str) -> bytes:
 
 
 def holdings(event_id: str) -> list[dict[str, Any]]:
-    return [i for i in factories.query_items(f"EVENT#{event_id}") if i["sk"].startswith("HOLDER#")]
+    """The event's tickets as stored (the event's attendees index)."""
+    table = clients.dynamodb_table(factories.settings().ticketing_table)
+    items: list[dict[str, Any]] = table.query(
+        IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(f"EVENT#{event_id}#TICKETS")
+    )["Items"]
+    return items
 
 
 def test_a_signed_in_attendee_takes_a_ticket_with_a_scannable_qr_code(
@@ -71,10 +76,10 @@ def test_a_signed_in_attendee_takes_a_ticket_with_a_scannable_qr_code(
         event_id=event["event_id"], ticket_id=ticket["ticket_id"]
     )
     # and the event counts one seat sold, one write later
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert (stored_event["sold"], stored_event["version"]) == (1, 2)
-    # and the ticket and the holding are stored as the data model says
+    # and the ticket is stored as the data model says, in an order of one
     stored_ticket = factories.get_item(f"TICKET#{ticket['ticket_id']}")
     assert stored_ticket is not None
     assert stored_ticket["code"] == ticket["code"]
@@ -86,24 +91,26 @@ def test_a_signed_in_attendee_takes_a_ticket_with_a_scannable_qr_code(
     assert factories.decode_qr_png(stored_png(stored_ticket["qr_key"])) == [ticket["code"]]
 
 
-def test_the_same_attendee_cannot_take_a_second_ticket(aws: Any, lambda_context: Any) -> None:
-    # Given Alice already holds a ticket for an event
-    event = factories.put_event(capacity=5)
-    first = json_body(take_ticket(lambda_context, event["event_id"]))["ticket"]
+def test_an_attendee_takes_tickets_up_to_the_buyer_limit_and_no_more(
+    aws: Any, lambda_context: Any
+) -> None:
+    # Given an event allowing 4 tickets per person (the default), and Alice holding 4
+    event = factories.put_event(capacity=10)
+    for _ in range(4):
+        assert take_ticket(lambda_context, event["event_id"])["statusCode"] == 201
 
     # When she asks for another one
     response = take_ticket(lambda_context, event["event_id"])
 
-    # Then she is told she already holds one, and which
+    # Then she is told she reached the limit, and how many she has
     assert response["statusCode"] == 409
     error = json_body(response)["error"]
-    assert error["code"] == "already_holds_ticket"
-    assert error["ticket_id"] == first["ticket_id"]
+    assert error["code"] == "buyer_limit_reached"
+    assert (error["max_tickets_per_buyer"], error["held"]) == (4, 4)
     # and nothing more was sold or stored
-    stored_event = factories.get_item(event["pk"])
-    assert stored_event is not None
-    assert stored_event["sold"] == 1
-    assert len(holdings(event["event_id"])) == 1
+    stored_event = factories.seats(event["event_id"])
+    assert stored_event["sold"] == 4
+    assert len(holdings(event["event_id"])) == 4
 
 
 def test_a_sold_out_event_refuses_more_tickets(aws: Any, lambda_context: Any) -> None:
@@ -117,7 +124,7 @@ def test_a_sold_out_event_refuses_more_tickets(aws: Any, lambda_context: Any) ->
     # Then it is sold out and Bob holds nothing
     assert response["statusCode"] == 409
     assert json_body(response)["error"]["code"] == "sold_out"
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 1
     assert [h["holder"] for h in holdings(event["event_id"])] == ["alice@example.com"]
@@ -146,7 +153,7 @@ def test_an_event_that_already_started_issues_no_tickets(aws: Any, lambda_contex
     # Then she is told it has started, and nothing is sold
     assert response["statusCode"] == 409
     assert json_body(response)["error"]["code"] == "event_started"
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 0
 
@@ -166,7 +173,7 @@ def test_a_retry_with_the_same_idempotency_key_answers_the_same_ticket(
     assert retry["statusCode"] == 201
     assert json_body(retry) == json_body(first)
     # and still only one seat is sold and one ticket exists for her
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 1
     assert len(holdings(event["event_id"])) == 1
@@ -189,7 +196,7 @@ def test_another_caller_with_the_same_idempotency_key_gets_their_own_ticket(
     bob_ticket = json_body(bob)["ticket"]
     assert bob_ticket["holder"] == "bob@example.com"
     assert bob_ticket["ticket_id"] != json_body(alice)["ticket"]["ticket_id"]
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 2
 
@@ -216,12 +223,7 @@ def test_a_refused_request_is_not_remembered_under_its_key(aws: Any, lambda_cont
     assert json_body(refused)["error"]["code"] == "sold_out"
 
     # When a seat frees up (capacity raised) and the client retries with the same key
-    clients.dynamodb_table(factories.settings().ticketing_table).update_item(
-        Key={"pk": event["pk"], "sk": "META"},
-        UpdateExpression="SET #capacity = :two",
-        ExpressionAttributeNames={"#capacity": "capacity"},
-        ExpressionAttributeValues={":two": 2},
-    )
+    factories.add_seats(event, 1)
     retry = take_ticket(lambda_context, event["event_id"], idempotency_key="try-again")
 
     # Then the retry is evaluated afresh and succeeds
@@ -236,7 +238,7 @@ def test_a_malformed_idempotency_key_is_refused_before_anything_is_sold(
     response = take_ticket(lambda_context, event["event_id"], idempotency_key=key)
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["code"] == "validation_error"
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 0
 
@@ -277,7 +279,7 @@ def test_a_failed_qr_upload_keeps_the_sale_and_the_image_is_rendered_on_first_vi
     # Then the sale stands: 201, the ticket is stored and counted, only the image is missing
     assert response["statusCode"] == 201
     ticket = json_body(response)["ticket"]
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 1
     assert factories.get_item(f"TICKET#{ticket['ticket_id']}") is not None
@@ -322,9 +324,11 @@ def test_the_sample_event_file_takes_a_ticket(aws: Any, lambda_context: Any) -> 
 
 
 def _conflict() -> ClientError:
-    # Event update conflicted; the holding and ticket puts were fine.
+    # The seats update conflicted; the type, buyer, order and ticket writes were fine.
     reasons = [
         {"Code": "TransactionConflict", "Message": "conflict"},
+        {"Code": "None"},
+        {"Code": "None"},
         {"Code": "None"},
         {"Code": "None"},
     ]
@@ -360,7 +364,7 @@ def test_a_sale_cancelled_only_by_a_conflicting_transaction_is_retried(
     # Then the third attempt sells it, once
     assert response["statusCode"] == 201
     assert len(attempts) == 3
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 1
 
@@ -381,7 +385,7 @@ def test_a_sale_that_keeps_conflicting_answers_503_and_sells_nothing(
     response = take_ticket(lambda_context, event["event_id"])
     assert response["statusCode"] == 503
     assert json_body(response)["error"]["code"] == "service_unavailable"
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 0
 
@@ -391,15 +395,15 @@ def test_a_duplicate_arriving_while_the_first_request_runs_answers_409_in_progre
 ) -> None:
     # Given a request with a key is in the middle of its sale when its duplicate arrives
     event = factories.put_event(capacity=5)
-    real_sell = DynamoTicketsDataAccess.sell
+    real_sell = DynamoOrderStore.sell
     duplicates: list[dict[str, Any]] = []
 
-    def sell_with_a_duplicate(self: DynamoTicketsDataAccess, *args: Any, **kwargs: Any) -> None:
+    def sell_with_a_duplicate(self: DynamoOrderStore, *args: Any, **kwargs: Any) -> None:
         if not duplicates:
             duplicates.append(take_ticket(lambda_context, event["event_id"], idempotency_key="k"))
         real_sell(self, *args, **kwargs)
 
-    monkeypatch.setattr(DynamoTicketsDataAccess, "sell", sell_with_a_duplicate)
+    monkeypatch.setattr(DynamoOrderStore, "sell", sell_with_a_duplicate)
 
     # When the first request completes
     first = take_ticket(lambda_context, event["event_id"], idempotency_key="k")
@@ -408,6 +412,6 @@ def test_a_duplicate_arriving_while_the_first_request_runs_answers_409_in_progre
     assert first["statusCode"] == 201
     assert duplicates[0]["statusCode"] == 409
     assert json_body(duplicates[0])["error"]["code"] == "request_in_progress"
-    stored_event = factories.get_item(event["pk"])
+    stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 1

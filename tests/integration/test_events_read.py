@@ -34,6 +34,9 @@ PUBLIC_FIELDS = {
     "image",
     "verifying_key",
     "created_at",
+    "status",
+    "max_tickets_per_buyer",
+    "ticket_types",
 }
 
 

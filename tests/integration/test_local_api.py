@@ -32,6 +32,8 @@ VOLATILE_FIELDS = frozenset(
     {
         "event_id",
         "ticket_id",
+        "ticket_type_id",
+        "order_id",
         "created_at",
         "updated_at",
         "issued_at",

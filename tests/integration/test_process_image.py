@@ -81,8 +81,9 @@ def put_upload(key: str, data: bytes, content_type: str = "image/jpeg") -> None:
 
 @pytest.fixture
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The event and upload ids the events/process-image.json sample names."""
-    pending = ["mfrggzdfmztwq2lk", "nbswy3dpo5xxe3de"]
+    """The event and upload ids the events/process-image.json sample names (and the id of the
+    event's one ticket type)."""
+    pending = ["mfrggzdfmztwq2lk", "nbswy3dpo5xxe3de", "onxw2zlunbqxe2lt"]
     monkeypatch.setattr(ids, "new_id", lambda: pending.pop(0))
 
 

@@ -21,9 +21,11 @@ from gatepass.config import (
     TicketsBucket,
     UploadsBucket,
 )
-from gatepass.dal.events import event_item
-from gatepass.dal.layout import event_key
-from gatepass.dal.tickets import TicketRecord, holding_item, qr_object_key, ticket_item
+from gatepass.dal import layout
+from gatepass.dal.events import event_item, seats_item, ticket_type_item
+from gatepass.dal.layout import seats_key, ticket_type_key
+from gatepass.dal.tickets import TicketRecord, qr_object_key, ticket_item
+from gatepass.logic.events import new_ticket_types
 from gatepass.models.events import EventRecord
 from gatepass.ticket_codes import SecretTicketKeys
 
@@ -67,28 +69,76 @@ def put_event(
     starts_in: timedelta = timedelta(days=30),
     title: str = "Night of Jazz",
     event_id: str | None = None,
+    ticket_type_ids: list[str] | None = None,
+    max_tickets_per_buyer: int = 4,
 ) -> dict[str, Any]:
-    """An event item exactly as create-event writes it."""
+    """An event exactly as create-event writes it (one "General admission" type whose quota is
+    the capacity), with ``sold`` and ``checked_in`` counted on its seats and its type."""
     event_id = event_id or ids.new_id()
     now = clock.now()
     starts = now + starts_in
-    item = event_item(
-        EventRecord(
-            event_id=event_id,
-            organizer=organizer,
-            title=title,
-            description="Four bands, one long night.",
-            venue="The Blue Room, Lisbon",
-            starts_at=clock.iso(starts),
-            starts_at_local=starts.isoformat(timespec="seconds"),
-            capacity=capacity,
-            image_status="none",
-            verifying_key=ticket_codes.event_verifying_key(ticket_seed(), event_id),
-            created_at=clock.iso(now),
-        )
+    (kind,) = new_ticket_types(event_id, None, capacity=capacity)
+    kind = kind.model_copy(
+        update={"sold": sold, "checked_in": checked_in, "available": capacity - sold}
     )
-    item.update(sold=sold, checked_in=checked_in)
-    _table().put_item(Item=item)
+    kinds = [kind]
+    if ticket_type_ids:
+        # The first type takes the chosen id; the others are empty types of the same quota.
+        kinds = [kind.model_copy(update={"ticket_type_id": ticket_type_ids[0]})] + [
+            new_ticket_types(event_id, None, capacity=capacity)[0].model_copy(
+                update={"ticket_type_id": type_id, "position": position, "name": f"Type {position}"}
+            )
+            for position, type_id in enumerate(ticket_type_ids[1:], start=1)
+        ]
+        kind = kinds[0]
+    event = EventRecord(
+        event_id=event_id,
+        organizer=organizer,
+        title=title,
+        description="Four bands, one long night.",
+        venue="The Blue Room, Lisbon",
+        starts_at=clock.iso(starts),
+        starts_at_local=starts.isoformat(timespec="seconds"),
+        capacity=capacity,
+        image_status="none",
+        verifying_key=ticket_codes.event_verifying_key(ticket_seed(), event_id),
+        created_at=clock.iso(now),
+        sold=sold,
+        checked_in=checked_in,
+        ticket_types=tuple(kinds),
+        max_tickets_per_buyer=max_tickets_per_buyer,
+    )
+    item = event_item(event)
+    table = _table()
+    for each in (item, seats_item(event), *(ticket_type_item(k) for k in kinds)):
+        table.put_item(Item=each)
+    return {**item, "ticket_type_id": kind.ticket_type_id}
+
+
+def add_seats(event: dict[str, Any], more: int) -> None:
+    """Raise the capacity and the first type's quota by ``more`` seats, as an organizer would."""
+    table = _table()
+    keys = (
+        (seats_key(event["event_id"]), "capacity"),
+        (ticket_type_key(event["event_id"], event["ticket_type_id"]), "quota"),
+    )
+    for key, size in keys:
+        table.update_item(
+            Key=key,
+            UpdateExpression="ADD #size :more, available :more, version :one",
+            ExpressionAttributeNames={"#size": size},
+            ExpressionAttributeValues={":more": more, ":one": 1},
+        )
+
+
+def seats(event_id: str) -> dict[str, Any]:
+    """The event's seats counter as stored."""
+    item: dict[str, Any] = _table().get_item(Key=seats_key(event_id))["Item"]
+    return item
+
+
+def ticket_type(event_id: str, ticket_type_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = _table().get_item(Key=ticket_type_key(event_id, ticket_type_id))["Item"]
     return item
 
 
@@ -111,9 +161,11 @@ def put_ticket(
     ticket_id: str | None = None,
     status: str = "issued",
 ) -> dict[str, Any]:
-    """A sold ticket as create-ticket writes it: the ticket item, its holding, and sold + 1."""
+    """A sold ticket of the event's first type as create-ticket writes it (an order of one): the
+    ticket, and one seat sold on the event and its type."""
     ticket_id = ticket_id or ids.new_id()
     event_id = event["event_id"]
+    ticket_type_id = event["ticket_type_id"]
     record = TicketRecord(
         ticket_id=ticket_id,
         event_id=event_id,
@@ -122,18 +174,66 @@ def put_ticket(
         code=ticket_codes.sign(ticket_seed(), event_id, ticket_id),
         qr_key=qr_object_key(ticket_id),
         issued_at=clock.iso(clock.now()),
+        order_id=ids.new_id(),
+        ticket_type_id=ticket_type_id,
+        attendee_name="",
+        buyer=holder,
     )
     item = ticket_item(record)
     table = _table()
     table.put_item(Item=item)
-    table.put_item(Item=holding_item(record))
-    table.update_item(
-        Key=event_key(event_id),
-        UpdateExpression="ADD #sold :one, #version :one",
-        ExpressionAttributeNames={"#sold": "sold", "#version": "version"},
-        ExpressionAttributeValues={":one": 1},
-    )
+    for key in (seats_key(event_id), ticket_type_key(event_id, ticket_type_id)):
+        table.update_item(
+            Key=key,
+            UpdateExpression="ADD sold :one, available :minus_one, version :one",
+            ExpressionAttributeValues={":one": 1, ":minus_one": -1},
+        )
     return item
+
+
+def all_items() -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = _table().scan()["Items"]
+    return items
+
+
+def stock_counts(event_id: str) -> dict[str, Any]:
+    """What the table counts for an event: its seats, each type, each buyer, and its tickets."""
+    from boto3.dynamodb.conditions import Key
+
+    table = _table()
+    partition = table.query(KeyConditionExpression=Key("pk").eq(layout.event_partition(event_id)))[
+        "Items"
+    ]
+    seats = next(i for i in partition if i["sk"] == layout.SEATS)
+    types = {
+        str(i["ticket_type_id"]): {"sold": int(i["sold"]), "available": int(i["available"])}
+        for i in partition
+        if str(i["sk"]).startswith(layout.TYPE_PREFIX)
+    }
+    buyers = {
+        str(i["buyer"]): int(i["tickets"])
+        for i in table.scan()["Items"]
+        if i.get("entity") == "buyer" and i.get("event_id") == event_id and int(i["tickets"])
+    }
+    tickets = table.query(
+        IndexName=layout.EVENT_TICKETS_INDEX,
+        KeyConditionExpression=Key("gsi1pk").eq(layout.event_tickets_partition(event_id)),
+    )["Items"]
+    return {
+        "seats": {"sold": int(seats["sold"]), "available": int(seats["available"])},
+        "types": types,
+        "buyers": buyers,
+        "tickets": sorted((str(t["ticket_id"]), str(t["status"])) for t in tickets),
+    }
+
+
+def stored_qr(ticket_id: str) -> bytes:
+    body: bytes = (
+        clients.client("s3")
+        .get_object(Bucket=settings().tickets_bucket, Key=qr_object_key(ticket_id))["Body"]
+        .read()
+    )
+    return body
 
 
 def decode_qr_png(png: bytes) -> list[str]:

@@ -29,6 +29,11 @@ VALID: dict[str, dict[str, Any]] = {
     "CreateEventRequest": {"title": "Jazz", "starts_at": "2099-01-01T19:00:00Z", "capacity": 10},
     "CreateTicketRequest": {"event_id": "mfrggzdfmztwq2lk"},
     "CheckInRequest": {"event_id": "mfrggzdfmztwq2lk", "code": "A" * 136},
+    "AddTicketTypeRequest": {"event_id": "mfrggzdfmztwq2lk", "name": "Balcony", "quota": 40},
+    "UpdateTicketTypeRequest": {
+        "event_id": "mfrggzdfmztwq2lk",
+        "ticket_type_id": "nbswy3dpo5xxe3de",
+    },
     "LogActivityRequest": {"events": [{"type": "page_view"}]},
 }
 BOUNDS = {

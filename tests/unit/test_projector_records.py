@@ -13,8 +13,11 @@ from gatepass.readmodel.projection import (
     UnprojectableRecord,
     activity_row,
     event_row,
+    order_row,
     project,
+    seats_row,
     ticket_row,
+    ticket_type_row,
 )
 from tests.conftest import load_event
 
@@ -45,9 +48,37 @@ def test_an_event_record_becomes_an_events_row() -> None:
 
 
 def test_a_ticket_record_becomes_a_tickets_row() -> None:
-    row = ticket_row(_change("projector-ticketing.json", 5).image)
+    row = ticket_row(_change("projector-ticketing.json", 8).image)
     assert (row["status"], row["version"]) == ("checked_in", 2)
     assert row["checked_in_at"] == datetime(2027, 3, 14, 17, 45, 12, tzinfo=UTC)
+    assert (row["order_id"], row["ticket_type_id"], row["attendee_name"]) == (
+        "n5zgizlsnfxgcmbr",
+        "ovzgk4tfmzrxizlt",
+        "Alice Liddell",
+    )
+
+
+def test_seats_type_and_order_records_become_rows() -> None:
+    seats = seats_row(_change("projector-ticketing.json", 9).image)
+    kind = ticket_type_row(_change("projector-ticketing.json", 10).image)
+    placed = order_row(_change("projector-ticketing.json", 5).image)
+    assert (seats["sold"], seats["available"], seats["checked_in"], seats["version"]) == (
+        1,
+        119,
+        1,
+        3,
+    )
+    assert (kind["name"], kind["quota"], kind["sold"], kind["paused"]) == (
+        "General admission",
+        120,
+        1,
+        False,
+    )
+    assert (placed["buyer"], placed["status"], placed["ticket_count"]) == (
+        "alice@example.com",
+        "confirmed",
+        1,
+    )
 
 
 def test_an_activity_record_keeps_json_properties_and_its_actor() -> None:
@@ -84,11 +115,11 @@ def test_malformed_items_are_refused_with_the_reason(field: str, value: Any, pro
 
 
 def test_items_outside_the_read_model_are_skipped() -> None:
-    # Given the holding item written with a ticket
-    change = _change("projector-ticketing.json", 3)
+    # Given the buyer's count written with an order
+    change = _change("projector-ticketing.json", 11)
 
     # When it is projected (no database is touched for it)
     outcome = project(None, change)  # type: ignore[arg-type]
 
     # Then it is skipped, not failed
-    assert (outcome.entity, outcome.applied, outcome.invalidates) == ("holding", False, ())
+    assert (outcome.entity, outcome.applied, outcome.invalidates) == ("buyer", False, ())

@@ -14,11 +14,14 @@ from sqlalchemy import Engine
 
 from gatepass import clock, ticket_codes, tokens
 from gatepass.dal import layout
-from gatepass.dal.events import event_item
-from gatepass.dal.tickets import TicketRecord, holding_item, qr_object_key, ticket_item
+from gatepass.dal.events import event_item, event_of, seats_item, ticket_type_item
+from gatepass.dal.orders import order_item
+from gatepass.dal.tickets import TicketRecord, qr_object_key, ticket_item
 from gatepass.errors import InvalidTicketCode, Unauthorized
 from gatepass.ids import new_id
-from gatepass.models.events import EventRecord
+from gatepass.logic.events import new_ticket_types
+from gatepass.models.events import EventRecord, public_event
+from gatepass.models.orders import OrderRecord, TicketTypeSpec
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
 from webapp.api_client import ApiError, CreatedEvent
@@ -102,7 +105,7 @@ class FakeApi:
                 "The request is not valid.",
                 {"problems": [{"field": "starts_at", "problem": "must be in the future"}]},
             )
-        item = self.event_item(
+        item = self.publish(
             organizer=organizer,
             title=event["title"],
             description=event["description"],
@@ -111,8 +114,8 @@ class FakeApi:
             starts_at_local=event["starts_at"],
             capacity=event["capacity"],
             image_status="awaiting_upload" if image_upload else "none",
+            ticket_types=event.get("ticket_types"),
         )
-        self._put(item)
         upload = None
         if image_upload:
             upload = {
@@ -122,8 +125,12 @@ class FakeApi:
             }
         return CreatedEvent(event=self.public(item), upload=upload)
 
-    def event_item(self, **values: Any) -> dict[str, Any]:
+    def event_record(self, **values: Any) -> EventRecord:
+        """An event as create-event makes it; ``ticket_types`` as create-event takes them, and
+        ``sold``/``checked_in`` counted on its first type."""
         event_id = values.pop("event_id", None) or new_id()
+        specs = [TicketTypeSpec.model_validate(t) for t in values.pop("ticket_types", None) or []]
+        sold, checked_in = values.pop("sold", 0), values.pop("checked_in", 0)
         fields: dict[str, Any] = {
             "title": "An event",
             "description": "",
@@ -137,17 +144,45 @@ class FakeApi:
             **values,
         }
         fields.setdefault("starts_at_local", fields["starts_at"])
-        return event_item(EventRecord(event_id=event_id, **fields))
+        kinds = list(new_ticket_types(event_id, specs or None, capacity=fields["capacity"]))
+        kinds[0] = kinds[0].model_copy(
+            update={"sold": sold, "checked_in": checked_in, "available": kinds[0].quota - sold}
+        )
+        return EventRecord(
+            event_id=event_id,
+            sold=sold,
+            checked_in=checked_in,
+            ticket_types=tuple(kinds),
+            **fields,
+        )
 
     def publish(self, **values: Any) -> dict[str, Any]:
-        """An event as if an organizer had created it earlier (test setup)."""
-        item = self.event_item(**values)
+        """An event as if an organizer had created it earlier (test setup): its descriptive
+        item, its seats and its types, each delivered to the projector."""
+        event = self.event_record(**values)
+        item = event_item(event)
         self._put(item)
-        return item
+        self._put(seats_item(event))
+        for kind in event.ticket_types:
+            self._put(ticket_type_item(kind))
+        return {**item, "ticket_types": [k.model_dump() for k in event.ticket_types]}
 
     def update_event(self, event_id: str, **values: Any) -> dict[str, Any]:
-        item = dict(self.items[_at(layout.event_key(event_id))])
-        item.update(values, version=item["version"] + 1, updated_at=clock.iso(clock.now()))
+        return self._update(layout.event_key(event_id), **values)
+
+    def update_seats(self, event_id: str, **values: Any) -> dict[str, Any]:
+        """Change the event's seats counter (``sold``, ``available``...), as a sale elsewhere
+        would."""
+        return self._update(layout.seats_key(event_id), **values)
+
+    def update_type(self, event_id: str, ticket_type_id: str, **values: Any) -> dict[str, Any]:
+        return self._update(layout.ticket_type_key(event_id, ticket_type_id), **values)
+
+    def _update(self, key: dict[str, str], **values: Any) -> dict[str, Any]:
+        item = dict(self.items[_at(key)])
+        item.update(values, version=item["version"] + 1)
+        if item.get("entity") == "event":
+            item["updated_at"] = clock.iso(clock.now())
         self._put(item)
         return item
 
@@ -162,49 +197,131 @@ class FakeApi:
             image_height=900,
         )
 
-    @staticmethod
-    def public(item: dict[str, Any]) -> dict[str, Any]:
+    def public(self, item: dict[str, Any]) -> dict[str, Any]:
+        seats = self.items[_at(layout.seats_key(item["event_id"]))]
         return {
             "event_id": item["event_id"],
             "title": item["title"],
             "starts_at": item["starts_at"],
             "capacity": item["capacity"],
-            "sold": item["sold"],
-            "seats_left": item["capacity"] - item["sold"],
+            "sold": seats["sold"],
+            "seats_left": seats["available"],
             "image_status": item["image_status"],
         }
 
     # ------------------------------------------------------------ tickets
 
-    def create_ticket(self, token: str, event_id: str, idempotency_key: str) -> dict[str, Any]:
+    def create_ticket(
+        self,
+        token: str,
+        event_id: str,
+        idempotency_key: str,
+        tickets: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """An order, checked as the API checks it (types, quotas, capacity, buyer limit)."""
         self.calls.append("create_ticket")
-        holder = self._caller(token)
-        remembered = self.idempotency.get((holder, idempotency_key))
+        buyer = self._caller(token)
+        remembered = self.idempotency.get((buyer, idempotency_key))
         if remembered is not None:
             return remembered
         event = self.items.get(_at(layout.event_key(event_id)))
         if event is None:
             raise ApiError(404, "not_found", "No such event.")
-        if _at(layout.holding_key(event_id, holder)) in self.items:
-            raise ApiError(409, "already_holds_ticket", "You already hold a ticket for this event.")
-        if event["sold"] >= event["capacity"]:
-            raise ApiError(409, "sold_out", "This event is sold out.")
-        ticket_id = new_id()
-        record = TicketRecord(
-            ticket_id=ticket_id,
-            event_id=event_id,
-            holder=holder,
-            status="issued",
-            code=ticket_codes.sign(TICKET_SEED, event_id, ticket_id),
-            qr_key=qr_object_key(ticket_id),
-            issued_at=clock.iso(clock.now()),
+        seats = self.items[_at(layout.seats_key(event_id))]
+        kinds = sorted(
+            (
+                i
+                for i in self.items.values()
+                if i.get("entity") == "ticket_type" and i["event_id"] == event_id
+            ),
+            key=lambda i: i["position"],
         )
-        ticket = ticket_item(record)
-        self.items[_at(layout.holding_key(event_id, holder))] = holding_item(record)
-        self.update_event(event_id, sold=event["sold"] + 1)
-        self._put(ticket)
-        answer = {k: ticket[k] for k in ("ticket_id", "event_id", "holder", "status", "issued_at")}
-        self.idempotency[(holder, idempotency_key)] = answer
+        lines = tickets or [{"ticket_type_id": kinds[0]["ticket_type_id"], "attendee_name": ""}]
+        by_id = {k["ticket_type_id"]: k for k in kinds}
+        if any(line["ticket_type_id"] not in by_id for line in lines):
+            raise ApiError(400, "unknown_ticket_type", "This event has no such ticket type.")
+        held = sum(
+            1
+            for i in self.items.values()
+            if i.get("entity") == "ticket"
+            and i["event_id"] == event_id
+            and i.get("buyer") == buyer
+            and i["status"] in ("issued", "checked_in")
+        )
+        if held + len(lines) > event["max_tickets_per_buyer"]:
+            raise ApiError(409, "buyer_limit_reached", "You reached this event's limit.")
+        if seats["available"] < len(lines):
+            raise ApiError(409, "sold_out", "This event is sold out.")
+        for type_id in {line["ticket_type_id"] for line in lines}:
+            wanted = sum(1 for line in lines if line["ticket_type_id"] == type_id)
+            if by_id[type_id]["available"] < wanted:
+                raise ApiError(409, "ticket_type_sold_out", "Those tickets are sold out.")
+        now = clock.iso(clock.now())
+        order_id = new_id()
+        answered = []
+        for line in lines:
+            ticket_id = new_id()
+            record = TicketRecord(
+                ticket_id=ticket_id,
+                event_id=event_id,
+                holder=buyer,
+                status="issued",
+                code=ticket_codes.sign(TICKET_SEED, event_id, ticket_id),
+                qr_key=qr_object_key(ticket_id),
+                issued_at=now,
+                order_id=order_id,
+                ticket_type_id=line["ticket_type_id"],
+                attendee_name=line.get("attendee_name", ""),
+                buyer=buyer,
+            )
+            self._put(ticket_item(record))
+            answered.append(
+                {
+                    "ticket_id": ticket_id,
+                    "event_id": event_id,
+                    "holder": buyer,
+                    "status": "issued",
+                    "issued_at": now,
+                    "order_id": order_id,
+                    "ticket_type_id": record.ticket_type_id,
+                    "attendee_name": record.attendee_name,
+                }
+            )
+            kind = by_id[record.ticket_type_id or ""]
+            by_id[kind["ticket_type_id"]] = self._update(
+                layout.ticket_type_key(event_id, kind["ticket_type_id"]),
+                sold=kind["sold"] + 1,
+                available=kind["available"] - 1,
+            )
+        self._update(
+            layout.seats_key(event_id),
+            sold=seats["sold"] + len(lines),
+            available=seats["available"] - len(lines),
+        )
+        placed = OrderRecord(
+            order_id=order_id,
+            event_id=event_id,
+            buyer=buyer,
+            status="confirmed",
+            ticket_ids=[t["ticket_id"] for t in answered],
+            ticket_count=len(answered),
+            live_count=len(answered),
+            created_at=now,
+            updated_at=now,
+        )
+        self._put(order_item(placed))
+        answer = {
+            "order": {
+                "order_id": order_id,
+                "event_id": event_id,
+                "buyer": buyer,
+                "status": "confirmed",
+                "created_at": now,
+                "tickets": answered,
+            },
+            "ticket": answered[0],
+        }
+        self.idempotency[(buyer, idempotency_key)] = answer
         return answer
 
     def ticket(self, ticket_id: str) -> dict[str, Any]:
@@ -251,7 +368,8 @@ class FakeApi:
             version=ticket["version"] + 1,
         )
         self._put(ticket)
-        self.update_event(event_id, checked_in=event["checked_in"] + 1)
+        seats = self.items[_at(layout.seats_key(event_id))]
+        self._update(layout.seats_key(event_id), checked_in=seats["checked_in"] + 1)
         return {
             "ticket_id": ticket["ticket_id"],
             "event_id": event_id,
@@ -287,24 +405,11 @@ class FakeApi:
     # ------------------------------------------------------------ public reads
 
     def _public_event(self, item: dict[str, Any]) -> dict[str, Any]:
-        """The API's PublicEvent (gatepass.models.events): never the organizer."""
-        return {
-            "event_id": item["event_id"],
-            "title": item["title"],
-            "description": item["description"],
-            "venue": item["venue"],
-            "starts_at": item["starts_at"],
-            "starts_at_local": item["starts_at_local"],
-            "capacity": item["capacity"],
-            "sold": item["sold"],
-            "seats_left": max(0, item["capacity"] - item["sold"]),
-            "checked_in": item["checked_in"],
-            "image_status": item["image_status"],
-            "image_reason": item.get("image_reason"),
-            "image": None,
-            "verifying_key": item["verifying_key"],
-            "created_at": item["created_at"],
-        }
+        """The API's PublicEvent, built as the API builds it from the event's partition."""
+        partition = layout.event_partition(item["event_id"])
+        record = event_of([i for (pk, _), i in self.items.items() if pk == partition])
+        assert record is not None
+        return public_event(record, lambda key: f"{UPLOADS_URL}{key}").model_dump()
 
     def _check_public_reads(self) -> None:
         if self.public_reads_down:

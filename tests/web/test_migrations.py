@@ -69,6 +69,9 @@ def test_migrations_go_down_and_up_again(scratch_database: str) -> None:
     assert after_up == {
         "alembic_version",
         "events",
+        "event_seats",
+        "ticket_types",
+        "orders",
         "tickets",
         "activities",
         "activity_daily",

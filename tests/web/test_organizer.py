@@ -18,7 +18,7 @@ ORGANIZER = "organizer@example.com"
 
 
 def _attendee_takes_ticket(fake_api: FakeApi, event_id: str, email: str) -> dict[str, str]:
-    ticket = fake_api.create_ticket(session_token(email), event_id, f"key-{email}")
+    ticket = fake_api.create_ticket(session_token(email), event_id, f"key-{email}")["ticket"]
     return fake_api.ticket(ticket["ticket_id"])
 
 

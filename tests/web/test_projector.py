@@ -19,6 +19,8 @@ pytestmark = pytest.mark.web
 
 EVENT_ID = "m5qxizlqmfzxgmbr"
 TICKET_ID = "oruwg23foqydambr"
+TYPE_ID = "ovzgk4tfmzrxizlt"
+ORDER_ID = "n5zgizlsnfxgcmbr"
 
 
 @pytest.fixture
@@ -42,8 +44,8 @@ def _snapshot(db_engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         return {
             "events": conn.execute(
                 text(
-                    "SELECT event_id, title, sold, checked_in, image_status, version, deleted"
-                    " FROM events ORDER BY 1"
+                    "SELECT e.event_id, e.title, s.sold, s.checked_in, e.image_status, e.version,"
+                    " e.deleted FROM events e LEFT JOIN event_seats s USING (event_id) ORDER BY 1"
                 )
             ).all(),
             "tickets": conn.execute(
@@ -51,6 +53,15 @@ def _snapshot(db_engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
                     "SELECT ticket_id, holder, status, checked_in_at, version, deleted"
                     " FROM tickets ORDER BY 1"
                 )
+            ).all(),
+            "types": conn.execute(
+                text(
+                    "SELECT ticket_type_id, name, quota, sold, available, checked_in, version"
+                    " FROM ticket_types ORDER BY 1"
+                )
+            ).all(),
+            "orders": conn.execute(
+                text("SELECT order_id, buyer, status, ticket_count, version FROM orders")
             ).all(),
             "activities": conn.execute(
                 text("SELECT activity_id, type, actor, deleted FROM activities ORDER BY 1")
@@ -69,8 +80,8 @@ def _records(name: str, *indexes: int) -> dict[str, Any]:
 def test_projects_the_recorded_ticketing_stream(
     projector: Any, lambda_context: Any, db_engine: Engine
 ) -> None:
-    # Given the recorded TicketingTable stream: event created, image ready, ticket sold,
-    # holding written, ticket checked in
+    # Given the recorded TicketingTable stream: event created with its seats and one type,
+    # image ready, an order of one ticket sold, the ticket checked in
     event = load_event("projector-ticketing.json")
 
     # When the projector handles it
@@ -79,7 +90,9 @@ def test_projects_the_recorded_ticketing_stream(
     # Then every record succeeded and the read model holds the latest state of each item
     assert answer == {"batchItemFailures": []}
     state = _snapshot(db_engine)
-    assert state["events"] == [(EVENT_ID, "Harbour Lights Jazz Night", 1, 1, "ready", 4, False)]
+    assert state["events"] == [(EVENT_ID, "Harbour Lights Jazz Night", 1, 1, "ready", 2, False)]
+    assert state["types"] == [(TYPE_ID, "General admission", 120, 1, 119, 1, 3)]
+    assert state["orders"] == [(ORDER_ID, "alice@example.com", "confirmed", 1, 1)]
     ((ticket_id, holder, status, checked_in_at, version, deleted),) = state["tickets"]
     assert (ticket_id, holder, status, version, deleted) == (
         TICKET_ID,
@@ -112,12 +125,13 @@ def test_replaying_the_same_batch_twice_changes_nothing(
 def test_an_older_change_after_a_newer_one_changes_nothing(
     projector: Any, lambda_context: Any, db_engine: Engine
 ) -> None:
-    # Given the event's latest version (4: sold 1, checked in 1) has been projected
+    # Given the latest versions (seats and type 3: sold 1, checked in 1) have been projected
     projector.lambda_handler(load_event("projector-ticketing.json"), lambda_context)
     latest = _snapshot(db_engine)
 
-    # When older changes arrive late: the event's creation (v1), its image (v2), the ticket's issue
-    late = _records("projector-ticketing.json", 1, 0, 2)
+    # When older changes arrive late: the event's image (v2) and creation (v1), its seats and
+    # type as created and as sold, the ticket's issue
+    late = _records("projector-ticketing.json", 1, 0, 2, 3, 6, 7, 4)
     answer = projector.lambda_handler(late, lambda_context)
 
     # Then they are accepted (not failures) and change nothing
@@ -130,12 +144,12 @@ def test_a_removed_event_disappears_and_a_late_replay_does_not_bring_it_back(
 ) -> None:
     # Given a projected event
     projector.lambda_handler(load_event("projector-ticketing.json"), lambda_context)
-    removal = _records("projector-ticketing.json", 6)
+    removal = _records("projector-ticketing.json", 1)
     record = removal["Records"][0]
     record["eventName"] = "REMOVE"
     record["dynamodb"]["SequenceNumber"] = "100000000000000000099"
     del record["dynamodb"]["NewImage"]
-    record["dynamodb"]["OldImage"] = load_event("projector-ticketing.json")["Records"][6][
+    record["dynamodb"]["OldImage"] = load_event("projector-ticketing.json")["Records"][1][
         "dynamodb"
     ]["NewImage"]
 
@@ -146,7 +160,7 @@ def test_a_removed_event_disappears_and_a_late_replay_does_not_bring_it_back(
     # Then it is a tombstone, newer than anything before it
     assert removed == replayed == {"batchItemFailures": []}
     assert _snapshot(db_engine)["events"] == [
-        (EVENT_ID, "Harbour Lights Jazz Night", 1, 1, "ready", 5, True)
+        (EVENT_ID, "Harbour Lights Jazz Night", 1, 1, "ready", 3, True)
     ]
 
 
@@ -154,7 +168,7 @@ def test_a_poisoned_record_is_reported_alone(
     projector: Any, lambda_context: Any, db_engine: Engine
 ) -> None:
     # Given a batch whose middle record is malformed (a start time nobody can parse)
-    batch = _records("projector-ticketing.json", 0, 1, 2)
+    batch = _records("projector-ticketing.json", 0, 1, 4)
     poisoned = batch["Records"][1]
     poisoned["dynamodb"]["NewImage"]["starts_at"] = {"S": "next tuesday-ish"}
 

@@ -64,7 +64,7 @@ def test_sold_out_is_explained_on_the_event_page(client: FlaskClient, fake_api: 
     event = fake_api.publish(title="Tiny gig", capacity=1)
     sign_in_as(client, "alice@example.com")
     form = _ticket_form(client, event["event_id"])
-    fake_api.update_event(event["event_id"], sold=1)
+    fake_api.update_seats(event["event_id"], sold=1, available=0)
 
     # When she presses "Get ticket"
     answer = client.post(f"/events/{event['event_id']}/tickets", data=form, follow_redirects=True)

@@ -1,8 +1,10 @@
-"""The catalog with search, and an event's page with its "Get ticket" action."""
+"""The catalog with search, an event's page with its ticket types, and ordering: one ticket in a
+click ("Get ticket"), or a checkout that chooses quantities per type and names each ticket."""
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response
@@ -12,7 +14,7 @@ from webapp import activity
 from webapp.api_client import ApiError
 from webapp.auth import current_viewer, login_required
 from webapp.extensions import limiter, not_a_search, search_limit
-from webapp.services import services
+from webapp.services import EventRead, services
 
 bp = Blueprint("catalog", __name__)
 
@@ -38,19 +40,20 @@ def index() -> str:
     return render_template("catalog.html", query=query or "", **found)
 
 
+MAX_ORDER = 20
+MAX_NAME = 100
+
+
 @bp.get("/events/<event_id>")
 def event(event_id: str) -> str:
-    if not is_id(event_id):
-        abort(404)
-    found = services().event_read(event_id)
-    if found is None:
-        abort(404)
+    found = _event_read(event_id)
     viewer = current_viewer()
     held = services().ticket_for(viewer.email, event_id) if viewer else None
     activity.record("event_view", event_id)
     return render_template(
         "event.html",
         event=found.event,
+        quick_type=next((t for t in found.event["ticket_types"] if t["on_sale"]), None),
         is_organizer=bool(viewer and viewer.email == found.organizer),
         held=held,
         notice=found.notice,
@@ -58,21 +61,80 @@ def event(event_id: str) -> str:
     )
 
 
+@bp.get("/events/<event_id>/checkout")
+@login_required
+def checkout(event_id: str) -> str:
+    """Step 1 chooses how many of each type; step 2 (with quantities) names every ticket."""
+    public = _event_read(event_id).event
+    on_sale = [t for t in public["ticket_types"] if t["on_sale"]]
+    chosen: list[dict[str, Any]] = []
+    problem = None
+    if any(key.startswith("qty-") for key in request.args):
+        for kind in on_sale:
+            wanted = request.args.get(f"qty-{kind['ticket_type_id']}", "0")
+            count = int(wanted) if wanted.isdigit() else 0
+            most = min(kind["max_per_order"], kind["left"])
+            if count > most:
+                problem = f"At most {most} {kind['name']}."
+            chosen += [kind] * count
+        if not chosen:
+            problem = problem or "Choose at least one ticket."
+        elif len(chosen) > public["max_tickets_per_buyer"]:
+            problem = f"At most {public['max_tickets_per_buyer']} tickets per person."
+    if problem:
+        flash(problem, "error")
+        chosen = []
+    return render_template(
+        "checkout.html",
+        event=public,
+        on_sale=on_sale,
+        chosen=chosen,
+        idempotency_key=secrets.token_urlsafe(16),
+    )
+
+
 @bp.post("/events/<event_id>/tickets")
 @login_required
-def take_ticket(event_id: str) -> Response:
+def take_ticket(event_id: str) -> Response | str:
     if not is_id(event_id):
         abort(404)
     viewer = current_viewer()
     assert viewer is not None
-    # One key per rendering of the form: a double click or a retried post gets the same ticket.
+    # One key per rendering of the form: a double click or a retried post gets the same order.
     key = request.form.get("idempotency_key", "").strip()[:64] or secrets.token_urlsafe(16)
+    type_ids = request.form.getlist("ticket_type_id")[:MAX_ORDER]
+    names = request.form.getlist("attendee_name")[:MAX_ORDER]
+    if not all(is_id(type_id) for type_id in type_ids):
+        abort(400, "not a ticket type of this event")
+    lines = [
+        {
+            "ticket_type_id": type_id,
+            "attendee_name": (names[i] if i < len(names) else "")[:MAX_NAME],
+        }
+        for i, type_id in enumerate(type_ids)
+    ]
     try:
-        services().api.create_ticket(viewer.token, event_id, key)
+        placed = services().api.create_ticket(viewer.token, event_id, key, lines or None)
     except ApiError as exc:
         if exc.status >= 500:
             raise
         flash(exc.message, "error")
         return redirect(url_for("catalog.event", event_id=event_id))
-    flash("Your ticket is ready. Show its QR code at the door.", "success")
-    return redirect(url_for("tickets.mine"))
+    if "attendee_name" not in request.form:
+        # "Get ticket": one ticket, straight to where it is shown.
+        flash("Your ticket is ready. Show its QR code at the door.", "success")
+        return redirect(url_for("tickets.mine"))
+    public = _event_read(event_id).event
+    names_of = {t["ticket_type_id"]: t["name"] for t in public["ticket_types"]}
+    return render_template(
+        "order_confirmed.html", event=public, order=placed["order"], type_names=names_of
+    )
+
+
+def _event_read(event_id: str) -> EventRead:
+    if not is_id(event_id):
+        abort(404)
+    found = services().event_read(event_id)
+    if found is None:
+        abort(404)
+    return found

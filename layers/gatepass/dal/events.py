@@ -1,7 +1,9 @@
 """Event items in the TicketingTable: the only code that reads or writes them for this domain.
 
 Logic hands in and gets back ``EventRecord``s; the keys, the upcoming-events index and the page
-cursors (opaque base64url of the index position) stay here.
+cursors (opaque base64url of the index position) stay here. An event is three kinds of item in
+its partition (docs/decisions/0050): the descriptive ``META``, the ``SEATS`` counter and one
+item per ticket type; a read is one Query of the partition, a new event one transaction.
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ from gatepass.dal.layout import (
     EVENTS_PARTITION,
     KEY_ATTRIBUTES,
     META,
+    SEATS,
+    TYPE_PREFIX,
     Key,
     event_id_of,
     event_index_keys,
     event_key,
+    event_partition,
+    seats_key,
+    ticket_type_key,
 )
-from gatepass.dal.storage import StorageUnavailable, condition_failed
-from gatepass.models.events import EventRecord
+from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
+from gatepass.dal.transactions import transact
+from gatepass.models.events import COUNTER_FIELDS, EventRecord
+from gatepass.models.orders import SeatsRecord, TicketTypeRecord
 
 # An upload may only settle an event that is still waiting for that very upload.
 _WAITING = (
@@ -81,10 +90,59 @@ def event_item(event: EventRecord) -> dict[str, Any]:
             created_at=event.created_at,
         ),
         "entity": "event",
-        **event.model_dump(exclude_none=True),
+        **event.model_dump(exclude_none=True, exclude=set(COUNTER_FIELDS)),
         "updated_at": event.created_at,
         "version": 1,
     }
+
+
+def seats_item(event: EventRecord) -> dict[str, Any]:
+    """The event's seats counter: ``available`` is what a sale's condition reads."""
+    return {
+        **seats_key(event.event_id),
+        "entity": "seats",
+        "event_id": event.event_id,
+        "capacity": event.capacity,
+        "available": event.seats_left,
+        "sold": event.sold,
+        "held": event.held,
+        "checked_in": event.checked_in,
+        "starts_at": event.starts_at,
+        "status": event.status,
+        "type_count": len(event.ticket_types),
+        "version": 1,
+    }
+
+
+def ticket_type_item(kind: TicketTypeRecord) -> dict[str, Any]:
+    return {
+        **ticket_type_key(kind.event_id, kind.ticket_type_id),
+        "entity": "ticket_type",
+        **kind.model_dump(exclude_none=True),
+    }
+
+
+def event_of(items: list[dict[str, Any]]) -> EventRecord | None:
+    """An event from the items of its partition (None without its descriptive item)."""
+    meta = next((i for i in items if i.get("sk") == META), None)
+    if meta is None:
+        return None
+    seats = next((i for i in items if i.get("sk") == SEATS), None)
+    kinds = sorted(
+        (TicketTypeRecord.of(i) for i in items if str(i.get("sk", "")).startswith(TYPE_PREFIX)),
+        key=lambda kind: (kind.position, kind.ticket_type_id),
+    )
+    counters: dict[str, Any] = {}
+    if seats is not None:
+        counted = SeatsRecord.of(seats)
+        counters = {
+            "sold": counted.sold,
+            "checked_in": counted.checked_in,
+            "available": counted.available,
+            "held": counted.held,
+            "status": counted.status,
+        }
+    return EventRecord.of({**meta, **counters, "ticket_types": tuple(kinds)})
 
 
 def encode_cursor(item: dict[str, Any]) -> str:
@@ -123,16 +181,40 @@ class DynamoEventStore:
         return clients.dynamodb_table(self._table_name)
 
     def put_new(self, event: EventRecord) -> None:
+        """The descriptive item, the seats counter and every type, or none of them."""
+        items = [event_item(event), seats_item(event)]
+        items += [ticket_type_item(kind) for kind in event.ticket_types]
         try:
-            self._table.put_item(
-                Item=event_item(event), ConditionExpression="attribute_not_exists(pk)"
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table_name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                    for item in items
+                ]
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable("The event could not be saved; please try again.") from exc
 
     def get(self, event_id: str) -> EventRecord | None:
-        item = self._table.get_item(Key=event_key(event_id), ConsistentRead=True).get("Item")
-        return EventRecord.of(item) if item else None
+        return event_of(self._partition(event_id, consistent=True))
+
+    def _partition(self, event_id: str, *, consistent: bool) -> list[dict[str, Any]]:
+        args: dict[str, Any] = {
+            "KeyConditionExpression": KeyCondition("pk").eq(event_partition(event_id)),
+            "ConsistentRead": consistent,
+        }
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**args)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def upcoming(self, *, since: str, limit: int, cursor: str | None) -> EventPage:
         start_after = decode_cursor(cursor) if cursor else None
@@ -150,8 +232,13 @@ class DynamoEventStore:
             args["ExclusiveStartKey"] = start_after
         items: list[dict[str, Any]] = self._table.query(**args).get("Items", [])
         page, more = items[:limit], len(items) > limit
+        # The index holds the descriptive items; each event's counters and types are in its
+        # partition (a page is at most 50 events).
+        found = [
+            event_of(self._partition(str(item["event_id"]), consistent=False)) for item in page
+        ]
         return EventPage(
-            events=[EventRecord.of(item) for item in page],
+            events=[event for event in found if event is not None],
             next_cursor=encode_cursor(page[-1]) if more and page else None,
         )
 
@@ -215,3 +302,144 @@ class DynamoEventStore:
                 return False
             raise
         return True
+
+
+class TypeChangeRefused(Exception):
+    """A change to a ticket type was refused: ``kind`` is the type as it was (None if there is
+    no such type), ``seats`` the event's seats when they were the reason."""
+
+    def __init__(self, kind: TicketTypeRecord | None, seats: SeatsRecord | None) -> None:
+        super().__init__("ticket type change refused")
+        self.kind = kind
+        self.seats = seats
+
+
+def _refused_type_change(reasons: list[dict[str, Any]]) -> Exception:
+    seats_reason, type_reason = reasons
+    seats = plain_item(seats_reason.get("Item")) if condition_failed(seats_reason) else {}
+    kind = plain_item(type_reason.get("Item")) if condition_failed(type_reason) else {}
+    return TypeChangeRefused(
+        TicketTypeRecord.of(kind) if kind else None, SeatsRecord.of(seats) if seats else None
+    )
+
+
+class TicketTypeChanges(Protocol):
+    def add(self, kind: TicketTypeRecord, *, max_types: int) -> None: ...
+
+    def update(
+        self,
+        kind: TicketTypeRecord,
+        *,
+        set_fields: dict[str, Any],
+        remove_fields: list[str],
+        quota: int | None,
+    ) -> TicketTypeRecord: ...
+
+
+class DynamoTicketTypeStore:
+    """Organizers' changes to ticket types: each one transaction with a check of the seats, so
+    a cancelled event's types stay as they were."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return clients.dynamodb_table(self._table_name)
+
+    def add(self, kind: TicketTypeRecord, *, max_types: int) -> None:
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": seats_key(kind.event_id),
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND type_count < :max AND #status = :on_sale"
+                    ),
+                    "UpdateExpression": "ADD type_count :one, version :one",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":max": max_types,
+                        ":one": 1,
+                        ":on_sale": "on_sale",
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table_name,
+                    "Item": ticket_type_item(kind),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+        ]
+        transact(self._table.meta.client, items, _refused_type_change)
+
+    def update(
+        self,
+        kind: TicketTypeRecord,
+        *,
+        set_fields: dict[str, Any],
+        remove_fields: list[str],
+        quota: int | None,
+    ) -> TicketTypeRecord:
+        """Apply a change to ``kind`` as it was read: a new quota moves ``available`` by the
+        same amount, and a lower one needs that many seats still available."""
+        names: dict[str, str] = {"#status": "status"}
+        values: dict[str, Any] = {":one": 1}
+        sets: list[str] = []
+        for position, (field, value) in enumerate(sorted(set_fields.items())):
+            names[f"#f{position}"] = field
+            values[f":v{position}"] = value
+            sets.append(f"#f{position} = :v{position}")
+        removes = []
+        for position, field in enumerate(sorted(remove_fields)):
+            names[f"#r{position}"] = field
+            removes.append(f"#r{position}")
+        adds = ["version :one"]
+        condition = "attribute_exists(pk)"
+        if quota is not None and quota != kind.quota:
+            delta = quota - kind.quota
+            values.update({":delta": delta, ":read_quota": kind.quota})
+            adds += ["quota :delta", "available :delta"]
+            condition += " AND quota = :read_quota"
+            if delta < 0:
+                values[":decrease"] = -delta
+                condition += " AND available >= :decrease"
+        expression = "ADD " + ", ".join(adds)
+        if sets:
+            expression = "SET " + ", ".join(sets) + " " + expression
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        items: list[dict[str, Any]] = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table_name,
+                    "Key": seats_key(kind.event_id),
+                    "ConditionExpression": "attribute_exists(pk) AND #status = :on_sale",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":on_sale": "on_sale"},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": ticket_type_key(kind.event_id, kind.ticket_type_id),
+                    "ConditionExpression": condition,
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+        ]
+        type_names = {k: v for k, v in names.items() if k != "#status"}
+        if type_names:
+            items[1]["Update"]["ExpressionAttributeNames"] = type_names
+        transact(self._table.meta.client, items, _refused_type_change)
+        item = self._table.get_item(
+            Key=ticket_type_key(kind.event_id, kind.ticket_type_id), ConsistentRead=True
+        )["Item"]
+        return TicketTypeRecord.of(item)

@@ -65,8 +65,38 @@ def ticket_index_keys(ticket_id: str, *, event_id: str, holder: str, issued_at: 
     }
 
 
-def holding_key(event_id: str, holder: str) -> Key:
-    return {"pk": f"EVENT#{event_id}", "sk": holder_partition(holder)}
+# An event's partition also holds its seats counter and its ticket types (docs/decisions/0050).
+SEATS = "SEATS"
+TYPE_PREFIX = "TYPE#"
+
+
+def event_partition(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+def seats_key(event_id: str) -> Key:
+    return {"pk": event_partition(event_id), "sk": SEATS}
+
+
+def ticket_type_key(event_id: str, ticket_type_id: str) -> Key:
+    return {"pk": event_partition(event_id), "sk": f"{TYPE_PREFIX}{ticket_type_id}"}
+
+
+def buyer_key(event_id: str, buyer: str) -> Key:
+    """Off the event's partition, so a rush spreads its buyers' writes."""
+    return {"pk": f"BUYER#{event_id}#{buyer}", "sk": META}
+
+
+def order_key(order_id: str) -> Key:
+    return {"pk": f"ORDER#{order_id}", "sk": META}
+
+
+def revocations_partition(event_id: str) -> str:
+    return f"REVOKED#{event_id}"
+
+
+def revocation_key(event_id: str, revoked_at: str, ticket_id: str) -> Key:
+    return {"pk": revocations_partition(event_id), "sk": f"{revoked_at}#{ticket_id}"}
 
 
 # IdentityTable -------------------------------------------------------------------------------

@@ -1,16 +1,15 @@
-"""Data access for tickets: the sale and check-in transactions, ticket and event reads, QR images
-in the tickets bucket, and the idempotency records of ticket creation.
+"""Data access for tickets: the ticket item, the check-in transaction, ticket and event reads, QR
+images in the tickets bucket, and the idempotency records of ticket creation (the sale itself is
+an order: ``gatepass.dal.orders``).
 
 Conditions that protect invariants live in the transactions themselves (never read-then-write):
-a sale is one ``TransactWriteItems`` over the event, the holding and the ticket; a check-in is one
-over the ticket and the event. When DynamoDB cancels one, the items it saw come back with
+a check-in is one ``TransactWriteItems`` over the ticket, the event's seats and the ticket's
+type. When DynamoDB cancels one, the items it saw come back with
 ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` so logic can say why without a second read.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,12 +19,16 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ClientError
 
 from gatepass import clients
-from gatepass.dal.layout import event_key, holding_key, ticket_index_keys, ticket_key
-from gatepass.dal.storage import StorageUnavailable, condition_failed, error_code, object_missing
+from gatepass.dal.layout import (
+    event_key,
+    seats_key,
+    ticket_index_keys,
+    ticket_key,
+    ticket_type_key,
+)
+from gatepass.dal.storage import condition_failed, object_missing
 from gatepass.dal.storage import plain_item as _plain_item
-
-TRANSACTION_ATTEMPTS = 4
-_CONFLICT_BACKOFF_SECONDS = 0.025
+from gatepass.dal.transactions import transact
 
 
 def qr_object_key(ticket_id: str) -> str:
@@ -34,15 +37,12 @@ def qr_object_key(ticket_id: str) -> str:
 
 @dataclass(frozen=True)
 class EventSeats:
-    """What ticketing needs to know about an event: its organizer, its start and its counts
-    (``gatepass.models.events.EventRecord`` is the whole event)."""
+    """What check-in needs to know about an event: its organizer and its start (its counts are
+    on its seats item; ``gatepass.models.events.EventRecord`` is the whole event)."""
 
     event_id: str
     organizer: str
     starts_at: str
-    capacity: int
-    sold: int
-    checked_in: int
 
 
 @dataclass(frozen=True)
@@ -56,29 +56,26 @@ class TicketRecord:
     issued_at: str
     checked_in_at: str | None = None
     checked_in_by: str | None = None
-
-
-class SaleRefused(Exception):
-    """DynamoDB cancelled the sale. ``event`` is None when no such event exists;
-    ``held_ticket_id`` is the attendee's ticket when already holding one was (one of) the
-    reasons."""
-
-    def __init__(
-        self, *, event_refused: bool, event: EventSeats | None, held_ticket_id: str | None
-    ) -> None:
-        super().__init__("sale refused")
-        self.event_refused = event_refused
-        self.event = event
-        self.held_ticket_id = held_ticket_id
+    order_id: str | None = None
+    ticket_type_id: str | None = None
+    attendee_name: str | None = None
+    buyer: str | None = None
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+    transferred_to: str | None = None
+    transferred_from: str | None = None
 
 
 class CheckInRefused(Exception):
     """DynamoDB cancelled the check-in. ``ticket`` is the ticket as it was, None if missing."""
 
-    def __init__(self, *, ticket: TicketRecord | None, event_missing: bool) -> None:
+    def __init__(
+        self, *, ticket: TicketRecord | None, event_missing: bool, event_cancelled: bool = False
+    ) -> None:
         super().__init__("check-in refused")
         self.ticket = ticket
         self.event_missing = event_missing
+        self.event_cancelled = event_cancelled
 
 
 class TicketsDataAccess(Protocol):
@@ -86,9 +83,9 @@ class TicketsDataAccess(Protocol):
 
     def get_ticket(self, ticket_id: str) -> TicketRecord | None: ...
 
-    def sell(self, ticket: TicketRecord, *, now: str) -> None: ...
-
-    def check_in(self, *, ticket_id: str, event_id: str, by: str, at: str) -> None: ...
+    def check_in(
+        self, *, ticket_id: str, event_id: str, ticket_type_id: str, by: str, at: str
+    ) -> None: ...
 
     def put_qr(self, key: str, png: bytes) -> None: ...
 
@@ -121,67 +118,16 @@ class DynamoTicketsDataAccess:
 
     def get_ticket(self, ticket_id: str) -> TicketRecord | None:
         item = self._table().get_item(Key=ticket_key(ticket_id), ConsistentRead=True).get("Item")
-        return _ticket_record(item) if item else None
+        return ticket_record(item) if item else None
 
     # ------------------------------------------------------------------ transactions
 
-    def sell(self, ticket: TicketRecord, *, now: str) -> None:
-        """Count the seat, record the holding and put the ticket, or none of them."""
-        items = [
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": event_key(ticket.event_id),
-                    "ConditionExpression": (
-                        "attribute_exists(pk) AND #sold < #capacity AND #starts_at > :now"
-                    ),
-                    "UpdateExpression": "ADD #sold :one, #version :one SET #updated_at = :now",
-                    "ExpressionAttributeNames": {
-                        "#sold": "sold",
-                        "#capacity": "capacity",
-                        "#starts_at": "starts_at",
-                        "#version": "version",
-                        "#updated_at": "updated_at",
-                    },
-                    "ExpressionAttributeValues": {":one": 1, ":now": now},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": holding_item(ticket),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": ticket_item(ticket),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-        ]
-
-        def refused(reasons: list[dict[str, Any]]) -> Exception:
-            event_reason, holding_reason, ticket_reason = reasons
-            if condition_failed(ticket_reason):
-                # Two random 80-bit ids colliding: fail loudly rather than overwrite a ticket.
-                return RuntimeError("ticket id collision")
-            event_item = _old_item(event_reason)
-            holding = _old_item(holding_reason) if condition_failed(holding_reason) else None
-            return SaleRefused(
-                event_refused=condition_failed(event_reason),
-                event=_event_record(event_item) if event_item else None,
-                held_ticket_id=str(holding.get("ticket_id", "")) if holding is not None else None,
-            )
-
-        self._transact(items, refused)
-
-    def check_in(self, *, ticket_id: str, event_id: str, by: str, at: str) -> None:
-        """Turn an issued ticket into a checked-in one and count it on the event, atomically."""
-        items = [
+    def check_in(
+        self, *, ticket_id: str, event_id: str, ticket_type_id: str, by: str, at: str
+    ) -> None:
+        """Turn an issued ticket into a checked-in one and count it on the event's seats and its
+        type, atomically; a cancelled event checks nobody in."""
+        items: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self.table_name,
@@ -214,27 +160,34 @@ class DynamoTicketsDataAccess:
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": event_key(event_id),
+                    "Key": seats_key(event_id),
+                    "ConditionExpression": "attribute_exists(pk) AND #status = :on_sale",
+                    "UpdateExpression": "ADD checked_in :one, version :one",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":one": 1, ":on_sale": "on_sale"},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": ticket_type_key(event_id, ticket_type_id),
                     "ConditionExpression": "attribute_exists(pk)",
-                    "UpdateExpression": (
-                        "ADD #checked_in :one, #version :one SET #updated_at = :at"
-                    ),
-                    "ExpressionAttributeNames": {
-                        "#checked_in": "checked_in",
-                        "#version": "version",
-                        "#updated_at": "updated_at",
-                    },
-                    "ExpressionAttributeValues": {":one": 1, ":at": at},
+                    "UpdateExpression": "ADD checked_in :one, version :one",
+                    "ExpressionAttributeValues": {":one": 1},
                 }
             },
         ]
 
         def refused(reasons: list[dict[str, Any]]) -> Exception:
-            ticket_reason, event_reason = reasons
-            ticket_item = _old_item(ticket_reason)
+            ticket_reason, seats_reason, type_reason = reasons
+            old = _old_item(ticket_reason)
+            seats = _old_item(seats_reason)
             return CheckInRefused(
-                ticket=_ticket_record(ticket_item) if ticket_item else None,
-                event_missing=condition_failed(event_reason),
+                ticket=ticket_record(old) if old else None,
+                event_missing=(condition_failed(seats_reason) and seats is None)
+                or condition_failed(type_reason),
+                event_cancelled=seats is not None and seats.get("status") == "cancelled",
             )
 
         self._transact(items, refused)
@@ -244,21 +197,7 @@ class DynamoTicketsDataAccess:
         items: list[dict[str, Any]],
         refused: Callable[[list[dict[str, Any]]], Exception],
     ) -> None:
-        client = self._table().meta.client
-        for attempt in range(TRANSACTION_ATTEMPTS):
-            try:
-                client.transact_write_items(TransactItems=items)
-                return
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise
-                response: dict[str, Any] = dict(exc.response)
-                reasons: list[dict[str, Any]] = list(response.get("CancellationReasons", []))
-                if any(condition_failed(reason) for reason in reasons):
-                    raise refused(reasons) from exc
-                # Only conflicts with concurrent transactions on the same items: try again.
-                time.sleep(_CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.random())  # noqa: S311
-        raise StorageUnavailable("Too many people are doing this at once; try again.")
+        transact(self._table().meta.client, items, refused)
 
     # ------------------------------------------------------------------ QR images
 
@@ -318,17 +257,6 @@ def _old_item(reason: dict[str, Any]) -> dict[str, Any] | None:
     return _plain_item(raw) if raw else None
 
 
-def holding_item(ticket: TicketRecord) -> dict[str, Any]:
-    """The item that says this holder holds a ticket for this event (one per holder)."""
-    return {
-        **holding_key(ticket.event_id, ticket.holder),
-        "entity": "holding",
-        "event_id": ticket.event_id,
-        "holder": ticket.holder,
-        "ticket_id": ticket.ticket_id,
-    }
-
-
 def ticket_item(ticket: TicketRecord) -> dict[str, Any]:
     """A new ticket as the TicketingTable stores it (``TICKET#<id>``/``META``)."""
     item: dict[str, Any] = {
@@ -349,7 +277,23 @@ def ticket_item(ticket: TicketRecord) -> dict[str, Any]:
         "issued_at": ticket.issued_at,
         "version": 1,
     }
+    for name in _OPTIONAL_TICKET_FIELDS:
+        value = getattr(ticket, name)
+        if value is not None:
+            item[name] = value
     return item
+
+
+_OPTIONAL_TICKET_FIELDS = (
+    "order_id",
+    "ticket_type_id",
+    "attendee_name",
+    "buyer",
+    "revoked_at",
+    "revoked_reason",
+    "transferred_to",
+    "transferred_from",
+)
 
 
 def _event_record(item: dict[str, Any]) -> EventSeats:
@@ -357,13 +301,10 @@ def _event_record(item: dict[str, Any]) -> EventSeats:
         event_id=str(item["event_id"]),
         organizer=str(item.get("organizer", "")),
         starts_at=str(item.get("starts_at", "")),
-        capacity=int(item.get("capacity", 0)),
-        sold=int(item.get("sold", 0)),
-        checked_in=int(item.get("checked_in", 0)),
     )
 
 
-def _ticket_record(item: dict[str, Any]) -> TicketRecord:
+def ticket_record(item: dict[str, Any]) -> TicketRecord:
     def optional(name: str) -> str | None:
         value = item.get(name)
         return None if value is None else str(value)
@@ -378,4 +319,5 @@ def _ticket_record(item: dict[str, Any]) -> TicketRecord:
         issued_at=str(item["issued_at"]),
         checked_in_at=optional("checked_in_at"),
         checked_in_by=optional("checked_in_by"),
+        **{name: optional(name) for name in _OPTIONAL_TICKET_FIELDS},
     )

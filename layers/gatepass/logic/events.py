@@ -26,6 +26,12 @@ from gatepass.models.events import (
     parse_starts_at,
     public_event,
 )
+from gatepass.models.orders import (
+    DEFAULT_TYPE_NAME,
+    TicketTypeRecord,
+    TicketTypeSpec,
+    parse_moment,
+)
 from gatepass.observability import logger
 
 DEFAULT_PAGE = 20
@@ -96,6 +102,8 @@ def create_event(
         image_upload_key=key,
         verifying_key=ticket_keys.verifying_key(event_id),
         created_at=created_at,
+        max_tickets_per_buyer=request.max_tickets_per_buyer,
+        ticket_types=new_ticket_types(event_id, request.ticket_types, capacity=request.capacity),
     )
 
     upload: PresignedUpload | None = None
@@ -122,6 +130,37 @@ def create_event(
 
     logger.info("event created", extra={"event_id": event_id, "image_status": status})
     return CreateEventResponse(event=to_public(event, media=media, url_ttl=url_ttl), upload=upload)
+
+
+def new_ticket_types(
+    event_id: str, specs: list[TicketTypeSpec] | None, *, capacity: int
+) -> tuple[TicketTypeRecord, ...]:
+    """The event's types as organizers gave them; none is one "General admission" type whose
+    quota is the capacity (version 1's single kind of ticket)."""
+    given = specs or [TicketTypeSpec(name=DEFAULT_TYPE_NAME, quota=capacity)]
+    return tuple(
+        new_ticket_type(event_id, spec, position=position) for position, spec in enumerate(given)
+    )
+
+
+def new_ticket_type(event_id: str, spec: TicketTypeSpec, *, position: int) -> TicketTypeRecord:
+    return TicketTypeRecord(
+        event_id=event_id,
+        ticket_type_id=ids.new_id(),
+        position=position,
+        name=spec.name,
+        description=spec.description,
+        quota=spec.quota,
+        available=spec.quota,
+        opens_at=_utc(spec.opens_at),
+        closes_at=_utc(spec.closes_at),
+        max_per_order=spec.max_per_order,
+    )
+
+
+def _utc(value: str | None) -> str | None:
+    """Sale windows are compared as strings with ``now``: store them in UTC like every time."""
+    return clock.iso(parse_moment(value, "time")) if value else None
 
 
 def _forget_upload(media: MediaStore, key: str) -> None:

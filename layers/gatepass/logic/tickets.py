@@ -1,22 +1,27 @@
-"""Taking a ticket and showing it.
+"""Taking tickets (an order of one or more) and showing them.
 
-Order of a sale, chosen so that nothing is ever half-made:
+Order of a sale, chosen so that nothing is ever half-made (docs/decisions/0050):
 
-1. sign the code and render the QR PNG in memory (no side effect; a failure here sells nothing);
-2. one DynamoDB transaction counts the seat, records the holding and puts the ticket;
-3. store the PNG in the tickets bucket.
+1. read the event once (its types, its buyer limit) and check what can be told before writing;
+2. sign a code and render a QR PNG per ticket in memory (no side effect; a failure sells nothing);
+3. one DynamoDB transaction takes the seats of the event and of every type ordered, counts them
+   on the buyer, and puts the order and its tickets; a refusal is explained from the items
+   DynamoDB returns;
+4. store the PNGs in the tickets bucket.
 
-The ticket item carries its code, so the image is derived data: if step 3 fails the sale stands
+The ticket item carries its code, so the image is derived data: if step 4 fails the sale stands
 (the buyer gets 201), the failure is logged and counted, and ``/get-qr-code`` renders and stores
 the missing image on the first request for it.
 
-A retry with the same ``Idempotency-Key`` (same caller, same event) answers the first ticket
-again, through a Powertools idempotency record keyed on caller, key and event.
+A retry with the same ``Idempotency-Key`` (same caller, same event, same tickets) answers the
+first order again, through a Powertools idempotency record keyed on all of them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -25,58 +30,81 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
 from gatepass import clock, ids
-from gatepass.dal.tickets import (
-    SaleRefused,
-    TicketRecord,
-    TicketsDataAccess,
-    qr_object_key,
-)
+from gatepass.dal.events import EventStore
+from gatepass.dal.orders import OrderRefused, OrderStore
+from gatepass.dal.tickets import TicketRecord, TicketsDataAccess, qr_object_key
 from gatepass.errors import (
-    AlreadyHoldsTicket,
+    BuyerLimitReached,
     Conflict,
+    EventCancelled,
     EventStarted,
     Forbidden,
     GatepassError,
     IdempotencyInProgress,
     InvalidInput,
     NotFound,
+    SaleClosed,
+    SaleNotOpen,
     SoldOut,
+    TicketTypePaused,
+    TicketTypeSoldOut,
+    TooManyTickets,
+    UnknownTicketType,
 )
 from gatepass.keys import TicketKeys
+from gatepass.models.events import EventRecord
+from gatepass.models.orders import OrderLine, OrderRecord, TicketStatus, TicketTypeRecord
 from gatepass.models.tickets import (
     IDEMPOTENCY_KEY_PATTERN,
+    CreateTicketRequest,
     CreateTicketResponse,
+    Order,
     QrCodeLink,
     Ticket,
 )
 from gatepass.observability import MetricUnit, logger, metrics
 
-# How long a retried request still answers the first ticket.
+# How long a retried request still answers the first order.
 IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=24 * 3600)
 
 
 def create_ticket(
-    holder: str,
-    event_id: str,
+    request: CreateTicketRequest,
+    buyer: str,
     idempotency_key: str | None = None,
     *,
+    events: EventStore,
+    orders: OrderStore,
     tickets: TicketsDataAccess,
     keys: TicketKeys,
 ) -> CreateTicketResponse:
     key = check_idempotency_key(idempotency_key)
     seed = keys.seed()
     if key is None:
-        return _issue(tickets, seed, holder, event_id)
-    issue_once = idempotent_function(
-        _issue_once,
-        data_keyword_argument="request",
+        return _place(request, buyer, seed, events=events, orders=orders, tickets=tickets)
+    place_once = idempotent_function(
+        _place_once,
+        data_keyword_argument="fingerprint",
         persistence_store=tickets.idempotency_store(),
         config=IDEMPOTENCY_CONFIG,
         output_serializer=PydanticSerializer(CreateTicketResponse),
     )
-    request = {"holder": holder, "event_id": event_id, "idempotency_key": key}
+    fingerprint = {
+        "holder": buyer,
+        "event_id": request.event_id,
+        "idempotency_key": key,
+        "tickets": [line.model_dump() for line in request.tickets or []],
+    }
     try:
-        response: CreateTicketResponse = issue_once(dal=tickets, seed=seed, request=request)
+        response: CreateTicketResponse = place_once(
+            request=request,
+            buyer=buyer,
+            seed=seed,
+            events=events,
+            orders=orders,
+            tickets=tickets,
+            fingerprint=fingerprint,
+        )
     except IdempotencyAlreadyInProgressError as exc:
         raise IdempotencyInProgress(
             "A request with this Idempotency-Key is still being processed; retry shortly."
@@ -95,56 +123,192 @@ def check_idempotency_key(value: str | None) -> str | None:
     return value
 
 
-def _issue_once(
-    *, dal: TicketsDataAccess, seed: bytes, request: dict[str, str]
+def _place_once(
+    *,
+    request: CreateTicketRequest,
+    buyer: str,
+    seed: bytes,
+    events: EventStore,
+    orders: OrderStore,
+    tickets: TicketsDataAccess,
+    fingerprint: dict[str, Any],
 ) -> CreateTicketResponse:
-    return _issue(dal, seed, request["holder"], request["event_id"])
+    return _place(request, buyer, seed, events=events, orders=orders, tickets=tickets)
 
 
-def _issue(dal: TicketsDataAccess, seed: bytes, holder: str, event_id: str) -> CreateTicketResponse:
+def _place(
+    request: CreateTicketRequest,
+    buyer: str,
+    seed: bytes,
+    *,
+    events: EventStore,
+    orders: OrderStore,
+    tickets: TicketsDataAccess,
+) -> CreateTicketResponse:
     from gatepass import qr, ticket_codes
 
-    ticket_id = ids.new_id()
+    event = events.get(request.event_id)
+    if event is None or not event.ticket_types:
+        raise NotFound("No such event.")
     now = clock.iso(clock.now())
-    code = ticket_codes.sign(seed, event_id, ticket_id)
-    png = qr.render_png(code)
-    record = TicketRecord(
-        ticket_id=ticket_id,
-        event_id=event_id,
-        holder=holder,
-        status="issued",
-        code=code,
-        qr_key=qr_object_key(ticket_id),
-        issued_at=now,
+    lines = order_lines(event, request.tickets)
+    check_order(event, lines)
+    order_id = ids.new_id()
+    records: list[TicketRecord] = []
+    pngs: dict[str, bytes] = {}
+    for line in lines:
+        ticket_id = ids.new_id()
+        code = ticket_codes.sign(seed, event.event_id, ticket_id)
+        pngs[ticket_id] = qr.render_png(code)
+        records.append(
+            TicketRecord(
+                ticket_id=ticket_id,
+                event_id=event.event_id,
+                holder=buyer,
+                status="issued",
+                code=code,
+                qr_key=qr_object_key(ticket_id),
+                issued_at=now,
+                order_id=order_id,
+                ticket_type_id=line.ticket_type_id,
+                attendee_name=line.attendee_name,
+                buyer=buyer,
+            )
+        )
+    placed = OrderRecord(
+        order_id=order_id,
+        event_id=event.event_id,
+        buyer=buyer,
+        status="confirmed",
+        ticket_ids=[record.ticket_id for record in records],
+        ticket_count=len(records),
+        live_count=len(records),
+        created_at=now,
+        updated_at=now,
     )
     try:
-        dal.sell(record, now=now)
-    except SaleRefused as refused:
-        raise _refusal(refused, now) from None
-    metrics.add_metric(name="TicketsSold", unit=MetricUnit.Count, value=1)
+        orders.sell(placed, records, max_per_buyer=event.max_tickets_per_buyer, now=now)
+    except OrderRefused as refused:
+        asked = Counter(line.ticket_type_id for line in lines)
+        raise refusal(refused, event, asked=asked, now=now) from None
+    metrics.add_metric(name="TicketsSold", unit=MetricUnit.Count, value=len(records))
+    metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
+    for record in records:
+        store_qr(tickets, record, pngs[record.ticket_id])
+    views = [ticket_view(record) for record in records]
+    return CreateTicketResponse(order=order_view(placed, views), ticket=views[0])
+
+
+def store_qr(tickets: TicketsDataAccess, record: TicketRecord, png: bytes) -> None:
     try:
-        dal.put_qr(record.qr_key, png)
+        tickets.put_qr(record.qr_key, png)
     except Exception:
         # The sale is committed and the code is on the ticket; /get-qr-code repairs the image.
-        logger.exception("ticket QR image not stored", extra={"ticket_id": ticket_id})
+        logger.exception("ticket QR image not stored", extra={"ticket_id": record.ticket_id})
         metrics.add_metric(name="TicketQrImagesDeferred", unit=MetricUnit.Count, value=1)
-    return CreateTicketResponse(ticket=ticket_view(record))
 
 
-def _refusal(refused: SaleRefused, now: str) -> GatepassError:
-    event = refused.event
-    if refused.event_refused and event is None:
-        return NotFound("No such event.")
-    if refused.held_ticket_id is not None:
-        return AlreadyHoldsTicket(
-            "You already hold a ticket for this event.",
-            details={"ticket_id": refused.held_ticket_id},
+def order_lines(event: EventRecord, lines: list[OrderLine] | None) -> list[OrderLine]:
+    """The tickets asked for; none means one of the first type (version 1's request)."""
+    if lines is None:
+        return [OrderLine(ticket_type_id=event.ticket_types[0].ticket_type_id)]
+    known = {kind.ticket_type_id for kind in event.ticket_types}
+    unknown = sorted({line.ticket_type_id for line in lines} - known)
+    if unknown:
+        raise UnknownTicketType(
+            "This event has no such ticket type.", details={"ticket_type_ids": unknown}
         )
-    if event is not None and event.starts_at <= now:
+    return lines
+
+
+def check_order(event: EventRecord, lines: list[OrderLine]) -> None:
+    """What can be told before writing (the transaction checks all of it again, atomically)."""
+    limit = event.max_tickets_per_buyer
+    if len(lines) > limit:
+        raise TooManyTickets(
+            f"At most {limit} tickets per person for this event.",
+            details={"max_tickets_per_buyer": limit},
+        )
+    kinds = {kind.ticket_type_id: kind for kind in event.ticket_types}
+    for type_id, count in Counter(line.ticket_type_id for line in lines).items():
+        kind = kinds[type_id]
+        if count > kind.max_per_order:
+            raise _per_order(kind)
+
+
+def refusal(
+    refused: OrderRefused, event: EventRecord, *, asked: Counter[str], now: str
+) -> GatepassError:
+    """Why DynamoDB refused, in the order a buyer can act on."""
+    seats = refused.seats
+    if refused.seats_refused and seats is None:
+        return NotFound("No such event.")
+    if seats is not None and seats.status == "cancelled":
+        return EventCancelled("This event has been cancelled; nothing more is sold.")
+    if seats is not None and seats.starts_at <= now:
         return EventStarted("This event has already started; tickets are no longer issued.")
-    if event is not None and event.sold >= event.capacity:
-        return SoldOut("This event is sold out.", details={"capacity": event.capacity})
-    return Conflict("The event changed while your ticket was being taken; try again.")
+    if refused.missing_types:
+        return UnknownTicketType(
+            "This event has no such ticket type.",
+            details={"ticket_type_ids": refused.missing_types},
+        )
+    for kind in refused.refused_types:
+        detail = {"ticket_type_id": kind.ticket_type_id}
+        if kind.paused:
+            return TicketTypePaused(f"{kind.name} tickets are paused.", details=detail)
+        window = kind.window_state(now)
+        if window == "not_open":
+            return SaleNotOpen(
+                f"{kind.name} tickets are not on sale yet.",
+                details={**detail, "opens_at": kind.opens_at},
+            )
+        if window == "closed":
+            return SaleClosed(
+                f"The sale of {kind.name} tickets has closed.",
+                details={**detail, "closes_at": kind.closes_at},
+            )
+        if asked[kind.ticket_type_id] > kind.max_per_order:
+            return _per_order(kind)
+    if refused.seats_refused and seats is not None:
+        left = max(0, seats.available)
+        return SoldOut(
+            "This event is sold out." if left == 0 else f"Only {left} seats are left.",
+            details={"capacity": seats.capacity, "left": left},
+        )
+    for kind in refused.refused_types:
+        left = max(0, kind.available)
+        return TicketTypeSoldOut(
+            f"{kind.name} tickets are sold out."
+            if left == 0
+            else f"Only {left} {kind.name} tickets are left.",
+            details={"ticket_type_id": kind.ticket_type_id, "left": left},
+        )
+    if refused.buyer_refused:
+        limit = event.max_tickets_per_buyer
+        return BuyerLimitReached(
+            f"At most {limit} tickets per person for this event; you already have "
+            f"{refused.buyer_tickets}.",
+            details={"max_tickets_per_buyer": limit, "held": refused.buyer_tickets},
+        )
+    return Conflict("The event changed while your order was being taken; try again.")
+
+
+def _per_order(kind: TicketTypeRecord) -> TooManyTickets:
+    return TooManyTickets(
+        f"At most {kind.max_per_order} {kind.name} tickets per order.",
+        details={"ticket_type_id": kind.ticket_type_id, "max_per_order": kind.max_per_order},
+    )
+
+
+def order_view(order: OrderRecord, tickets: list[Ticket]) -> Order:
+    return Order(
+        order_id=order.order_id,
+        event_id=order.event_id,
+        buyer=order.buyer,
+        status=order.status,
+        created_at=order.created_at,
+        tickets=tickets,
+    )
 
 
 def ticket_view(record: TicketRecord) -> Ticket:
@@ -152,11 +316,26 @@ def ticket_view(record: TicketRecord) -> Ticket:
         ticket_id=record.ticket_id,
         event_id=record.event_id,
         holder=record.holder,
-        status="checked_in" if record.status == "checked_in" else "issued",
+        status=ticket_status(record.status),
         code=record.code,
         issued_at=record.issued_at,
         checked_in_at=record.checked_in_at,
+        order_id=record.order_id,
+        ticket_type_id=record.ticket_type_id,
+        attendee_name=record.attendee_name or "",
+        revoked_at=record.revoked_at,
+        revoked_reason=record.revoked_reason,
     )
+
+
+def ticket_status(value: str) -> TicketStatus:
+    statuses: dict[str, TicketStatus] = {
+        "issued": "issued",
+        "checked_in": "checked_in",
+        "cancelled": "cancelled",
+        "transferred": "transferred",
+    }
+    return statuses.get(value, "issued")
 
 
 def qr_code_link(

@@ -16,6 +16,15 @@ from pydantic import (
 )
 
 from gatepass import clock
+from gatepass.models.orders import (
+    DEFAULT_MAX_PER_BUYER,
+    MAX_TICKET_TYPES,
+    EventStatus,
+    PublicTicketType,
+    TicketTypeRecord,
+    TicketTypeSpec,
+    public_ticket_type,
+)
 
 ImageContentType = Literal["image/jpeg", "image/png", "image/webp"]
 ImageStatus = Literal["none", "awaiting_upload", "processing", "ready", "rejected"]
@@ -53,6 +62,10 @@ class CreateEventRequest(BaseModel):
     capacity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
     image: InlineImage | None = None
     image_upload: ImageUploadRequest | None = None
+    ticket_types: (
+        Annotated[list[TicketTypeSpec], Field(min_length=1, max_length=MAX_TICKET_TYPES)] | None
+    ) = None
+    max_tickets_per_buyer: Annotated[int, Field(ge=1, le=20, strict=True)] = DEFAULT_MAX_PER_BUYER
 
     @field_validator("starts_at")
     @classmethod
@@ -107,6 +120,9 @@ class PublicEvent(BaseModel):
     image: PublicImage | None
     verifying_key: str
     created_at: str
+    status: EventStatus
+    max_tickets_per_buyer: int
+    ticket_types: list[PublicTicketType]
 
 
 class PresignedUpload(BaseModel):
@@ -140,8 +156,6 @@ class EventRecord(BaseModel):
     starts_at: str
     starts_at_local: str | None = None
     capacity: int
-    sold: int = 0
-    checked_in: int = 0
     image_status: ImageStatus = "none"
     image_reason: str | None = None
     image_upload_key: str | None = None
@@ -151,10 +165,27 @@ class EventRecord(BaseModel):
     image_height: int | None = None
     verifying_key: str = ""
     created_at: str = ""
+    max_tickets_per_buyer: int = DEFAULT_MAX_PER_BUYER
+    # From the seats counter and the ticket types (docs/decisions/0050), not the stored META.
+    sold: int = 0
+    checked_in: int = 0
+    available: int | None = None
+    held: int = 0
+    status: EventStatus = "on_sale"
+    ticket_types: tuple[TicketTypeRecord, ...] = ()
 
     @classmethod
     def of(cls, fields: Mapping[str, Any]) -> EventRecord:
         return cls.model_validate(dict(fields))
+
+    @property
+    def seats_left(self) -> int:
+        left = self.capacity - self.sold - self.held if self.available is None else self.available
+        return max(0, left)
+
+
+# The fields of ``EventRecord`` that are not stored on the event's descriptive item.
+COUNTER_FIELDS = frozenset({"sold", "checked_in", "available", "held", "status", "ticket_types"})
 
 
 def public_event(event: EventRecord, image_url: Callable[[str], str]) -> PublicEvent:
@@ -162,6 +193,7 @@ def public_event(event: EventRecord, image_url: Callable[[str], str]) -> PublicE
 
     ``image_url`` turns a media key into a URL a browser may fetch (a pre-signed GET).
     """
+    now = clock.iso(clock.now())
     image: PublicImage | None = None
     if event.image_status == "ready" and event.image_display_key and event.image_thumbnail_key:
         image = PublicImage(
@@ -179,11 +211,22 @@ def public_event(event: EventRecord, image_url: Callable[[str], str]) -> PublicE
         starts_at_local=event.starts_at_local or event.starts_at,
         capacity=event.capacity,
         sold=event.sold,
-        seats_left=max(0, event.capacity - event.sold),
+        seats_left=event.seats_left,
         checked_in=event.checked_in,
         image_status=event.image_status,
         image_reason=event.image_reason,
         image=image,
         verifying_key=event.verifying_key,
         created_at=event.created_at,
+        status=event.status,
+        max_tickets_per_buyer=event.max_tickets_per_buyer,
+        ticket_types=[
+            public_ticket_type(
+                kind,
+                event_available=event.seats_left,
+                event_on_sale=event.status == "on_sale" and event.starts_at > now,
+                now=now,
+            )
+            for kind in event.ticket_types
+        ],
     )

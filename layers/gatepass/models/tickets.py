@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gatepass.models.common import GatepassId
-
-TicketStatus = Literal["issued", "checked_in"]
+from gatepass.models.orders import MAX_ORDER_TICKETS, OrderLine, OrderStatus, TicketStatus
 
 # Visible ASCII only, as the Idempotency-Key header draft recommends for opaque keys.
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
@@ -20,9 +19,14 @@ TicketCodeText = Annotated[
 
 
 class CreateTicketRequest(BaseModel):
+    """An order: without ``tickets``, one ticket of the event's first type (version 1)."""
+
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
+    tickets: (
+        Annotated[list[OrderLine], Field(min_length=1, max_length=MAX_ORDER_TICKETS)] | None
+    ) = None
 
 
 class Ticket(BaseModel):
@@ -33,9 +37,26 @@ class Ticket(BaseModel):
     code: str
     issued_at: str
     checked_in_at: str | None = None
+    order_id: str | None = None
+    ticket_type_id: str | None = None
+    attendee_name: str = ""
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+
+
+class Order(BaseModel):
+    order_id: str
+    event_id: str
+    buyer: str
+    status: OrderStatus
+    created_at: str
+    tickets: list[Ticket]
 
 
 class CreateTicketResponse(BaseModel):
+    """The order, and its first ticket as ``ticket`` (what version 1 answered)."""
+
+    order: Order
     ticket: Ticket
 
 
@@ -59,3 +80,5 @@ class CheckInResult(BaseModel):
     holder: str
     status: TicketStatus
     checked_in_at: str
+    ticket_type_id: str | None = None
+    attendee_name: str = ""

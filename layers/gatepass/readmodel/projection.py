@@ -24,7 +24,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from gatepass.observability import logger
 from gatepass.readmodel.cache import CATALOG_GENERATION, Invalidator, event_generation
-from gatepass.readmodel.schema import activities, activity_daily, events, tickets
+from gatepass.readmodel.schema import (
+    activities,
+    activity_daily,
+    event_seats,
+    events,
+    orders,
+    ticket_types,
+    tickets,
+)
 
 ChangeName = Literal["INSERT", "MODIFY", "REMOVE"]
 _CHANGE_NAMES: dict[str, ChangeName] = {"INSERT": "INSERT", "MODIFY": "MODIFY", "REMOVE": "REMOVE"}
@@ -99,6 +107,19 @@ def project(conn: Connection, change: Change) -> Outcome:
         applied = _upsert_versioned(conn, events, "event_id", _tombstone(row, change))
         invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if applied else ()
         return Outcome("event", row["event_id"], applied, invalidates)
+    if entity in ("seats", "ticket_type"):
+        # What is left shows on the catalog and the event page: both caches go stale.
+        if entity == "seats":
+            row, table, key = seats_row(image), event_seats, "event_id"
+        else:
+            row, table, key = ticket_type_row(image), ticket_types, "ticket_type_id"
+        applied = _upsert_versioned(conn, table, key, _tombstone(row, change))
+        invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if applied else ()
+        return Outcome(entity, row[key], applied, invalidates)
+    if entity == "order":
+        row = order_row(image)
+        applied = _upsert_versioned(conn, orders, "order_id", _tombstone(row, change))
+        return Outcome("order", row["order_id"], applied)
     if entity == "ticket":
         row = ticket_row(image)
         applied = _upsert_versioned(conn, tickets, "ticket_id", _tombstone(row, change))
@@ -108,7 +129,7 @@ def project(conn: Connection, change: Change) -> Outcome:
         if change.name == "REMOVE":
             return Outcome("activity", row["activity_id"], _expire_activity(conn, row))
         return Outcome("activity", row["activity_id"], _insert_activity(conn, row))
-    # Holdings (and anything added later) are not part of the read model.
+    # Buyers' counts, v1 holdings (and anything added later) are not part of the read model.
     return Outcome(str(entity or "unknown"), _describe_key(image), applied=False)
 
 
@@ -124,8 +145,7 @@ def event_row(image: Mapping[str, Any]) -> dict[str, Any]:
         "starts_at": _timestamp(image, "starts_at"),
         "starts_at_local": _optional_text(image, "starts_at_local"),
         "capacity": _integer(image, "capacity"),
-        "sold": _optional_integer(image, "sold") or 0,
-        "checked_in": _optional_integer(image, "checked_in") or 0,
+        "max_tickets_per_buyer": _optional_integer(image, "max_tickets_per_buyer") or 1,
         "organizer": _text(image, "organizer"),
         "image_status": _optional_text(image, "image_status") or "none",
         "image_reason": _optional_text(image, "image_reason"),
@@ -134,6 +154,56 @@ def event_row(image: Mapping[str, Any]) -> dict[str, Any]:
         "image_width": _optional_integer(image, "image_width"),
         "image_height": _optional_integer(image, "image_height"),
         "verifying_key": _optional_text(image, "verifying_key"),
+        "created_at": _optional_timestamp(image, "created_at"),
+        "updated_at": _optional_timestamp(image, "updated_at"),
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def seats_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": _text(image, "event_id"),
+        "capacity": _integer(image, "capacity"),
+        "available": _integer(image, "available"),
+        "sold": _optional_integer(image, "sold") or 0,
+        "held": _optional_integer(image, "held") or 0,
+        "checked_in": _optional_integer(image, "checked_in") or 0,
+        "status": _optional_text(image, "status") or "on_sale",
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def ticket_type_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "ticket_type_id": _text(image, "ticket_type_id"),
+        "event_id": _text(image, "event_id"),
+        "position": _optional_integer(image, "position") or 0,
+        "name": _text(image, "name"),
+        "description": _optional_text(image, "description") or "",
+        "quota": _integer(image, "quota"),
+        "available": _integer(image, "available"),
+        "sold": _optional_integer(image, "sold") or 0,
+        "held": _optional_integer(image, "held") or 0,
+        "checked_in": _optional_integer(image, "checked_in") or 0,
+        "opens_at": _optional_timestamp(image, "opens_at"),
+        "closes_at": _optional_timestamp(image, "closes_at"),
+        "max_per_order": _integer(image, "max_per_order"),
+        "paused": bool(image.get("paused", False)),
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def order_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "order_id": _text(image, "order_id"),
+        "event_id": _text(image, "event_id"),
+        "buyer": _text(image, "buyer"),
+        "status": _text(image, "status"),
+        "ticket_count": _integer(image, "ticket_count"),
+        "live_count": _integer(image, "live_count"),
         "created_at": _optional_timestamp(image, "created_at"),
         "updated_at": _optional_timestamp(image, "updated_at"),
         "version": _integer(image, "version"),
@@ -152,6 +222,14 @@ def ticket_row(image: Mapping[str, Any]) -> dict[str, Any]:
         "issued_at": _optional_timestamp(image, "issued_at"),
         "checked_in_at": _optional_timestamp(image, "checked_in_at"),
         "checked_in_by": _optional_text(image, "checked_in_by"),
+        "order_id": _optional_text(image, "order_id"),
+        "ticket_type_id": _optional_text(image, "ticket_type_id"),
+        "attendee_name": _optional_text(image, "attendee_name"),
+        "buyer": _optional_text(image, "buyer"),
+        "revoked_at": _optional_timestamp(image, "revoked_at"),
+        "revoked_reason": _optional_text(image, "revoked_reason"),
+        "transferred_to": _optional_text(image, "transferred_to"),
+        "transferred_from": _optional_text(image, "transferred_from"),
         "version": _integer(image, "version"),
         "deleted": False,
     }

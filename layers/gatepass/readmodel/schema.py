@@ -52,8 +52,6 @@ events = Table(
     Column("starts_at", DateTime(timezone=True), nullable=False),
     Column("starts_at_local", Text),
     Column("capacity", Integer, nullable=False),
-    Column("sold", Integer, nullable=False, server_default=text("0")),
-    Column("checked_in", Integer, nullable=False, server_default=text("0")),
     Column("organizer", Text, nullable=False),
     Column("image_status", Text, nullable=False, server_default="none"),
     Column("image_reason", Text),
@@ -67,9 +65,65 @@ events = Table(
     Column("version", BigInteger, nullable=False),
     Column("deleted", Boolean, nullable=False, server_default=false()),
     Column("search", TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True)),
+    Column("max_tickets_per_buyer", Integer, nullable=False, server_default=text("1")),
     Index(None, "search", postgresql_using="gin"),
     Index(None, "starts_at"),
     Index(None, "organizer", "starts_at"),
+)
+
+# The event's seats counter and its ticket types: items of their own in DynamoDB, each with its
+# own version (docs/decisions/0050), so each is a row of its own here.
+event_seats = Table(
+    "event_seats",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("capacity", Integer, nullable=False),
+    Column("available", Integer, nullable=False),
+    Column("sold", Integer, nullable=False, server_default=text("0")),
+    Column("held", Integer, nullable=False, server_default=text("0")),
+    Column("checked_in", Integer, nullable=False, server_default=text("0")),
+    Column("status", Text, nullable=False, server_default="on_sale"),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+)
+
+ticket_types = Table(
+    "ticket_types",
+    metadata,
+    Column("ticket_type_id", Text, primary_key=True),
+    Column("event_id", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("quota", Integer, nullable=False),
+    Column("available", Integer, nullable=False),
+    Column("sold", Integer, nullable=False, server_default=text("0")),
+    Column("held", Integer, nullable=False, server_default=text("0")),
+    Column("checked_in", Integer, nullable=False, server_default=text("0")),
+    Column("opens_at", DateTime(timezone=True)),
+    Column("closes_at", DateTime(timezone=True)),
+    Column("max_per_order", Integer, nullable=False),
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Index(None, "event_id", "position"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("event_id", Text, nullable=False),
+    Column("buyer", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("ticket_count", Integer, nullable=False),
+    Column("live_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Index(None, "buyer", "created_at"),
+    Index(None, "event_id"),
 )
 
 tickets = Table(
@@ -87,8 +141,18 @@ tickets = Table(
     Column("checked_in_by", Text),
     Column("version", BigInteger, nullable=False),
     Column("deleted", Boolean, nullable=False, server_default=false()),
+    Column("order_id", Text),
+    Column("ticket_type_id", Text),
+    Column("attendee_name", Text),
+    Column("buyer", Text),
+    Column("revoked_reason", Text),
+    Column("transferred_to", Text),
+    Column("transferred_from", Text),
+    Column("revoked_at", DateTime(timezone=True)),
     Index(None, "event_id", "holder"),
     Index(None, "holder", "issued_at"),
+    Index(None, "order_id"),
+    Index(None, "event_id", "ticket_type_id"),
 )
 
 # One row per activity record: inserting it is what makes counting it idempotent. When the
@@ -127,4 +191,13 @@ people = Table(
     Column("joined_at", DateTime(timezone=True), nullable=False),
 )
 
-TRUNCATE_ORDER = ("people", "activity_daily", "activities", "tickets", "events")
+TRUNCATE_ORDER = (
+    "people",
+    "activity_daily",
+    "activities",
+    "tickets",
+    "orders",
+    "ticket_types",
+    "event_seats",
+    "events",
+)

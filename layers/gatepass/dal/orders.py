@@ -1,0 +1,462 @@
+"""Orders in the TicketingTable: the sale, cancellation and transfer transactions.
+
+Every invariant is a condition inside the transaction that changes it (docs/decisions/0050):
+counters keep ``available`` so that "this order fits" is ``available >= n``. When DynamoDB
+cancels a transaction, the items it refused come back as they were
+(``ReturnValuesOnConditionCheckFailure=ALL_OLD``) so logic can say why without a second read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gatepass import clients
+from gatepass.dal import layout
+from gatepass.dal.storage import condition_failed, plain_item
+from gatepass.dal.tickets import TicketRecord, ticket_item, ticket_record
+from gatepass.dal.transactions import transact
+from gatepass.models.orders import OrderRecord, SeatsRecord, TicketTypeRecord
+
+
+class OrderRefused(Exception):
+    """The sale's transaction was cancelled by a condition: each field is what a refused item
+    was (``seats`` is None when no such event exists)."""
+
+    def __init__(self) -> None:
+        super().__init__("order refused")
+        self.seats_refused = False
+        self.seats: SeatsRecord | None = None
+        self.refused_types: list[TicketTypeRecord] = []
+        self.missing_types: list[str] = []
+        self.buyer_refused = False
+        self.buyer_tickets = 0
+
+
+class CancelRefused(Exception):
+    """The cancellation was cancelled: tickets no longer live (or not the caller's), the event
+    started, or an order changed meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__("cancellation refused")
+        self.refused_tickets: list[TicketRecord] = []
+        self.seats: SeatsRecord | None = None
+        self.seats_refused = False
+        self.order_changed = False
+
+
+class TransferRefused(Exception):
+    def __init__(self) -> None:
+        super().__init__("transfer refused")
+        self.ticket: TicketRecord | None = None
+        self.seats: SeatsRecord | None = None
+        self.seats_refused = False
+
+
+class OrderStore(Protocol):
+    def get_order(self, order_id: str) -> OrderRecord | None: ...
+
+    def sell(
+        self, order: OrderRecord, tickets: list[TicketRecord], *, max_per_buyer: int, now: str
+    ) -> None: ...
+
+    def cancel(
+        self,
+        tickets: list[TicketRecord],
+        *,
+        holder: str,
+        orders: dict[str, int],
+        reason: str,
+        now: str,
+        until_start: bool,
+    ) -> None: ...
+
+    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class _OrderPart:
+    ticket_type_id: str
+    buyer: str
+    order_id: str
+
+
+def _part_of(ticket: TicketRecord) -> _OrderPart:
+    """Which type, buyer and order a ticket counts on (every ticket sold in an order has them)."""
+    if not (ticket.ticket_type_id and ticket.buyer and ticket.order_id):
+        raise ValueError(f"ticket {ticket.ticket_id} belongs to no order")
+    return _OrderPart(ticket.ticket_type_id, ticket.buyer, ticket.order_id)
+
+
+def order_item(order: OrderRecord) -> dict[str, Any]:
+    return {
+        **layout.order_key(order.order_id),
+        "entity": "order",
+        **order.model_dump(),
+        "version": 1,
+    }
+
+
+def revocation_item(event_id: str, ticket_id: str, *, at: str, reason: str) -> dict[str, Any]:
+    return {
+        **layout.revocation_key(event_id, at, ticket_id),
+        "entity": "revocation",
+        "event_id": event_id,
+        "ticket_id": ticket_id,
+        "revoked_at": at,
+        "reason": reason,
+    }
+
+
+class DynamoOrderStore:
+    """The AWS implementation over the TicketingTable."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def _table(self) -> Any:
+        return clients.dynamodb_table(self.table_name)
+
+    # ------------------------------------------------------------------ reads
+
+    def get_order(self, order_id: str) -> OrderRecord | None:
+        item = (
+            self._table().get_item(Key=layout.order_key(order_id), ConsistentRead=True).get("Item")
+        )
+        return OrderRecord.of(item) if item else None
+
+    # ------------------------------------------------------------------ the sale
+
+    def sell(
+        self,
+        order: OrderRecord,
+        tickets: list[TicketRecord],
+        *,
+        max_per_buyer: int,
+        now: str,
+    ) -> None:
+        """Take the seats of every type ordered and of the event, count them on the buyer, and
+        put the order and its tickets; or none of it."""
+        n = len(tickets)
+        per_type = Counter(_part_of(t).ticket_type_id for t in tickets)
+        type_ids = list(per_type)
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": layout.seats_key(order.event_id),
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND available >= :n AND starts_at > :now "
+                        "AND #status = :on_sale"
+                    ),
+                    "UpdateExpression": "ADD available :minus_n, sold :n, version :one",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":n": n,
+                        ":minus_n": -n,
+                        ":one": 1,
+                        ":now": now,
+                        ":on_sale": "on_sale",
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        ]
+        for type_id in type_ids:
+            k = per_type[type_id]
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": layout.ticket_type_key(order.event_id, type_id),
+                        "ConditionExpression": (
+                            "attribute_exists(pk) AND available >= :k AND paused = :false "
+                            "AND max_per_order >= :k "
+                            "AND (attribute_not_exists(opens_at) OR opens_at <= :now) "
+                            "AND (attribute_not_exists(closes_at) OR closes_at > :now)"
+                        ),
+                        "UpdateExpression": "ADD available :minus_k, sold :k, version :one",
+                        "ExpressionAttributeValues": {
+                            ":k": k,
+                            ":minus_k": -k,
+                            ":one": 1,
+                            ":false": False,
+                            ":now": now,
+                        },
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": layout.buyer_key(order.event_id, order.buyer),
+                    "ConditionExpression": "attribute_not_exists(pk) OR tickets <= :room",
+                    "UpdateExpression": (
+                        "ADD tickets :n, version :one SET entity = :entity, event_id = :event_id, "
+                        "buyer = :buyer"
+                    ),
+                    "ExpressionAttributeValues": {
+                        ":n": n,
+                        ":one": 1,
+                        ":room": max_per_buyer - n,
+                        ":entity": "buyer",
+                        ":event_id": order.event_id,
+                        ":buyer": order.buyer,
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        )
+        items.append(
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": order_item(order),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+        for ticket in tickets:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": ticket_item(ticket),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+
+        def refused(reasons: list[dict[str, Any]]) -> Exception:
+            seats_reason, rest = reasons[0], reasons[1:]
+            type_reasons, rest = rest[: len(type_ids)], rest[len(type_ids) :]
+            buyer_reason, new_items = rest[0], rest[1:]
+            if any(condition_failed(reason) for reason in new_items):
+                # Two random 80-bit ids colliding: fail loudly rather than overwrite.
+                return RuntimeError("order or ticket id collision")
+            refusal = OrderRefused()
+            if condition_failed(seats_reason):
+                refusal.seats_refused = True
+                old = plain_item(seats_reason.get("Item"))
+                refusal.seats = SeatsRecord.of(old) if old else None
+            for type_id, reason in zip(type_ids, type_reasons, strict=True):
+                if condition_failed(reason):
+                    old = plain_item(reason.get("Item"))
+                    if old:
+                        refusal.refused_types.append(TicketTypeRecord.of(old))
+                    else:
+                        refusal.missing_types.append(type_id)
+            if condition_failed(buyer_reason):
+                refusal.buyer_refused = True
+                refusal.buyer_tickets = int(plain_item(buyer_reason.get("Item")).get("tickets", 0))
+            return refusal
+
+        transact(self._table().meta.client, items, refused)
+
+    # ------------------------------------------------------------------ cancellation
+
+    def cancel(
+        self,
+        tickets: list[TicketRecord],
+        *,
+        holder: str,
+        orders: dict[str, int],
+        reason: str,
+        now: str,
+        until_start: bool,
+    ) -> None:
+        """Revoke live tickets of one event held by ``holder`` and give their seats back.
+
+        ``orders`` maps each order touched to its ``live_count`` as read; the order's update is
+        conditional on it, so two cancellations of one order never lose a count.
+        """
+        event_id = tickets[0].event_id
+        n = len(tickets)
+        per_type = Counter(_part_of(t).ticket_type_id for t in tickets)
+        per_buyer = Counter(_part_of(t).buyer for t in tickets)
+        per_order = Counter(_part_of(t).order_id for t in tickets)
+        items: list[dict[str, Any]] = []
+        for ticket in tickets:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": layout.ticket_key(ticket.ticket_id),
+                        "ConditionExpression": "holder = :holder AND #status = :issued",
+                        "UpdateExpression": (
+                            "SET #status = :cancelled, revoked_at = :now, revoked_reason = :reason "
+                            "ADD version :one"
+                        ),
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":holder": holder,
+                            ":issued": "issued",
+                            ":cancelled": "cancelled",
+                            ":now": now,
+                            ":reason": reason,
+                            ":one": 1,
+                        },
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        seats_condition = "attribute_exists(pk)"
+        values: dict[str, Any] = {":n": n, ":minus_n": -n, ":one": 1}
+        if until_start:
+            seats_condition += " AND starts_at > :now"
+            values[":now"] = now
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": layout.seats_key(event_id),
+                    "ConditionExpression": seats_condition,
+                    "UpdateExpression": "ADD available :n, sold :minus_n, version :one",
+                    "ExpressionAttributeValues": values,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        )
+        for type_id, k in per_type.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": layout.ticket_type_key(event_id, type_id),
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "UpdateExpression": "ADD available :k, sold :minus_k, version :one",
+                        "ExpressionAttributeValues": {":k": k, ":minus_k": -k, ":one": 1},
+                    }
+                }
+            )
+        for buyer, k in per_buyer.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": layout.buyer_key(event_id, buyer),
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "UpdateExpression": "ADD tickets :minus_k, version :one",
+                        "ExpressionAttributeValues": {":minus_k": -k, ":one": 1},
+                    }
+                }
+            )
+        for order_id, k in per_order.items():
+            live = orders[order_id]
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": layout.order_key(order_id),
+                        "ConditionExpression": "live_count = :live",
+                        "UpdateExpression": (
+                            "SET live_count = :left, #status = :status, updated_at = :now "
+                            "ADD version :one"
+                        ),
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":live": live,
+                            ":left": live - k,
+                            ":status": "cancelled" if live - k <= 0 else "confirmed",
+                            ":now": now,
+                            ":one": 1,
+                        },
+                    }
+                }
+            )
+        for ticket in tickets:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": revocation_item(event_id, ticket.ticket_id, at=now, reason=reason),
+                    }
+                }
+            )
+
+        def refused(reasons: list[dict[str, Any]]) -> Exception:
+            refusal = CancelRefused()
+            for reason in reasons[:n]:
+                if condition_failed(reason):
+                    refusal.refused_tickets.append(ticket_record(plain_item(reason.get("Item"))))
+            seats_reason = reasons[n]
+            if condition_failed(seats_reason):
+                refusal.seats_refused = True
+                old = plain_item(seats_reason.get("Item"))
+                refusal.seats = SeatsRecord.of(old) if old else None
+            refusal.order_changed = any(condition_failed(r) for r in reasons[n + 1 :])
+            return refusal
+
+        transact(self._table().meta.client, items, refused)
+
+    # ------------------------------------------------------------------ transfer
+
+    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None:
+        """Revoke ``old`` and issue ``new`` (same order, type and attendee) to its recipient."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": layout.ticket_key(old.ticket_id),
+                    "ConditionExpression": "holder = :holder AND #status = :issued",
+                    "UpdateExpression": (
+                        "SET #status = :transferred, revoked_at = :now, revoked_reason = :reason, "
+                        "transferred_to = :to ADD version :one"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":holder": old.holder,
+                        ":issued": "issued",
+                        ":transferred": "transferred",
+                        ":reason": "transferred",
+                        ":to": new.ticket_id,
+                        ":now": now,
+                        ":one": 1,
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": self.table_name,
+                    "Key": layout.seats_key(old.event_id),
+                    "ConditionExpression": "starts_at > :now AND #status = :on_sale",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":now": now, ":on_sale": "on_sale"},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": ticket_item(new),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": revocation_item(
+                        old.event_id, old.ticket_id, at=now, reason="transferred"
+                    ),
+                }
+            },
+        ]
+
+        def refused(reasons: list[dict[str, Any]]) -> Exception:
+            ticket_reason, seats_reason = reasons[0], reasons[1]
+            if condition_failed(reasons[2]):
+                return RuntimeError("ticket id collision")
+            refusal = TransferRefused()
+            if condition_failed(ticket_reason):
+                refusal.ticket = ticket_record(plain_item(ticket_reason.get("Item")))
+            if condition_failed(seats_reason):
+                refusal.seats_refused = True
+                old = plain_item(seats_reason.get("Item"))
+                refusal.seats = SeatsRecord.of(old) if old else None
+            return refusal
+
+        transact(self._table().meta.client, items, refused)

@@ -1,0 +1,38 @@
+"""One ``TransactWriteItems`` with the retries every transaction of the data layer shares."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from gatepass.dal.storage import StorageUnavailable, condition_failed, error_code
+
+TRANSACTION_ATTEMPTS = 4
+_CONFLICT_BACKOFF_SECONDS = 0.025
+
+
+def transact(
+    client: Any,
+    items: list[dict[str, Any]],
+    refused: Callable[[list[dict[str, Any]]], Exception],
+) -> None:
+    """Run one ``TransactWriteItems``; a cancellation with a failed condition raises what
+    ``refused`` makes of the reasons, one made only of conflicts is retried with backoff."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            client.transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            response: dict[str, Any] = dict(exc.response)
+            reasons: list[dict[str, Any]] = list(response.get("CancellationReasons", []))
+            if any(condition_failed(reason) for reason in reasons):
+                raise refused(reasons) from exc
+            # Only conflicts with concurrent transactions on the same items: try again.
+            time.sleep(_CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.random())  # noqa: S311
+    raise StorageUnavailable("Too many people are doing this at once; try again.")

@@ -1,0 +1,143 @@
+"""Organizers' changes to an event's ticket types: add one, or change its name, description,
+sale window, quota, per-order maximum or pause it (docs/decisions/0050).
+
+A quota never goes below what is sold or held: the new quota moves ``available`` by the same
+amount, on the condition that enough seats are still available.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatepass import clock
+from gatepass.dal.events import EventStore, TicketTypeChanges, TypeChangeRefused
+from gatepass.errors import (
+    EventCancelled,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    QuotaBelowSold,
+    TooManyTicketTypes,
+)
+from gatepass.logic.events import new_ticket_type
+from gatepass.models.events import EventRecord
+from gatepass.models.orders import (
+    MAX_TICKET_TYPES,
+    AddTicketTypeRequest,
+    PublicTicketType,
+    TicketTypeRecord,
+    TicketTypeResponse,
+    UpdateTicketTypeRequest,
+    parse_moment,
+    public_ticket_type,
+)
+from gatepass.observability import logger
+
+
+def add_ticket_type(
+    request: AddTicketTypeRequest, organizer: str, *, events: EventStore, types: TicketTypeChanges
+) -> TicketTypeResponse:
+    event = _organizers_event(request.event_id, organizer, events)
+    if len(event.ticket_types) >= MAX_TICKET_TYPES:
+        raise _too_many()
+    position = max((kind.position for kind in event.ticket_types), default=-1) + 1
+    kind = new_ticket_type(event.event_id, request, position=position)
+    try:
+        types.add(kind, max_types=MAX_TICKET_TYPES)
+    except TypeChangeRefused as refused:
+        raise _refusal(refused) from None
+    logger.info("ticket type added", extra={"event_id": event.event_id})
+    return TicketTypeResponse(ticket_type=_public(event, kind))
+
+
+def update_ticket_type(
+    request: UpdateTicketTypeRequest,
+    organizer: str,
+    *,
+    events: EventStore,
+    types: TicketTypeChanges,
+) -> TicketTypeResponse:
+    event = _organizers_event(request.event_id, organizer, events)
+    kind = next((k for k in event.ticket_types if k.ticket_type_id == request.ticket_type_id), None)
+    if kind is None:
+        raise NotFound("This event has no such ticket type.")
+    given = request.model_fields_set
+    set_fields: dict[str, Any] = {}
+    remove_fields: list[str] = []
+    for name in ("name", "description", "max_per_order", "paused"):
+        value = getattr(request, name)
+        if name in given and value is not None:
+            set_fields[name] = value
+    for name in ("opens_at", "closes_at"):
+        if name in given:
+            value = getattr(request, name)
+            if value:
+                set_fields[name] = clock.iso(parse_moment(value, name))
+            else:
+                remove_fields.append(name)
+    opens = set_fields.get("opens_at", None if "opens_at" in remove_fields else kind.opens_at)
+    closes = set_fields.get("closes_at", None if "closes_at" in remove_fields else kind.closes_at)
+    if opens and closes and closes <= opens:
+        raise InvalidInput(
+            "closes_at must be after opens_at.",
+            details={"problems": [{"field": "closes_at", "problem": "not after opens_at"}]},
+        )
+    quota = request.quota if "quota" in given else None
+    if quota is not None and kind.quota - quota > kind.available:
+        raise _below_sold(kind)
+    try:
+        changed = types.update(
+            kind, set_fields=set_fields, remove_fields=remove_fields, quota=quota
+        )
+    except TypeChangeRefused as refused:
+        raise _refusal(refused) from None
+    logger.info("ticket type changed", extra={"event_id": event.event_id})
+    return TicketTypeResponse(ticket_type=_public(event, changed))
+
+
+def _organizers_event(event_id: str, organizer: str, events: EventStore) -> EventRecord:
+    event = events.get(event_id)
+    if event is None:
+        raise NotFound("No such event.")
+    if event.organizer != organizer:
+        raise Forbidden("Only the event's organizer can change its ticket types.")
+    if event.status == "cancelled":
+        raise EventCancelled("This event has been cancelled; its ticket types stay as they are.")
+    return event
+
+
+def _public(event: EventRecord, kind: TicketTypeRecord) -> PublicTicketType:
+    now = clock.iso(clock.now())
+    return public_ticket_type(
+        kind,
+        event_available=event.seats_left,
+        event_on_sale=event.status == "on_sale" and event.starts_at > now,
+        now=now,
+    )
+
+
+def _refusal(refused: TypeChangeRefused) -> Exception:
+    if refused.seats is not None:
+        if refused.seats.status == "cancelled":
+            return EventCancelled(
+                "This event has been cancelled; its ticket types stay as they are."
+            )
+        return _too_many()
+    if refused.kind is None:
+        return NotFound("This event has no such ticket type.")
+    return _below_sold(refused.kind)
+
+
+def _too_many() -> TooManyTicketTypes:
+    return TooManyTicketTypes(
+        f"An event has at most {MAX_TICKET_TYPES} ticket types.",
+        details={"max_ticket_types": MAX_TICKET_TYPES},
+    )
+
+
+def _below_sold(kind: TicketTypeRecord) -> QuotaBelowSold:
+    taken = kind.quota - kind.available
+    return QuotaBelowSold(
+        f"{kind.name} has {taken} tickets sold or held; its quota cannot go below that.",
+        details={"ticket_type_id": kind.ticket_type_id, "sold": kind.sold, "minimum": taken},
+    )

@@ -1,0 +1,239 @@
+"""Ticket types and orders: what organizers and buyers send, what is stored, what is shown.
+
+docs/decisions/0050-ticket-types-and-orders.md has the design: counters keep what is *left*
+(``available``) so a transaction's condition can refuse an order that does not fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from gatepass.models.common import Email, GatepassId
+
+MAX_TICKET_TYPES = 20
+MAX_ORDER_TICKETS = 20
+DEFAULT_MAX_PER_BUYER = 4
+DEFAULT_MAX_PER_ORDER = 10
+DEFAULT_TYPE_NAME = "General admission"
+
+EventStatus = Literal["on_sale", "cancelled"]
+# Free orders are confirmed at once; payments will add "pending" and "expired".
+OrderStatus = Literal["confirmed", "cancelled"]
+TicketStatus = Literal["issued", "checked_in", "cancelled", "transferred"]
+RevokedReason = Literal["cancelled_by_holder", "event_cancelled", "transferred"]
+LIVE_STATUSES = ("issued", "checked_in")
+
+TypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+TypeDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+AttendeeName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Quota = Annotated[int, Field(ge=1, le=100_000, strict=True)]
+PerOrder = Annotated[int, Field(ge=1, le=MAX_ORDER_TICKETS, strict=True)]
+Moment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+
+
+def parse_moment(value: str, field: str) -> datetime:
+    """An ISO-8601 date and time that names its zone."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{field} is not an ISO-8601 date and time") from exc
+    if "T" not in value and " " not in value:
+        raise ValueError(f"{field} needs a date and a time")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{field} must include a time zone, e.g. Z or +01:00")
+    return moment
+
+
+class _SaleWindow(BaseModel):
+    opens_at: Moment | None = None
+    closes_at: Moment | None = None
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> Any:
+        opens = parse_moment(self.opens_at, "opens_at") if self.opens_at else None
+        closes = parse_moment(self.closes_at, "closes_at") if self.closes_at else None
+        if opens and closes and closes <= opens:
+            raise ValueError("closes_at must be after opens_at")
+        return self
+
+
+class TicketTypeSpec(_SaleWindow):
+    """A ticket type as an organizer describes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TypeName
+    description: TypeDescription = ""
+    quota: Quota
+    max_per_order: PerOrder = DEFAULT_MAX_PER_ORDER
+
+
+class AddTicketTypeRequest(TicketTypeSpec):
+    event_id: GatepassId
+
+
+class UpdateTicketTypeRequest(_SaleWindow):
+    """Only the fields given change; ``opens_at``/``closes_at`` set to "" clear a window end."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: GatepassId
+    ticket_type_id: GatepassId
+    name: TypeName | None = None
+    description: TypeDescription | None = None
+    quota: Quota | None = None
+    max_per_order: PerOrder | None = None
+    paused: bool | None = None
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_type_id: GatepassId
+    attendee_name: AttendeeName = ""
+
+
+class CancelTicketRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: GatepassId | None = None
+    order_id: GatepassId | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CancelTicketRequest:
+        if (self.ticket_id is None) == (self.order_id is None):
+            raise ValueError("send either ticket_id or order_id")
+        return self
+
+
+class CancelEventRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: GatepassId
+
+
+class TransferTicketRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: GatepassId
+    to_email: Email
+
+
+# ---------------------------------------------------------------------------- stored records
+
+
+class SeatsRecord(BaseModel):
+    """The event's seats counter (``SEATS``): what a sale's first condition reads."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str
+    capacity: int
+    available: int
+    sold: int = 0
+    held: int = 0
+    checked_in: int = 0
+    starts_at: str
+    status: EventStatus = "on_sale"
+    type_count: int = 0
+    version: int = 1
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> SeatsRecord:
+        return cls.model_validate(dict(fields))
+
+
+class TicketTypeRecord(BaseModel):
+    """A ticket type with its counters (``TYPE#<id>``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str
+    ticket_type_id: str
+    position: int
+    name: str
+    description: str = ""
+    quota: int
+    available: int
+    sold: int = 0
+    held: int = 0
+    checked_in: int = 0
+    queue: int = 0
+    opens_at: str | None = None
+    closes_at: str | None = None
+    max_per_order: int = DEFAULT_MAX_PER_ORDER
+    paused: bool = False
+    version: int = 1
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> TicketTypeRecord:
+        return cls.model_validate(dict(fields))
+
+    def window_state(self, now: str) -> Literal["open", "not_open", "closed"]:
+        if self.opens_at and self.opens_at > now:
+            return "not_open"
+        if self.closes_at and self.closes_at <= now:
+            return "closed"
+        return "open"
+
+
+class OrderRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_id: str
+    event_id: str
+    buyer: str
+    status: OrderStatus
+    ticket_ids: list[str]
+    ticket_count: int
+    live_count: int
+    created_at: str
+    updated_at: str = ""
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> OrderRecord:
+        return cls.model_validate(dict(fields))
+
+
+# ---------------------------------------------------------------------------- public shapes
+
+
+class PublicTicketType(BaseModel):
+    ticket_type_id: str
+    name: str
+    description: str
+    quota: int
+    sold: int
+    left: int
+    opens_at: str | None
+    closes_at: str | None
+    max_per_order: int
+    paused: bool
+    on_sale: bool
+
+
+class TicketTypeResponse(BaseModel):
+    ticket_type: PublicTicketType
+
+
+def public_ticket_type(
+    kind: TicketTypeRecord, *, event_available: int, event_on_sale: bool, now: str
+) -> PublicTicketType:
+    left = max(0, min(kind.available, event_available))
+    return PublicTicketType(
+        ticket_type_id=kind.ticket_type_id,
+        name=kind.name,
+        description=kind.description,
+        quota=kind.quota,
+        sold=kind.sold,
+        left=left,
+        opens_at=kind.opens_at,
+        closes_at=kind.closes_at,
+        max_per_order=kind.max_per_order,
+        paused=kind.paused,
+        on_sale=event_on_sale and not kind.paused and left > 0 and kind.window_state(now) == "open",
+    )

@@ -1,0 +1,91 @@
+"""A rush across ticket types that share an event's capacity: DynamoDB's conditional
+transactions, not reads, decide who gets seats. moto is not safe under concurrent calls, so each
+call into it is serialized with a lock, which is what DynamoDB's per-item atomicity guarantees;
+an implementation that read ``available`` and then wrote would still interleave between its
+calls and oversell."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+
+from gatepass import clients
+from tests.support import factories
+from tests.support.ticketing import create_event, order
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CAPACITY = 30
+QUOTAS = {"Floor": 20, "Balcony": 12, "Box": 6}  # 38 seats of types for 30 places
+BUYERS = 90
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def one_at_a_time(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        with lock:
+            return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
+
+
+def test_buyers_across_types_never_get_more_than_the_capacity_or_any_quota(
+    aws: Any, atomic_moto: None
+) -> None:
+    # Given an event of 30 places sold as three types whose quotas add up to 38
+    event = create_event(
+        capacity=CAPACITY,
+        max_tickets_per_buyer=4,
+        ticket_types=[
+            {"name": name, "quota": quota, "max_per_order": 3} for name, quota in QUOTAS.items()
+        ],
+    )
+    type_ids = {t["name"]: t["ticket_type_id"] for t in event["ticket_types"]}
+    factories.ticket_seed()
+    clients.client("s3")
+
+    # When 90 buyers order 1 to 3 tickets of one or two types at the same time
+    chooser = random.Random(11)
+    baskets = [
+        [
+            (type_ids[chooser.choice(list(QUOTAS))], f"guest {n}")
+            for n in range(chooser.randint(1, 3))
+        ]
+        for _ in range(BUYERS)
+    ]
+
+    def buy(number: int) -> tuple[int, str | None, list[dict[str, Any]]]:
+        answer = order(event["event_id"], baskets[number], buyer=f"buyer{number:03d}@example.com")
+        tickets = answer.body["order"]["tickets"] if answer.status == 201 else []
+        return answer.status, answer.code, tickets
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        answers = list(pool.map(buy, range(BUYERS)))
+
+    # Then every answer is a sale or a refusal for want of seats, never anything else
+    codes = Counter(code or "created" for _, code, _ in answers)
+    assert set(codes) <= {"created", "sold_out", "ticket_type_sold_out", "too_many_tickets"}, codes
+    sold = [ticket for _, _, tickets in answers for ticket in tickets]
+    per_type = Counter(t["ticket_type_id"] for t in sold)
+    # and what was answered never passes the capacity or a quota, and fills the room
+    assert len(sold) <= CAPACITY
+    for name, quota in QUOTAS.items():
+        assert per_type[type_ids[name]] <= quota
+    assert len(sold) >= CAPACITY - 2  # only baskets too big for the last seats are turned away
+    # and the table holds exactly what was answered: tickets, seats, types and buyers
+    counts = factories.stock_counts(event["event_id"])
+    assert counts["tickets"] == sorted((t["ticket_id"], "issued") for t in sold)
+    assert counts["seats"] == {"sold": len(sold), "available": CAPACITY - len(sold)}
+    for name, quota in QUOTAS.items():
+        taken = per_type[type_ids[name]]
+        assert counts["types"][type_ids[name]] == {"sold": taken, "available": quota - taken}
+    assert sum(counts["buyers"].values()) == len(sold)
