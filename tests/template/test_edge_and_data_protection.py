@@ -432,6 +432,8 @@ PUBLIC_FUNCTIONS = {
     "GetQrCodeFunction": "PublicReservedConcurrency",
     "LogActivityFunction": "PublicReservedConcurrency",
     "CheckInFunction": "CheckInReservedConcurrency",
+    "AddTicketTypeFunction": "PublicReservedConcurrency",
+    "UpdateTicketTypeFunction": "PublicReservedConcurrency",
 }
 
 
