@@ -296,6 +296,18 @@ class UpdateTicketTypeSettings(Api, TicketingTable):
     pass
 
 
+class CancelTicketSettings(Api, TicketingTable):
+    pass
+
+
+class CancelEventSettings(Api, TicketingTable, Mail):
+    pass
+
+
+class EventRevocationsSettings(Api, TicketingTable):
+    pass
+
+
 class GetQrCodeSettings(Api, TicketingTable, TicketsBucket, PresignedUrls):
     pass
 
@@ -331,6 +343,9 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "CreateTicketFunction": CreateTicketSettings,
     "AddTicketTypeFunction": AddTicketTypeSettings,
     "UpdateTicketTypeFunction": UpdateTicketTypeSettings,
+    "CancelTicketFunction": CancelTicketSettings,
+    "CancelEventFunction": CancelEventSettings,
+    "EventRevocationsFunction": EventRevocationsSettings,
     "GetQrCodeFunction": GetQrCodeSettings,
     "CheckInFunction": CheckInSettings,
     "LogActivityFunction": LogActivitySettings,

@@ -23,6 +23,19 @@ _ROUTES = {
 }
 
 
+def revocations(event_id: str, since: str | None = None) -> Answer:
+    from functions.event_revocations import app
+
+    request = api_event(
+        "GET",
+        f"/events/{event_id}/revocations",
+        resource="/events/{event_id}/revocations",
+        path_parameters={"event_id": event_id},
+        query={"since": since} if since else None,
+    )
+    return Answer(app.lambda_handler(request, LambdaContext()))
+
+
 def future(days: int = 30) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT19:30:00+01:00")
 

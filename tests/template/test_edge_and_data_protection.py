@@ -434,6 +434,9 @@ PUBLIC_FUNCTIONS = {
     "CheckInFunction": "CheckInReservedConcurrency",
     "AddTicketTypeFunction": "PublicReservedConcurrency",
     "UpdateTicketTypeFunction": "PublicReservedConcurrency",
+    "CancelTicketFunction": "PublicReservedConcurrency",
+    "CancelEventFunction": "PublicReservedConcurrency",
+    "EventRevocationsFunction": "PublicReservedConcurrency",
 }
 
 

@@ -178,6 +178,7 @@ def test_protected_routes_use_the_session_authorizer() -> None:
         "/log-activity",
         "/events",
         "/events/{event_id}",
+        "/events/{event_id}/revocations",
     }
     for route in MODEL.api_routes():
         assert route.authorized == (route.path not in public), route

@@ -1,4 +1,4 @@
-"""Orders in the TicketingTable: the sale, cancellation and transfer transactions.
+"""Orders in the TicketingTable: the sale and cancellation transactions, and revocations.
 
 Every invariant is a condition inside the transaction that changes it (docs/decisions/0050):
 counters keep ``available`` so that "this order fits" is ``available >= n``. When DynamoDB
@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any, Protocol
 
-from gatepass import clients
+from boto3.dynamodb.conditions import Key as KeyCondition
+from botocore.exceptions import ClientError
+
+from gatepass import clients, clock
 from gatepass.dal import layout
 from gatepass.dal.storage import condition_failed, plain_item
 from gatepass.dal.tickets import TicketRecord, ticket_item, ticket_record
@@ -46,12 +50,12 @@ class CancelRefused(Exception):
         self.order_changed = False
 
 
-class TransferRefused(Exception):
-    def __init__(self) -> None:
-        super().__init__("transfer refused")
-        self.ticket: TicketRecord | None = None
-        self.seats: SeatsRecord | None = None
-        self.seats_refused = False
+@dataclass(frozen=True)
+class Revocation:
+    ticket_id: str
+    revoked_at: str
+    reason: str
+    position: str
 
 
 class OrderStore(Protocol):
@@ -72,7 +76,19 @@ class OrderStore(Protocol):
         until_start: bool,
     ) -> None: ...
 
-    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None: ...
+    def get_tickets(self, ticket_ids: list[str]) -> list[TicketRecord]: ...
+
+    def close_sale(self, event_id: str, *, now: str) -> SeatsRecord | None: ...
+
+    def event_tickets(self, event_id: str) -> list[TicketRecord]: ...
+
+    def revoke_for_event(self, ticket: TicketRecord, *, now: str) -> bool: ...
+
+    def revocations(self, event_id: str, *, since: str, limit: int) -> list[Revocation]: ...
+
+
+class _NotLive(Exception):
+    """The ticket was cancelled or transferred before the event was."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +115,13 @@ def order_item(order: OrderRecord) -> dict[str, Any]:
 
 
 def revocation_item(event_id: str, ticket_id: str, *, at: str, reason: str) -> dict[str, Any]:
+    """A line of the event's revocation list. Its position is the time of writing to the
+    microsecond, so a list read from a position misses nothing written after it by this
+    writer; scanners re-read a little before their last position and drop duplicates, which
+    covers writers whose clocks differ (docs/architecture.md)."""
+    written = clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return {
-        **layout.revocation_key(event_id, at, ticket_id),
+        **layout.revocation_key(event_id, written, ticket_id),
         "entity": "revocation",
         "event_id": event_id,
         "ticket_id": ticket_id,
@@ -125,6 +146,114 @@ class DynamoOrderStore:
             self._table().get_item(Key=layout.order_key(order_id), ConsistentRead=True).get("Item")
         )
         return OrderRecord.of(item) if item else None
+
+    def get_tickets(self, ticket_ids: list[str]) -> list[TicketRecord]:
+        """The tickets that exist, in the order asked (an order has at most 20)."""
+        found = []
+        for ticket_id in ticket_ids:
+            item = (
+                self._table()
+                .get_item(Key=layout.ticket_key(ticket_id), ConsistentRead=True)
+                .get("Item")
+            )
+            if item:
+                found.append(ticket_record(item))
+        return found
+
+    def event_tickets(self, event_id: str) -> list[TicketRecord]:
+        """Every ticket of an event (its attendees index, all pages)."""
+        args: dict[str, Any] = {
+            "IndexName": layout.EVENT_TICKETS_INDEX,
+            "KeyConditionExpression": KeyCondition("gsi1pk").eq(
+                layout.event_tickets_partition(event_id)
+            ),
+        }
+        tickets: list[TicketRecord] = []
+        while True:
+            page = self._table().query(**args)
+            tickets += [ticket_record(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return tickets
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def revocations(self, event_id: str, *, since: str, limit: int) -> list[Revocation]:
+        """The event's revoked tickets after position ``since`` (empty: from the start)."""
+        condition: Any = KeyCondition("pk").eq(layout.revocations_partition(event_id))
+        if since:
+            condition = condition & KeyCondition("sk").gt(since)
+        items = self._table().query(KeyConditionExpression=condition, Limit=limit).get("Items", [])
+        return [
+            Revocation(
+                ticket_id=str(item["ticket_id"]),
+                revoked_at=str(item["revoked_at"]),
+                reason=str(item["reason"]),
+                position=str(item["sk"]),
+            )
+            for item in items
+        ]
+
+    # ------------------------------------------------------------------ cancelling an event
+
+    def close_sale(self, event_id: str, *, now: str) -> SeatsRecord | None:
+        """Mark the event cancelled on its seats, which every sale's condition reads; None when
+        it already was (or does not exist)."""
+        try:
+            answer = self._table().update_item(
+                Key=layout.seats_key(event_id),
+                ConditionExpression="attribute_exists(pk) AND #status = :on_sale",
+                UpdateExpression="SET #status = :cancelled, cancelled_at = :now ADD version :one",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":on_sale": "on_sale",
+                    ":cancelled": "cancelled",
+                    ":now": now,
+                    ":one": 1,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return None
+            raise
+        return SeatsRecord.of(answer["Attributes"])
+
+    def revoke_for_event(self, ticket: TicketRecord, *, now: str) -> bool:
+        """Revoke one ticket of a cancelled event (and list it); False if it was not live."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": layout.ticket_key(ticket.ticket_id),
+                    "ConditionExpression": "#status IN (:issued, :checked_in)",
+                    "UpdateExpression": (
+                        "SET #status = :cancelled, revoked_at = :now, revoked_reason = :reason "
+                        "ADD version :one"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":issued": "issued",
+                        ":checked_in": "checked_in",
+                        ":cancelled": "cancelled",
+                        ":reason": "event_cancelled",
+                        ":now": now,
+                        ":one": 1,
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": revocation_item(
+                        ticket.event_id, ticket.ticket_id, at=now, reason="event_cancelled"
+                    ),
+                }
+            },
+        ]
+        try:
+            transact(self._table().meta.client, items, lambda _: _NotLive())
+        except _NotLive:
+            return False
+        return True
 
     # ------------------------------------------------------------------ the sale
 
@@ -388,75 +517,6 @@ class DynamoOrderStore:
                 old = plain_item(seats_reason.get("Item"))
                 refusal.seats = SeatsRecord.of(old) if old else None
             refusal.order_changed = any(condition_failed(r) for r in reasons[n + 1 :])
-            return refusal
-
-        transact(self._table().meta.client, items, refused)
-
-    # ------------------------------------------------------------------ transfer
-
-    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None:
-        """Revoke ``old`` and issue ``new`` (same order, type and attendee) to its recipient."""
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": layout.ticket_key(old.ticket_id),
-                    "ConditionExpression": "holder = :holder AND #status = :issued",
-                    "UpdateExpression": (
-                        "SET #status = :transferred, revoked_at = :now, revoked_reason = :reason, "
-                        "transferred_to = :to ADD version :one"
-                    ),
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":holder": old.holder,
-                        ":issued": "issued",
-                        ":transferred": "transferred",
-                        ":reason": "transferred",
-                        ":to": new.ticket_id,
-                        ":now": now,
-                        ":one": 1,
-                    },
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {
-                "ConditionCheck": {
-                    "TableName": self.table_name,
-                    "Key": layout.seats_key(old.event_id),
-                    "ConditionExpression": "starts_at > :now AND #status = :on_sale",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":now": now, ":on_sale": "on_sale"},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": ticket_item(new),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": revocation_item(
-                        old.event_id, old.ticket_id, at=now, reason="transferred"
-                    ),
-                }
-            },
-        ]
-
-        def refused(reasons: list[dict[str, Any]]) -> Exception:
-            ticket_reason, seats_reason = reasons[0], reasons[1]
-            if condition_failed(reasons[2]):
-                return RuntimeError("ticket id collision")
-            refusal = TransferRefused()
-            if condition_failed(ticket_reason):
-                refusal.ticket = ticket_record(plain_item(ticket_reason.get("Item")))
-            if condition_failed(seats_reason):
-                refusal.seats_refused = True
-                old = plain_item(seats_reason.get("Item"))
-                refusal.seats = SeatsRecord.of(old) if old else None
             return refusal
 
         transact(self._table().meta.client, items, refused)

@@ -52,8 +52,9 @@ from gatepass.errors import (
     UnknownTicketType,
 )
 from gatepass.keys import TicketKeys
+from gatepass.logic.ticket_views import ticket_view
 from gatepass.models.events import EventRecord
-from gatepass.models.orders import OrderLine, OrderRecord, TicketStatus, TicketTypeRecord
+from gatepass.models.orders import OrderLine, OrderRecord, TicketTypeRecord
 from gatepass.models.tickets import (
     IDEMPOTENCY_KEY_PATTERN,
     CreateTicketRequest,
@@ -309,33 +310,6 @@ def order_view(order: OrderRecord, tickets: list[Ticket]) -> Order:
         created_at=order.created_at,
         tickets=tickets,
     )
-
-
-def ticket_view(record: TicketRecord) -> Ticket:
-    return Ticket(
-        ticket_id=record.ticket_id,
-        event_id=record.event_id,
-        holder=record.holder,
-        status=ticket_status(record.status),
-        code=record.code,
-        issued_at=record.issued_at,
-        checked_in_at=record.checked_in_at,
-        order_id=record.order_id,
-        ticket_type_id=record.ticket_type_id,
-        attendee_name=record.attendee_name or "",
-        revoked_at=record.revoked_at,
-        revoked_reason=record.revoked_reason,
-    )
-
-
-def ticket_status(value: str) -> TicketStatus:
-    statuses: dict[str, TicketStatus] = {
-        "issued": "issued",
-        "checked_in": "checked_in",
-        "cancelled": "cancelled",
-        "transferred": "transferred",
-    }
-    return statuses.get(value, "issued")
 
 
 def qr_code_link(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -82,3 +82,30 @@ class CheckInResult(BaseModel):
     checked_in_at: str
     ticket_type_id: str | None = None
     attendee_name: str = ""
+
+
+class CancelTicketResponse(BaseModel):
+    """The tickets this request cancelled (their codes are revoked)."""
+
+    cancelled: list[Ticket]
+
+
+class CancelEventResponse(BaseModel):
+    event_id: str
+    status: Literal["cancelled"]
+    revoked: int
+    notified: int
+
+
+class RevokedTicket(BaseModel):
+    ticket_id: str
+    revoked_at: str
+    reason: str
+
+
+class RevocationList(BaseModel):
+    """An event's revoked tickets in the order they were revoked; ``next_since`` continues."""
+
+    event_id: str
+    revocations: list[RevokedTicket]
+    next_since: str | None
