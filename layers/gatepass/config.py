@@ -308,6 +308,10 @@ class EventRevocationsSettings(Api, TicketingTable):
     pass
 
 
+class TransferTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey, Mail):
+    pass
+
+
 class GetQrCodeSettings(Api, TicketingTable, TicketsBucket, PresignedUrls):
     pass
 
@@ -346,6 +350,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "CancelTicketFunction": CancelTicketSettings,
     "CancelEventFunction": CancelEventSettings,
     "EventRevocationsFunction": EventRevocationsSettings,
+    "TransferTicketFunction": TransferTicketSettings,
     "GetQrCodeFunction": GetQrCodeSettings,
     "CheckInFunction": CheckInSettings,
     "LogActivityFunction": LogActivitySettings,

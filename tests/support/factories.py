@@ -266,6 +266,17 @@ def stock_counts(event_id: str) -> dict[str, Any]:
     }
 
 
+def tickets_held_by(holder: str) -> list[dict[str, Any]]:
+    """A holder's tickets as the holder index finds them."""
+    from boto3.dynamodb.conditions import Key
+
+    items: list[dict[str, Any]] = _table().query(
+        IndexName=layout.HOLDER_TICKETS_INDEX,
+        KeyConditionExpression=Key("gsi2pk").eq(layout.holder_partition(holder)),
+    )["Items"]
+    return items
+
+
 def stored_qr(ticket_id: str) -> bytes:
     body: bytes = (
         clients.client("s3")

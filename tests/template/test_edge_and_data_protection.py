@@ -437,6 +437,7 @@ PUBLIC_FUNCTIONS = {
     "CancelTicketFunction": "PublicReservedConcurrency",
     "CancelEventFunction": "PublicReservedConcurrency",
     "EventRevocationsFunction": "PublicReservedConcurrency",
+    "TransferTicketFunction": "PublicReservedConcurrency",
 }
 
 

@@ -31,6 +31,7 @@ VALID: dict[str, dict[str, Any]] = {
     "CheckInRequest": {"event_id": "mfrggzdfmztwq2lk", "code": "A" * 136},
     "CancelTicketRequest": {"ticket_id": "mfrggzdfmztwq2lk"},
     "CancelEventRequest": {"event_id": "mfrggzdfmztwq2lk"},
+    "TransferTicketRequest": {"ticket_id": "mfrggzdfmztwq2lk", "to_email": "bob@example.com"},
     "AddTicketTypeRequest": {"event_id": "mfrggzdfmztwq2lk", "name": "Balcony", "quota": 40},
     "UpdateTicketTypeRequest": {
         "event_id": "mfrggzdfmztwq2lk",

@@ -1,4 +1,5 @@
-"""Orders in the TicketingTable: the sale and cancellation transactions, and revocations.
+"""Orders in the TicketingTable: the sale, cancellation and transfer transactions, and
+revocations.
 
 Every invariant is a condition inside the transaction that changes it (docs/decisions/0050):
 counters keep ``available`` so that "this order fits" is ``available >= n``. When DynamoDB
@@ -58,6 +59,14 @@ class Revocation:
     position: str
 
 
+class TransferRefused(Exception):
+    def __init__(self) -> None:
+        super().__init__("transfer refused")
+        self.ticket: TicketRecord | None = None
+        self.seats: SeatsRecord | None = None
+        self.seats_refused = False
+
+
 class OrderStore(Protocol):
     def get_order(self, order_id: str) -> OrderRecord | None: ...
 
@@ -75,6 +84,8 @@ class OrderStore(Protocol):
         now: str,
         until_start: bool,
     ) -> None: ...
+
+    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None: ...
 
     def get_tickets(self, ticket_ids: list[str]) -> list[TicketRecord]: ...
 
@@ -517,6 +528,75 @@ class DynamoOrderStore:
                 old = plain_item(seats_reason.get("Item"))
                 refusal.seats = SeatsRecord.of(old) if old else None
             refusal.order_changed = any(condition_failed(r) for r in reasons[n + 1 :])
+            return refusal
+
+        transact(self._table().meta.client, items, refused)
+
+    # ------------------------------------------------------------------ transfer
+
+    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None:
+        """Revoke ``old`` and issue ``new`` (same order, type and attendee) to its recipient."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": layout.ticket_key(old.ticket_id),
+                    "ConditionExpression": "holder = :holder AND #status = :issued",
+                    "UpdateExpression": (
+                        "SET #status = :transferred, revoked_at = :now, revoked_reason = :reason, "
+                        "transferred_to = :to ADD version :one"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":holder": old.holder,
+                        ":issued": "issued",
+                        ":transferred": "transferred",
+                        ":reason": "transferred",
+                        ":to": new.ticket_id,
+                        ":now": now,
+                        ":one": 1,
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": self.table_name,
+                    "Key": layout.seats_key(old.event_id),
+                    "ConditionExpression": "starts_at > :now AND #status = :on_sale",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":now": now, ":on_sale": "on_sale"},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": ticket_item(new),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": revocation_item(
+                        old.event_id, old.ticket_id, at=now, reason="transferred"
+                    ),
+                }
+            },
+        ]
+
+        def refused(reasons: list[dict[str, Any]]) -> Exception:
+            ticket_reason, seats_reason = reasons[0], reasons[1]
+            if condition_failed(reasons[2]):
+                return RuntimeError("ticket id collision")
+            refusal = TransferRefused()
+            if condition_failed(ticket_reason):
+                refusal.ticket = ticket_record(plain_item(ticket_reason.get("Item")))
+            if condition_failed(seats_reason):
+                refusal.seats_refused = True
+                old = plain_item(seats_reason.get("Item"))
+                refusal.seats = SeatsRecord.of(old) if old else None
             return refusal
 
         transact(self._table().meta.client, items, refused)

@@ -47,7 +47,7 @@ def cancel_ticket(
         if ticket.holder != caller:
             raise Forbidden("This ticket belongs to someone else.")
         if ticket.status != "issued":
-            raise _not_active(ticket)
+            raise not_active(ticket)
         wanted = [ticket]
     else:
         order = orders.get_order(str(request.order_id))
@@ -97,7 +97,7 @@ def cancel_ticket(
 
 def _refusal(refused: CancelRefused, now: str) -> Exception:
     if refused.refused_tickets:
-        return _not_active(refused.refused_tickets[0])
+        return not_active(refused.refused_tickets[0])
     seats = refused.seats
     if refused.seats_refused and seats is not None and seats.starts_at <= now:
         return EventStarted("This event has started; its tickets can no longer be cancelled.")
@@ -106,7 +106,7 @@ def _refusal(refused: CancelRefused, now: str) -> Exception:
     return Conflict("The order changed while it was being cancelled; try again.")
 
 
-def _not_active(ticket: TicketRecord) -> TicketNotActive:
+def not_active(ticket: TicketRecord) -> TicketNotActive:
     return TicketNotActive(
         f"This ticket is {ticket.status.replace('_', ' ')}; only an issued ticket can change.",
         details={"ticket_id": ticket.ticket_id, "ticket_status": ticket.status},

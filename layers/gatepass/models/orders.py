@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gatepass.models.common import GatepassId
+from gatepass.models.common import Email, GatepassId
 
 MAX_TICKET_TYPES = 20
 MAX_ORDER_TICKETS = 20
@@ -114,6 +114,13 @@ class CancelEventRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
+
+
+class TransferTicketRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: GatepassId
+    to_email: Email
 
 
 # ---------------------------------------------------------------------------- stored records

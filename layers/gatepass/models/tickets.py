@@ -109,3 +109,10 @@ class RevocationList(BaseModel):
     event_id: str
     revocations: list[RevokedTicket]
     next_since: str | None
+
+
+class TransferTicketResponse(BaseModel):
+    """The recipient's new ticket; the given one is revoked."""
+
+    transferred: str
+    ticket: Ticket
