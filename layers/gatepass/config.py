@@ -243,8 +243,11 @@ class ReadModel(FunctionSettings):
     ] = None
     database_sslmode: Annotated[
         Literal["disable", "prefer", "require", "verify-ca", "verify-full"],
-        Field(description="libpq sslmode of the read model's connection."),
-    ] = "require"
+        Field(
+            description="libpq sslmode of the read model's connection (verify-* against the "
+            "RDS certificate authorities in the layer)."
+        ),
+    ] = "verify-full"
     redis_url: Annotated[
         str | None, Field(description="The cache to invalidate (redis:// or rediss://).")
     ] = None

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from gatepass.config import ConfigurationError, ProjectorSettings
-from gatepass.readmodel.database import database_url, redis_client
+from gatepass.readmodel.database import RDS_CA_BUNDLE, database_url, redis_client
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +34,10 @@ def test_database_url_comes_from_the_rds_managed_secret(aws: Any) -> None:
     # When the projector builds its connection URL
     url = database_url(settings)
 
-    # Then the credentials are quoted and TLS is required
+    # Then the credentials are quoted and the server's certificate is verified
     assert url == (
         "postgresql+psycopg://gatepass:p%40ss%2Fw%3Ard@db.abc.us-east-1.rds.amazonaws.com:5432"
-        "/gatepass?sslmode=require"
+        f"/gatepass?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}"
     )
 
 
@@ -58,7 +58,7 @@ def test_with_iam_authentication_the_url_names_the_projector_role_and_no_passwor
     # Then it connects as gatepass_projector with no password (a token is added per connection)
     assert url == (
         "postgresql+psycopg://gatepass_projector@db.abc.us-east-1.rds.amazonaws.com:5432"
-        "/gatepass?sslmode=require"
+        f"/gatepass?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}"
     )
 
 

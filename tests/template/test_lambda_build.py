@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devstack.template import ROOT, TemplateModel
+from gatepass.readmodel.database import RDS_CA_BUNDLE
 
 pytestmark = pytest.mark.template
 
@@ -82,6 +83,11 @@ def test_the_layer_ships_its_pinned_libraries_for_arm64_with_bytecode(tmp_path: 
     # Then it holds the gatepass package and exactly the pinned libraries, the SDK included
     # (so no unpinned botocore shadows the runtime's), built for arm64
     assert (site / "gatepass" / "__init__.py").exists()
+    # with the RDS certificate authorities beside the module that names them (ADR 0022)
+    shipped = site / "gatepass" / "readmodel" / "rds-ca-bundle.pem"
+    assert shipped.read_bytes() == RDS_CA_BUNDLE.read_bytes()
+    assert RDS_CA_BUNDLE.name == shipped.name
+    assert (shipped.parent / "database.py").exists()
     assert _distributions(site) == _pins(ROOT / "layers" / "requirements.txt")
     assert list(site.glob("pydantic_core/_pydantic_core.*-aarch64-linux-gnu.so"))
 

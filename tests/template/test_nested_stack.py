@@ -220,7 +220,8 @@ def test_the_site_connects_as_its_read_only_role_over_verified_tls() -> None:
     assert environment["DB_SSLMODE"] == "verify-full"
     assert environment["PGSSLROOTCERT"] == "/etc/ssl/certs/rds-global-bundle.pem"
     dockerfile = (ROOT / "container" / "Dockerfile").read_text()
-    assert "global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem" in dockerfile
+    bundle = "layers/gatepass/readmodel/rds-ca-bundle.pem /etc/ssl/certs/rds-global-bundle.pem"
+    assert f"COPY --chmod=0644 {bundle}" in dockerfile
     # The master user's credentials reach the migrations only (the entrypoint unsets them).
     secrets = {s["Name"] for s in container["Secrets"]}
     assert {"DB_MIGRATION_USER", "DB_MIGRATION_PASSWORD"} <= secrets

@@ -8,6 +8,7 @@ containers between invocations.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -20,6 +21,11 @@ from gatepass.readmodel.cache import Invalidator, NoInvalidation, RedisInvalidat
 
 if TYPE_CHECKING:
     from gatepass.config import ReadModel
+
+
+# The RDS root certificate authorities, shipped in the layer beside this module (public data;
+# docs/decisions/0022-rds-ca-bundle.md says where they came from and how to refresh them).
+RDS_CA_BUNDLE = Path(__file__).with_name("rds-ca-bundle.pem")
 
 
 def normalize_url(url: str) -> str:
@@ -40,7 +46,7 @@ def database_url(settings: ReadModel) -> str:
         return (
             f"postgresql+psycopg://{quote(settings.database_user, safe='')}"
             f"@{settings.database_host}:{settings.database_port}/{settings.database_name}"
-            f"?sslmode={settings.database_sslmode}"
+            f"?{_tls(settings)}"
         )
     if not settings.database_host or not settings.database_secret_arn:
         raise ConfigurationError(
@@ -50,8 +56,15 @@ def database_url(settings: ReadModel) -> str:
     return (
         f"postgresql+psycopg://{quote(user, safe='')}:{quote(password, safe='')}"
         f"@{settings.database_host}:{settings.database_port}/{settings.database_name}"
-        f"?sslmode={settings.database_sslmode}"
+        f"?{_tls(settings)}"
     )
+
+
+def _tls(settings: ReadModel) -> str:
+    # verify-ca / verify-full check the server's certificate against the RDS authorities.
+    if settings.database_sslmode in ("verify-ca", "verify-full"):
+        return f"sslmode={settings.database_sslmode}&sslrootcert={quote(str(RDS_CA_BUNDLE))}"
+    return f"sslmode={settings.database_sslmode}"
 
 
 def _secret_string(secret_id: str) -> str:
