@@ -22,7 +22,7 @@ from webapp.config import Config, WebConfigurationError
 from webapp.degraded import DEGRADED_HEADER, LastGoodCopies
 from webapp.extensions import limiter, limiter_storage_uri
 from webapp.generations import CatalogGeneration
-from webapp.media import MediaUrls, NoMedia, S3MediaUrls
+from webapp.media import CdnMediaUrls, MediaUrls, NoMedia, S3MediaUrls
 from webapp.pagecache import AnonymousPageCache
 from webapp.readmodel import ReadModel, make_engine
 from webapp.services import Services
@@ -72,11 +72,12 @@ def create_app(
             raise WebConfigurationError("SESSION_SIGNING_KEY_ID must name the session-signing key")
         session_key = _kms_session_key(config.SESSION_SIGNING_KEY_ID)
     if media is None:
-        media = (
-            S3MediaUrls(config.MEDIA_BUCKET, config.MEDIA_URL_TTL_SECONDS)
-            if config.MEDIA_BUCKET
-            else NoMedia()
-        )
+        if config.MEDIA_BASE_URL:
+            media = CdnMediaUrls(config.MEDIA_BASE_URL)
+        elif config.MEDIA_BUCKET:
+            media = S3MediaUrls(config.MEDIA_BUCKET, config.MEDIA_URL_TTL_SECONDS)
+        else:
+            media = NoMedia()
     app.extensions["gatepass"] = Services(
         read_model=ReadModel(make_engine(config)),
         cache=ReadCache(cache_client, config.CACHE_TTL_SECONDS),

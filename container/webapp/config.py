@@ -221,7 +221,15 @@ class MediaSettings(_Settings):
     )
     MEDIA_BUCKET: str | None = Field(
         None,
-        description="Processed event images; the web pre-signs GETs for them with its task role.",
+        description="Processed event images; without `MEDIA_BASE_URL` the web pre-signs GETs for "
+        "them with its task role.",
+    )
+    MEDIA_BASE_URL: str | None = Field(
+        None,
+        pattern=r"^(/|https://[^/]+/?)[^?#]*$",
+        description="Where a CDN serves the media bucket's keys (`/media` behind Gatepass's "
+        "CloudFront distribution, or an `https://` URL); pages and `/api` link to "
+        "`<MEDIA_BASE_URL>/<key>` instead of pre-signed S3 URLs.",
     )
     MEDIA_URL_TTL_SECONDS: int = Field(
         3600, ge=60, le=604800, description="Lifetime of those pre-signed URLs."

@@ -108,6 +108,9 @@ def content_security_policy(config: Config) -> str:
             s3.append(f"https://{bucket}.s3.amazonaws.com")
     if config.AWS_ENDPOINT_URL:
         s3.append(config.AWS_ENDPOINT_URL.rstrip("/"))
+    if config.MEDIA_BASE_URL and config.MEDIA_BASE_URL.startswith("https://"):
+        # A CDN on another origin (a path, such as /media, is 'self' already).
+        s3.append("https://" + config.MEDIA_BASE_URL.removeprefix("https://").split("/", 1)[0])
     extra = " ".join([*s3, *config.EXTRA_CSP_ORIGINS])
     directives = [
         "default-src 'self'",

@@ -227,7 +227,9 @@ def test_the_site_connects_as_its_read_only_role_over_verified_tls() -> None:
     assert {"DB_MIGRATION_USER", "DB_MIGRATION_PASSWORD"} <= secrets
     assert not {"DB_USER", "DB_PASSWORD"} & secrets
     task_role = RESOURCES["WebTaskRole"]["Properties"]["Policies"]
-    connect = next(p for p in task_role if p["PolicyName"] == "ConnectAsTheSiteDatabaseRole")
+    connect = next(
+        p for p in map(_present, task_role) if p["PolicyName"] == "ConnectAsTheSiteDatabaseRole"
+    )
     [statement] = connect["PolicyDocument"]["Statement"]
     assert statement["Action"] == "rds-db:connect"
     assert all("gatepass_web" in str(r) for r in statement["Resource"])
@@ -573,7 +575,7 @@ def test_execution_role_may_read_exactly_the_injected_secrets() -> None:
 def test_task_role_presigns_media_reads_only_the_session_public_key_and_connects() -> None:
     statements = {
         p["PolicyName"]: p["PolicyDocument"]["Statement"]
-        for p in RESOURCES["WebTaskRole"]["Properties"]["Policies"]
+        for p in map(_present, RESOURCES["WebTaskRole"]["Properties"]["Policies"])
     }
     actions = sorted(s["Action"] for group in statements.values() for s in group)
     # No kms:Sign and no secret: the web can verify a session, never mint one.
