@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import re
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,13 @@ def test_the_bundle_is_the_rds_root_authorities_and_none_has_expired() -> None:
     assert all(kinds == {"RSA2048", "RSA4096", "ECC384"} for kinds in found.values()), found
     assert {"us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"} <= set(found)
     assert len(certificates) == 3 * len(found)
+
+
+def test_openssl_loads_every_authority_of_the_bundle() -> None:
+    # libpq reads sslrootcert with OpenSSL, as Python's ssl does: the comment lines between the
+    # certificates are skipped and every certificate becomes a trusted authority.
+    context = ssl.create_default_context(cafile=str(RDS_CA_BUNDLE))
+    assert len(context.get_ca_certs()) == len(_certificates())
 
 
 def test_the_bundle_is_what_the_refresh_tool_writes() -> None:
