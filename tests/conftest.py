@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 
 from devstack.template import ROOT, TemplateModel
 
@@ -64,6 +66,20 @@ def aws() -> Iterator[TemplateModel]:
         model.create_all(boto3.Session())
         yield model
     _reset_caches()
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto is not safe under concurrent calls: serialize each call into it, which is what
+    DynamoDB's per-item atomicity guarantees (a read-then-write would still interleave)."""
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def one_at_a_time(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        with lock:
+            return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ calls and oversell."""
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
 from gatepass import clients
 from tests.support import factories
@@ -24,18 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CAPACITY = 30
 QUOTAS = {"Floor": 20, "Balcony": 12, "Box": 6}  # 38 seats of types for 30 places
 BUYERS = 90
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    lock = threading.Lock()
-    original = BaseClient._make_api_call
-
-    def one_at_a_time(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        with lock:
-            return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
 
 
 def test_buyers_across_types_never_get_more_than_the_capacity_or_any_quota(

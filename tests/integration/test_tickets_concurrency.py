@@ -5,14 +5,12 @@ read ``sold`` and then wrote would still interleave between its calls and overse
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
-from botocore.client import BaseClient
 
 from functions.create_ticket import app as create_ticket_app
 from gatepass import clients
@@ -23,18 +21,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BUYERS = 200
 CAPACITY = 50
-
-
-@pytest.fixture
-def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    lock = threading.Lock()
-    original = BaseClient._make_api_call
-
-    def one_at_a_time(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        with lock:
-            return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
 
 
 def test_two_hundred_buyers_for_fifty_seats_end_with_exactly_fifty_tickets(
