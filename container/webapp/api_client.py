@@ -59,6 +59,18 @@ class ApiClient(Protocol):
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]: ...
 
+    def cancel_ticket(
+        self, token: str, *, ticket_id: str | None = None, order_id: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def transfer_ticket(self, token: str, ticket_id: str, to_email: str) -> dict[str, Any]: ...
+
+    def cancel_event(self, token: str, event_id: str) -> dict[str, Any]: ...
+
+    def add_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def update_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
     def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]: ...
 
     def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None: ...
@@ -123,6 +135,27 @@ class HttpApiClient:
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]:
         return self._call("GET", "/get-qr-code", token=token, params={"ticket_id": ticket_id})
+
+    def cancel_ticket(
+        self, token: str, *, ticket_id: str | None = None, order_id: str | None = None
+    ) -> dict[str, Any]:
+        """``{"cancelled": [ticket]}``: one ticket, or what the caller still holds of an
+        order."""
+        body = {"ticket_id": ticket_id} if ticket_id else {"order_id": order_id}
+        return self._call("POST", "/cancel-ticket", token=token, body=body)
+
+    def transfer_ticket(self, token: str, ticket_id: str, to_email: str) -> dict[str, Any]:
+        body = {"ticket_id": ticket_id, "to_email": to_email}
+        return self._call("POST", "/transfer-ticket", token=token, body=body)
+
+    def cancel_event(self, token: str, event_id: str) -> dict[str, Any]:
+        return self._call("POST", "/cancel-event", token=token, body={"event_id": event_id})
+
+    def add_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/add-ticket-type", token=token, body=body)
+
+    def update_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/update-ticket-type", token=token, body=body)
 
     def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]:
         return self._call(

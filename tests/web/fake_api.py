@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from gatepass import clock, ticket_codes, tokens
@@ -19,9 +20,16 @@ from gatepass.dal.orders import order_item
 from gatepass.dal.tickets import TicketRecord, qr_object_key, ticket_item
 from gatepass.errors import InvalidTicketCode, Unauthorized
 from gatepass.ids import new_id
-from gatepass.logic.events import new_ticket_types
+from gatepass.logic.events import new_ticket_type, new_ticket_types
+from gatepass.models.common import normalize_email
 from gatepass.models.events import EventRecord, public_event
-from gatepass.models.orders import OrderRecord, TicketTypeSpec
+from gatepass.models.orders import (
+    MAX_TICKET_TYPES,
+    AddTicketTypeRequest,
+    OrderRecord,
+    TicketTypeSpec,
+    UpdateTicketTypeRequest,
+)
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
 from webapp.api_client import ApiError, CreatedEvent
@@ -51,6 +59,8 @@ class FakeApi:
     items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
+    # What the mail topic would have delivered: (to, subject, body).
+    mail: list[tuple[str, str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     # The public reads answer 503, as when API Gateway or DynamoDB cannot be reached.
     public_reads_down: bool = False
@@ -370,12 +380,318 @@ class FakeApi:
         self._put(ticket)
         seats = self.items[_at(layout.seats_key(event_id))]
         self._update(layout.seats_key(event_id), checked_in=seats["checked_in"] + 1)
+        if ticket.get("ticket_type_id"):
+            kind_key = layout.ticket_type_key(event_id, ticket["ticket_type_id"])
+            kind = self.items[_at(kind_key)]
+            self._update(kind_key, checked_in=kind["checked_in"] + 1)
         return {
             "ticket_id": ticket["ticket_id"],
             "event_id": event_id,
             "holder": ticket["holder"],
             "status": "checked_in",
             "checked_in_at": now,
+        }
+
+    # ------------------------------------------------------------ cancelling and transferring
+
+    def _seats(self, event_id: str) -> dict[str, Any]:
+        return self.items[_at(layout.seats_key(event_id))]
+
+    def _started(self, event_id: str) -> bool:
+        return bool(self._seats(event_id)["starts_at"] <= clock.iso(clock.now()))
+
+    def _owned_ticket(self, caller: str, ticket_id: str) -> dict[str, Any]:
+        ticket = self.items.get(_at(layout.ticket_key(ticket_id)))
+        if ticket is None:
+            raise ApiError(404, "not_found", "No such ticket.")
+        if ticket["holder"] != caller:
+            raise ApiError(403, "forbidden", "This ticket belongs to someone else.")
+        return ticket
+
+    @staticmethod
+    def _not_active(ticket: dict[str, Any]) -> ApiError:
+        status = ticket["status"]
+        return ApiError(
+            409,
+            "ticket_not_active",
+            f"This ticket is {status.replace('_', ' ')}; only an issued ticket can change.",
+            {"ticket_id": ticket["ticket_id"], "ticket_status": status},
+        )
+
+    def _revoke(self, ticket: dict[str, Any], status: str, reason: str, **more: Any) -> None:
+        now = clock.iso(clock.now())
+        self._update(
+            layout.ticket_key(ticket["ticket_id"]),
+            status=status,
+            revoked_at=now,
+            revoked_reason=reason,
+            **more,
+        )
+
+    def cancel_ticket(
+        self, token: str, *, ticket_id: str | None = None, order_id: str | None = None
+    ) -> dict[str, Any]:
+        """As the API: one ticket or what the caller holds of an order, until the start; the
+        seats come back to the event and to each type."""
+        self.calls.append("cancel_ticket")
+        caller = self._caller(token)
+        if ticket_id:
+            ticket = self._owned_ticket(caller, ticket_id)
+            if ticket["status"] != "issued":
+                raise self._not_active(ticket)
+            wanted = [ticket]
+        else:
+            order = self.items.get(_at(layout.order_key(str(order_id))))
+            if order is None:
+                raise ApiError(404, "not_found", "No such order.")
+            held = [
+                self.ticket(t) for t in order["ticket_ids"] if self.ticket(t)["holder"] == caller
+            ]
+            if order["buyer"] != caller and not held:
+                raise ApiError(403, "forbidden", "This order belongs to someone else.")
+            wanted = [t for t in held if t["status"] == "issued"]
+            if not wanted:
+                raise ApiError(
+                    409,
+                    "ticket_not_active",
+                    "Nothing of this order is yours to cancel any more.",
+                    {"order_id": order["order_id"]},
+                )
+        event_id = wanted[0]["event_id"]
+        if self._started(event_id):
+            raise ApiError(
+                409,
+                "event_started",
+                "This event has started; its tickets can no longer be cancelled.",
+            )
+        for ticket in wanted:
+            self._revoke(ticket, "cancelled", "cancelled_by_holder")
+            kind_key = layout.ticket_type_key(event_id, ticket["ticket_type_id"])
+            kind = self.items[_at(kind_key)]
+            self._update(kind_key, sold=kind["sold"] - 1, available=kind["available"] + 1)
+            seats = self._seats(event_id)
+            self._update(
+                layout.seats_key(event_id),
+                sold=seats["sold"] - 1,
+                available=seats["available"] + 1,
+            )
+            order_key = layout.order_key(ticket["order_id"])
+            order = self.items[_at(order_key)]
+            live = order["live_count"] - 1
+            self._update(
+                order_key, live_count=live, status="cancelled" if live == 0 else order["status"]
+            )
+        return {"cancelled": [self._view(self.ticket(t["ticket_id"])) for t in wanted]}
+
+    def transfer_ticket(self, token: str, ticket_id: str, to_email: str) -> dict[str, Any]:
+        self.calls.append("transfer_ticket")
+        caller = self._caller(token)
+        try:
+            recipient = normalize_email(to_email)
+        except ValueError:
+            raise ApiError(
+                400,
+                "validation_error",
+                "The request is not valid.",
+                {"problems": [{"field": "to_email", "problem": "not a valid email address"}]},
+            ) from None
+        old = self._owned_ticket(caller, ticket_id)
+        if recipient == caller:
+            raise ApiError(
+                400,
+                "transfer_to_self",
+                "This ticket is already yours; give it to another address.",
+                {"problems": [{"field": "to_email", "problem": "is your own address"}]},
+            )
+        if old["status"] != "issued":
+            raise self._not_active(old)
+        seats = self._seats(old["event_id"])
+        if seats["status"] == "cancelled":
+            raise ApiError(
+                409,
+                "event_cancelled",
+                "This event has been cancelled; its tickets cannot change hands.",
+            )
+        if self._started(old["event_id"]):
+            raise ApiError(
+                409,
+                "event_started",
+                "This event has started; its tickets can no longer change hands.",
+            )
+        new_id_ = new_id()
+        record = TicketRecord(
+            ticket_id=new_id_,
+            event_id=old["event_id"],
+            holder=recipient,
+            status="issued",
+            code=ticket_codes.sign(TICKET_SEED, old["event_id"], new_id_),
+            qr_key=qr_object_key(new_id_),
+            issued_at=clock.iso(clock.now()),
+            order_id=old["order_id"],
+            ticket_type_id=old["ticket_type_id"],
+            attendee_name=old.get("attendee_name", ""),
+            buyer=old.get("buyer"),
+            transferred_from=old["ticket_id"],
+        )
+        self._revoke(old, "transferred", "transferred", transferred_to=new_id_)
+        self._put(ticket_item(record))
+        self.mail.append(
+            (
+                recipient,
+                "A ticket for you",
+                f"{caller} gave you a ticket. Sign in to Gatepass and find it under My tickets.",
+            )
+        )
+        return {"transferred": old["ticket_id"], "ticket": self._view(self.ticket(new_id_))}
+
+    def cancel_event(self, token: str, event_id: str) -> dict[str, Any]:
+        self.calls.append("cancel_event")
+        caller = self._caller(token)
+        event = self.items.get(_at(layout.event_key(event_id)))
+        if event is None:
+            raise ApiError(404, "not_found", "No such event.")
+        if event["organizer"] != caller:
+            raise ApiError(403, "forbidden", "Only the event's organizer can cancel it.")
+        if self._seats(event_id)["status"] != "cancelled":
+            self._update(layout.seats_key(event_id), status="cancelled")
+        revoked = notified = 0
+        holders: set[str] = set()
+        for ticket in [
+            i
+            for i in list(self.items.values())
+            if i.get("entity") == "ticket"
+            and i["event_id"] == event_id
+            and i["status"] in ("issued", "checked_in")
+        ]:
+            self._revoke(ticket, "cancelled", "event_cancelled")
+            revoked += 1
+            holders.add(ticket["holder"])
+        for holder in sorted(holders):
+            self.mail.append((holder, f"Cancelled: {event['title']}", "The event is cancelled."))
+            notified += 1
+        return {
+            "event_id": event_id,
+            "status": "cancelled",
+            "revoked": revoked,
+            "notified": notified,
+        }
+
+    # ------------------------------------------------------------ ticket types
+
+    def _organizers(self, caller: str, event_id: str) -> dict[str, Any]:
+        event = self.items.get(_at(layout.event_key(event_id)))
+        if event is None:
+            raise ApiError(404, "not_found", "No such event.")
+        if event["organizer"] != caller:
+            raise ApiError(
+                403, "forbidden", "Only the event's organizer can change its ticket types."
+            )
+        if self._seats(event_id)["status"] == "cancelled":
+            raise ApiError(
+                409,
+                "event_cancelled",
+                "This event has been cancelled; its ticket types stay as they are.",
+            )
+        return event
+
+    @staticmethod
+    def _invalid(exc: ValidationError) -> ApiError:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        return ApiError(
+            400, "validation_error", "The request is not valid.", {"problems": problems}
+        )
+
+    def _type_view(self, item: dict[str, Any]) -> dict[str, Any]:
+        event = self._public_event(self.items[_at(layout.event_key(item["event_id"]))])
+        return next(
+            t for t in event["ticket_types"] if t["ticket_type_id"] == item["ticket_type_id"]
+        )
+
+    def add_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("add_ticket_type")
+        caller = self._caller(token)
+        try:
+            request = AddTicketTypeRequest.model_validate(body)
+        except ValidationError as exc:
+            raise self._invalid(exc) from None
+        self._organizers(caller, request.event_id)
+        kinds = [
+            i
+            for i in self.items.values()
+            if i.get("entity") == "ticket_type" and i["event_id"] == request.event_id
+        ]
+        if len(kinds) >= MAX_TICKET_TYPES:
+            raise ApiError(
+                409, "too_many_ticket_types", f"An event has at most {MAX_TICKET_TYPES} types."
+            )
+        spec = TicketTypeSpec.model_validate(request.model_dump(exclude={"event_id"}))
+        kind = new_ticket_type(
+            request.event_id, spec, position=max(k["position"] for k in kinds) + 1
+        )
+        item = ticket_type_item(kind)
+        self._put(item)
+        seats = self._seats(request.event_id)
+        self._update(layout.seats_key(request.event_id), type_count=seats["type_count"] + 1)
+        return {"ticket_type": self._type_view(item)}
+
+    def update_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("update_ticket_type")
+        caller = self._caller(token)
+        try:
+            request = UpdateTicketTypeRequest.model_validate(body)
+        except ValidationError as exc:
+            raise self._invalid(exc) from None
+        self._organizers(caller, request.event_id)
+        key = layout.ticket_type_key(request.event_id, request.ticket_type_id)
+        kind = self.items.get(_at(key))
+        if kind is None:
+            raise ApiError(404, "not_found", "This event has no such ticket type.")
+        changes: dict[str, Any] = {}
+        for name in ("name", "description", "max_per_order", "paused"):
+            if name in request.model_fields_set and getattr(request, name) is not None:
+                changes[name] = getattr(request, name)
+        for name in ("opens_at", "closes_at"):
+            if name in request.model_fields_set:
+                value = getattr(request, name)
+                changes[name] = clock.iso(datetime.fromisoformat(value)) if value else None
+        if request.quota is not None:
+            taken = kind["quota"] - kind["available"]
+            if request.quota < taken:
+                raise ApiError(
+                    409,
+                    "quota_below_sold",
+                    f"{kind['name']} has {taken} tickets sold or held; its quota cannot go "
+                    "below that.",
+                    {"ticket_type_id": kind["ticket_type_id"], "minimum": taken},
+                )
+            changes["quota"] = request.quota
+            changes["available"] = kind["available"] + request.quota - kind["quota"]
+        item = {**kind, **changes, "version": kind["version"] + 1}
+        item = {k: v for k, v in item.items() if v is not None}
+        self._put(item)
+        return {"ticket_type": self._type_view(item)}
+
+    @staticmethod
+    def _view(item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: item.get(k)
+            for k in (
+                "ticket_id",
+                "event_id",
+                "holder",
+                "status",
+                "code",
+                "issued_at",
+                "checked_in_at",
+                "order_id",
+                "ticket_type_id",
+                "attendee_name",
+                "revoked_at",
+                "revoked_reason",
+            )
         }
 
     # ------------------------------------------------------------ activity

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from gatepass.ids import is_id
+from webapp import reports
 from webapp.auth import current_viewer, login_required
 from webapp.extensions import limiter, not_a_search, search_limit
 from webapp.services import services
@@ -52,15 +53,27 @@ def _ticket(row: dict[str, Any]) -> dict[str, Any]:
 def attendees(event_id: str) -> ResponseReturnValue:
     row = owned_event(event_id)
     listed = services().read_model.attendees(event_id)
-    return jsonify(
-        {
-            "event_id": event_id,
-            "capacity": row["capacity"],
-            "sold": row["sold"],
-            "checked_in": row["checked_in"],
-            "attendees": listed,
-        }
-    )
+    return jsonify({**_sales(row), "attendees": listed})
+
+
+@bp.get("/events/<event_id>/sales")
+@login_required
+def sales(event_id: str) -> ResponseReturnValue:
+    """The counts alone (what the attendee page polls): per type sold, left, checked in and
+    waiting, and the event's totals."""
+    return jsonify(_sales(owned_event(event_id)))
+
+
+def _sales(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": row["event_id"],
+        "status": row["status"],
+        "capacity": row["capacity"],
+        "sold": row["sold"],
+        "left": max(0, int(row["available"])),
+        "checked_in": row["checked_in"],
+        "ticket_types": reports.type_sales(row),
+    }
 
 
 @bp.get("/events/<event_id>/activity")

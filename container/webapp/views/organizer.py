@@ -1,4 +1,5 @@
-"""Organizer pages: my events, a new event with its image, attendees, scanner, dashboard."""
+"""Organizer pages: my events, a new event with its image, attendees by type and their CSV
+export, scanner, dashboard."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
+from werkzeug.exceptions import Forbidden
 
 from gatepass.ids import is_id
-from webapp import activity
+from webapp import activity, reports
 from webapp.api_client import ApiError
 from webapp.auth import current_viewer, is_api_request, login_required
 from webapp.services import services
@@ -27,6 +31,11 @@ bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+
+
+class NotOrganizer(Forbidden):
+    code_name = "forbidden"
+    description = "Only this event's organizer can see or change this."
 
 
 def owned_event(event_id: str) -> dict[str, Any]:
@@ -38,7 +47,7 @@ def owned_event(event_id: str) -> dict[str, Any]:
     if row is None:
         abort(404)
     if row["organizer"] != viewer.email:
-        abort(403)
+        raise NotOrganizer()
     return row
 
 
@@ -129,10 +138,30 @@ def create_event() -> Any:
 @login_required
 def attendees(event_id: str) -> str:
     row = owned_event(event_id)
+    sales = reports.type_sales(row)
     return render_template(
         "attendees.html",
         event=services().public_event(row),
-        attendees=services().read_model.attendees(event_id),
+        sales=sales,
+        groups=reports.by_type(sales, services().read_model.attendees(event_id)),
+        status_labels=reports.STATUS_LABELS,
+    )
+
+
+@bp.get("/events/<event_id>/attendees.csv")
+@login_required
+def attendees_csv(event_id: str) -> Response:
+    """Every ticket of the event as CSV, streamed from a server-side cursor."""
+    owned_event(event_id)
+    rows = services().read_model.stream_attendees(event_id)
+    return Response(
+        stream_with_context(reports.attendees_csv(rows)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="attendees-{event_id}.csv"',
+            # Behind a proxy that buffers, the first bytes should still leave at once.
+            "X-Accel-Buffering": "no",
+        },
     )
 
 

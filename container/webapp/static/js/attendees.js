@@ -1,38 +1,22 @@
-// Attendee list with live counts: re-read the read model every few seconds.
+// Attendee page: the counts (totals and per ticket type) re-read from the read model every few
+// seconds; the list itself is read when the page loads (it can hold thousands of rows).
 (function () {
   "use strict";
   var root = document.getElementById("attendees");
   if (!root) { return; }
   var source = root.getAttribute("data-source");
-  var rows = document.getElementById("attendee-rows");
-
-  function cell(text, node) { var td = document.createElement("td"); if (node) { td.appendChild(node); } else { td.textContent = text; } return td; }
-  function when(iso) {
-    var t = document.createElement("time");
-    t.setAttribute("datetime", iso); t.setAttribute("data-local", "");
-    t.textContent = Gatepass.format.format(new Date(iso));
-    return t;
-  }
 
   function render(data) {
     document.getElementById("count-checked-in").textContent = data.checked_in;
     document.getElementById("count-sold").textContent = data.sold;
     document.getElementById("count-capacity").textContent = data.capacity;
-    rows.textContent = "";
-    if (!data.attendees.length) {
-      var tr = document.createElement("tr"); var td = cell("No tickets taken yet."); td.colSpan = 3; tr.appendChild(td); rows.appendChild(tr); return;
-    }
-    data.attendees.forEach(function (a) {
-      var tr = document.createElement("tr");
-      tr.appendChild(cell(a.holder));
-      tr.appendChild(a.issued_at ? cell("", when(a.issued_at)) : cell(""));
-      if (a.status === "checked_in") {
-        var span = document.createElement("span");
-        span.textContent = "Checked in ";
-        if (a.checked_in_at) { span.appendChild(when(a.checked_in_at)); }
-        tr.appendChild(cell("", span));
-      } else { tr.appendChild(cell("Not yet")); }
-      rows.appendChild(tr);
+    data.ticket_types.forEach(function (kind) {
+      var row = root.querySelector('tr[data-type="' + kind.ticket_type_id + '"]');
+      if (!row) { return; }
+      ["sold", "left", "checked_in", "waiting"].forEach(function (name) {
+        var cell = row.querySelector('[data-count="' + name + '"]');
+        if (cell) { cell.textContent = kind[name]; }
+      });
     });
   }
 
