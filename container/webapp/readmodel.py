@@ -199,6 +199,11 @@ class ReadModel:
             return [_plain(row) for row in conn.execute(statement).mappings()]
 
     def tickets_of(self, holder: str) -> list[dict[str, Any]]:
+        """Every ticket the person holds or held (cancelled, and given away by transfer), with
+        its event, its type and, for a transfer, the other side's address; soonest event first,
+        then by order."""
+        given_to = tickets.alias("given_to")
+        given_by = tickets.alias("given_by")
         statement = (
             select(
                 tickets.c.ticket_id,
@@ -207,21 +212,68 @@ class ReadModel:
                 tickets.c.code,
                 tickets.c.issued_at,
                 tickets.c.checked_in_at,
+                tickets.c.order_id,
+                tickets.c.ticket_type_id,
+                func.coalesce(tickets.c.attendee_name, "").label("attendee_name"),
+                tickets.c.buyer,
+                tickets.c.revoked_at,
+                tickets.c.revoked_reason,
+                tickets.c.transferred_from,
+                tickets.c.transferred_to,
+                given_to.c.holder.label("transferred_to_holder"),
+                given_by.c.holder.label("transferred_from_holder"),
+                ticket_types.c.name.label("ticket_type"),
                 events.c.title,
                 events.c.venue,
                 events.c.starts_at,
+                func.coalesce(event_seats.c.status, "on_sale").label("event_status"),
             )
             .select_from(
                 tickets.outerjoin(
                     events,
                     and_(events.c.event_id == tickets.c.event_id, events.c.deleted.is_(False)),
                 )
+                .outerjoin(
+                    event_seats,
+                    and_(
+                        event_seats.c.event_id == tickets.c.event_id,
+                        event_seats.c.deleted.is_(False),
+                    ),
+                )
+                .outerjoin(
+                    ticket_types,
+                    and_(
+                        ticket_types.c.ticket_type_id == tickets.c.ticket_type_id,
+                        ticket_types.c.deleted.is_(False),
+                    ),
+                )
+                .outerjoin(given_to, given_to.c.ticket_id == tickets.c.transferred_to)
+                .outerjoin(given_by, given_by.c.ticket_id == tickets.c.transferred_from)
             )
             .where(tickets.c.holder == holder, tickets.c.deleted.is_(False))
-            .order_by(events.c.starts_at.asc().nulls_last(), tickets.c.issued_at.desc())
+            .order_by(
+                events.c.starts_at.asc().nulls_last(),
+                tickets.c.event_id,
+                tickets.c.order_id.asc().nulls_last(),
+                ticket_types.c.position.asc().nulls_last(),
+                tickets.c.issued_at.asc(),
+                tickets.c.ticket_id,
+            )
         )
         with self.engine.connect() as conn:
             return [_plain(row) for row in conn.execute(statement).mappings()]
+
+    def ticket_of(self, holder: str, ticket_id: str) -> dict[str, Any] | None:
+        """One of ``tickets_of``, or None if the person never held it."""
+        found = [t for t in self.tickets_of(holder) if t["ticket_id"] == ticket_id]
+        return found[0] if found else None
+
+    def ticket_exists(self, ticket_id: str) -> bool:
+        statement = select(tickets.c.ticket_id).where(
+            tickets.c.ticket_id == ticket_id, tickets.c.deleted.is_(False)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(statement).first() is not None
 
     def ticket_for(self, holder: str, event_id: str) -> dict[str, Any] | None:
         statement = select(tickets.c.ticket_id, tickets.c.status).where(

@@ -150,7 +150,7 @@ def test_an_organizer_runs_an_event_from_subscription_to_check_in(
     # --- take a ticket and see its QR code
     page.get_by_role("button", name="Get ticket").click()
     page.wait_for_url(re.compile(r"/me/tickets"))
-    ticket = page.locator("li.ticket", has_text=title)
+    ticket = page.locator("section.order", has_text=title).locator("li.ticket").first
     qr = ticket.locator("img.qr")
 
     def ticket_shown() -> bool:
