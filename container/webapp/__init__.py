@@ -100,7 +100,7 @@ def create_app(
     app.jinja_env.globals["current_viewer"] = current_viewer
 
     from webapp.views import api as api_views
-    from webapp.views import catalog, health, organizer, signin, tickets
+    from webapp.views import catalog, health, manage, organizer, signin, tickets
 
     for blueprint in (
         catalog.bp,
@@ -108,6 +108,7 @@ def create_app(
         oidc.bp,
         tickets.bp,
         organizer.bp,
+        manage.bp,
         api_views.bp,
         health.bp,
     ):
