@@ -276,10 +276,18 @@ class ReadModel:
             return conn.execute(statement).first() is not None
 
     def ticket_for(self, holder: str, event_id: str) -> dict[str, Any] | None:
-        statement = select(tickets.c.ticket_id, tickets.c.status).where(
-            tickets.c.holder == holder,
-            tickets.c.event_id == event_id,
-            tickets.c.deleted.is_(False),
+        """How many live tickets (issued or checked in) the person holds for the event, and the
+        first of them; None when they hold none (cancelled and given-away ones do not count)."""
+        statement = (
+            select(tickets.c.ticket_id, tickets.c.status, func.count().over().label("count"))
+            .where(
+                tickets.c.holder == holder,
+                tickets.c.event_id == event_id,
+                tickets.c.deleted.is_(False),
+                tickets.c.status.in_(("issued", "checked_in")),
+            )
+            .order_by(tickets.c.issued_at, tickets.c.ticket_id)
+            .limit(1)
         )
         with self.engine.connect() as conn:
             row = conn.execute(statement).mappings().first()

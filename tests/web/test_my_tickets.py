@@ -331,3 +331,32 @@ def test_cancel_and_transfer_answer_json_to_scripts(client: FlaskClient, fake_ap
     assert given.get_json()["ticket"]["holder"] == "dora@example.com"
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "ticket_not_active"
+
+
+def test_the_event_page_counts_only_the_tickets_still_held(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    # Given Alice's order of three tickets, one cancelled and one given away
+    event_id, kinds = _event(fake_api)
+    first, second, third = _order(
+        fake_api,
+        event_id,
+        ALICE,
+        (kinds["Standing"], "Ann"),
+        (kinds["Standing"], "Ben"),
+        (kinds["Balcony"], "Cy"),
+    )
+    sign_in_as(client, ALICE)
+    assert "You have 3 tickets." in client.get(f"/events/{event_id}").get_data(as_text=True)
+    fake_api.cancel_ticket(session_token(ALICE), ticket_id=first)
+    fake_api.transfer_ticket(session_token(ALICE), second, "dora@example.com")
+
+    # When she opens the event page, then after cancelling the last one
+    one_left = client.get(f"/events/{event_id}").get_data(as_text=True)
+    fake_api.cancel_ticket(session_token(ALICE), ticket_id=third)
+    none_left = client.get(f"/events/{event_id}").get_data(as_text=True)
+
+    # Then it counts what she still holds
+    assert "You have a ticket." in one_left
+    assert "You have a ticket" not in none_left
+    assert "You have 3 tickets" not in none_left
