@@ -100,13 +100,14 @@ def create_app(
     app.jinja_env.globals["current_viewer"] = current_viewer
 
     from webapp.views import api as api_views
-    from webapp.views import catalog, health, manage, organizer, signin, tickets
+    from webapp.views import catalog, health, manage, organizer, signin, tickets, waitlist
 
     for blueprint in (
         catalog.bp,
         signin.bp,
         oidc.bp,
         tickets.bp,
+        waitlist.bp,
         organizer.bp,
         manage.bp,
         api_views.bp,

@@ -71,6 +71,16 @@ class ApiClient(Protocol):
 
     def update_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
+    def join_waitlist(self, token: str, event_id: str, ticket_type_id: str) -> dict[str, Any]: ...
+
+    def leave_waitlist(self, token: str, event_id: str, ticket_type_id: str) -> dict[str, Any]: ...
+
+    def my_waitlist(self, token: str) -> dict[str, Any]: ...
+
+    def claim_offer(self, token: str, offer_id: str, attendee_name: str) -> dict[str, Any]: ...
+
+    def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]: ...
+
     def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]: ...
 
     def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None: ...
@@ -156,6 +166,28 @@ class HttpApiClient:
 
     def update_ticket_type(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/update-ticket-type", token=token, body=body)
+
+    def join_waitlist(self, token: str, event_id: str, ticket_type_id: str) -> dict[str, Any]:
+        """``{"entry": {..., "position"}}``: a place in a sold-out type's line."""
+        body = {"event_id": event_id, "ticket_type_id": ticket_type_id}
+        return self._call("POST", "/join-waitlist", token=token, body=body)
+
+    def leave_waitlist(self, token: str, event_id: str, ticket_type_id: str) -> dict[str, Any]:
+        body = {"event_id": event_id, "ticket_type_id": ticket_type_id}
+        return self._call("POST", "/leave-waitlist", token=token, body=body)
+
+    def my_waitlist(self, token: str) -> dict[str, Any]:
+        """``{"entries": [...]}``: the caller's places, waiting (with ``position``) or offered
+        (with ``offer_id`` and ``offer_expires_at``)."""
+        return self._call("GET", "/my-waitlist", token=token)
+
+    def claim_offer(self, token: str, offer_id: str, attendee_name: str) -> dict[str, Any]:
+        """``{"offer", "order", "ticket"}``."""
+        body = {"offer_id": offer_id, "attendee_name": attendee_name}
+        return self._call("POST", "/claim-offer", token=token, body=body)
+
+    def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]:
+        return self._call("POST", "/decline-offer", token=token, body={"offer_id": offer_id})
 
     def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]:
         return self._call(

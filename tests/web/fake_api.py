@@ -61,6 +61,9 @@ class FakeApi:
     activity: list[dict[str, Any]] = field(default_factory=list)
     # What the mail topic would have delivered: (to, subject, body).
     mail: list[tuple[str, str, str]] = field(default_factory=list)
+    # The waiting list: entries in join order, offers by id (docs/decisions/0051).
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    offers: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     # The public reads answer 503, as when API Gateway or DynamoDB cannot be reached.
     public_reads_down: bool = False
@@ -468,12 +471,17 @@ class FakeApi:
             self._revoke(ticket, "cancelled", "cancelled_by_holder")
             kind_key = layout.ticket_type_key(event_id, ticket["ticket_type_id"])
             kind = self.items[_at(kind_key)]
-            self._update(kind_key, sold=kind["sold"] - 1, available=kind["available"] + 1)
             seats = self._seats(event_id)
+            # A seat freed for a type with a line is set aside for it (held), not sold again.
+            to_line = any(
+                e["status"] == "waiting"
+                and (e["event_id"], e["ticket_type_id"]) == (event_id, ticket["ticket_type_id"])
+                for e in self.entries
+            )
+            freed = "held" if to_line else "available"
+            self._update(kind_key, sold=kind["sold"] - 1, **{freed: kind[freed] + 1})
             self._update(
-                layout.seats_key(event_id),
-                sold=seats["sold"] - 1,
-                available=seats["available"] + 1,
+                layout.seats_key(event_id), sold=seats["sold"] - 1, **{freed: seats[freed] + 1}
             )
             order_key = layout.order_key(ticket["order_id"])
             order = self.items[_at(order_key)]
@@ -673,6 +681,202 @@ class FakeApi:
         item = {k: v for k, v in item.items() if v is not None}
         self._put(item)
         return {"ticket_type": self._type_view(item)}
+
+    # ------------------------------------------------------------ the waiting list
+
+    def _type_left(self, event_id: str, ticket_type_id: str) -> int:
+        kind = self.items.get(_at(layout.ticket_type_key(event_id, ticket_type_id)))
+        if kind is None:
+            raise ApiError(404, "not_found", "This event has no such ticket type.")
+        return int(min(kind["available"], self._seats(event_id)["available"]))
+
+    def _entry_view(self, entry: dict[str, Any]) -> dict[str, Any]:
+        line = [
+            e
+            for e in self.entries
+            if e["status"] == "waiting"
+            and (e["event_id"], e["ticket_type_id"]) == (entry["event_id"], entry["ticket_type_id"])
+        ]
+        offer = self.offers.get(entry.get("offer_id") or "")
+        return {
+            "entry_id": entry["entry_id"],
+            "event_id": entry["event_id"],
+            "ticket_type_id": entry["ticket_type_id"],
+            "status": entry["status"],
+            "joined_at": entry["joined_at"],
+            "position": line.index(entry) + 1 if entry in line else None,
+            "offer_id": entry.get("offer_id"),
+            "offer_expires_at": offer["expires_at"] if offer else None,
+        }
+
+    def _live_entry(self, person: str, event_id: str, ticket_type_id: str) -> dict[str, Any] | None:
+        return next(
+            (
+                e
+                for e in self.entries
+                if (e["person"], e["event_id"], e["ticket_type_id"])
+                == (person, event_id, ticket_type_id)
+                and e["status"] in ("waiting", "offered")
+            ),
+            None,
+        )
+
+    def join_waitlist(self, token: str, event_id: str, ticket_type_id: str) -> dict[str, Any]:
+        self.calls.append("join_waitlist")
+        person = self._caller(token)
+        if _at(layout.event_key(event_id)) not in self.items:
+            raise ApiError(404, "not_found", "No such event.")
+        if self._seats(event_id)["status"] == "cancelled":
+            raise ApiError(
+                409,
+                "event_cancelled",
+                "This event has been cancelled; its waiting lists are closed.",
+            )
+        if self._started(event_id):
+            raise ApiError(
+                409, "event_started", "This event has started; its waiting lists are closed."
+            )
+        existing = self._live_entry(person, event_id, ticket_type_id)
+        if existing is not None:
+            raise ApiError(
+                409,
+                "already_waiting",
+                "You are already on this waiting list.",
+                {"entry": self._entry_view(existing)},
+            )
+        left = self._type_left(event_id, ticket_type_id)
+        if left > 0:
+            kind = self.items[_at(layout.ticket_type_key(event_id, ticket_type_id))]
+            raise ApiError(
+                409,
+                "not_sold_out",
+                f"{kind['name']} tickets are not sold out: {left} left. Take one instead.",
+                {"ticket_type_id": ticket_type_id, "left": left},
+            )
+        entry = {
+            "entry_id": new_id(),
+            "event_id": event_id,
+            "ticket_type_id": ticket_type_id,
+            "person": person,
+            "status": "waiting",
+            "joined_at": clock.iso(clock.now()),
+            "offer_id": None,
+        }
+        self.entries.append(entry)
+        return {"entry": self._entry_view(entry)}
+
+    def leave_waitlist(self, token: str, event_id: str, ticket_type_id: str) -> dict[str, Any]:
+        self.calls.append("leave_waitlist")
+        person = self._caller(token)
+        entry = self._live_entry(person, event_id, ticket_type_id)
+        if entry is None or entry["status"] != "waiting":
+            raise ApiError(409, "not_waiting", "You are not waiting in this line.")
+        entry["status"] = "left"
+        return {"entry": self._entry_view(entry)}
+
+    def my_waitlist(self, token: str) -> dict[str, Any]:
+        self.calls.append("my_waitlist")
+        person = self._caller(token)
+        mine = [
+            e
+            for e in self.entries
+            if e["person"] == person and e["status"] in ("waiting", "offered")
+        ]
+        return {"entries": [self._entry_view(e) for e in mine]}
+
+    def offer_next(
+        self, event_id: str, ticket_type_id: str, lifetime: timedelta = timedelta(hours=24)
+    ) -> dict[str, Any]:
+        """What the stream consumer does with a freed seat: offer it to the head of the line
+        and email the link (test setup)."""
+        entry = next(
+            e
+            for e in self.entries
+            if (e["event_id"], e["ticket_type_id"]) == (event_id, ticket_type_id)
+            and e["status"] == "waiting"
+        )
+        offer_id = new_id()
+        offer = {
+            "offer_id": offer_id,
+            "event_id": event_id,
+            "ticket_type_id": ticket_type_id,
+            "person": entry["person"],
+            "status": "open",
+            "offered_at": clock.iso(clock.now()),
+            "expires_at": clock.iso(clock.now() + lifetime),
+            "order_id": None,
+        }
+        self.offers[offer_id] = offer
+        entry.update(status="offered", offer_id=offer_id)
+        self.mail.append(
+            (
+                entry["person"],
+                "A seat for you",
+                f"Claim it here: https://gatepass.example/offers/{offer_id}",
+            )
+        )
+        return offer
+
+    def _callers_offer(self, token: str, offer_id: str) -> tuple[str, dict[str, Any]]:
+        person = self._caller(token)
+        offer = self.offers.get(offer_id)
+        if offer is None:
+            raise ApiError(404, "not_found", "No such offer.")
+        if offer["person"] != person:
+            raise ApiError(403, "forbidden", "This offer was made to someone else.")
+        if offer["status"] == "claimed":
+            raise ApiError(
+                409,
+                "offer_already_claimed",
+                "This offer has already been claimed.",
+                {"offer_id": offer_id, "order_id": offer["order_id"]},
+            )
+        if offer["status"] == "declined":
+            raise ApiError(409, "offer_declined", "This offer was declined.")
+        if offer["status"] == "expired" or offer["expires_at"] <= clock.iso(clock.now()):
+            raise ApiError(
+                409,
+                "offer_expired",
+                f"This offer expired at {offer['expires_at']}.",
+                {"offer_id": offer_id, "expires_at": offer["expires_at"]},
+            )
+        return person, offer
+
+    def _end_entry(self, offer: dict[str, Any], status: str) -> None:
+        offer["status"] = status
+        for entry in self.entries:
+            if entry.get("offer_id") == offer["offer_id"]:
+                entry["status"] = status
+
+    def claim_offer(self, token: str, offer_id: str, attendee_name: str) -> dict[str, Any]:
+        """The held seat becomes a ticket in an order of one."""
+        self.calls.append("claim_offer")
+        _, offer = self._callers_offer(token, offer_id)
+        event_id, type_id = offer["event_id"], offer["ticket_type_id"]
+        # The seat was held for the line: give it to the sale for this one order.
+        kind_key = layout.ticket_type_key(event_id, type_id)
+        kind = self.items[_at(kind_key)]
+        self._update(kind_key, available=kind["available"] + 1, held=kind["held"] - 1)
+        seats = self._seats(event_id)
+        self._update(
+            layout.seats_key(event_id), available=seats["available"] + 1, held=seats["held"] - 1
+        )
+        placed = self.create_ticket(
+            token,
+            event_id,
+            f"offer-{offer_id}",
+            [{"ticket_type_id": type_id, "attendee_name": attendee_name}],
+        )
+        offer["order_id"] = placed["order"]["order_id"]
+        self._end_entry(offer, "claimed")
+        public = {k: v for k, v in offer.items() if k != "person"}
+        return {"offer": public, "order": placed["order"], "ticket": placed["ticket"]}
+
+    def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]:
+        self.calls.append("decline_offer")
+        _, offer = self._callers_offer(token, offer_id)
+        self._end_entry(offer, "declined")
+        return {"offer": {k: v for k, v in offer.items() if k != "person"}}
 
     @staticmethod
     def _view(item: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,14 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers.response import Response
 
+from gatepass import clock
 from gatepass.ids import is_id
 from webapp import activity
 from webapp.api_client import ApiError
 from webapp.auth import current_viewer, login_required
 from webapp.extensions import limiter, not_a_search, search_limit
 from webapp.services import EventRead, services
+from webapp.views import waitlist
 
 bp = Blueprint("catalog", __name__)
 
@@ -53,6 +55,8 @@ def event(event_id: str) -> str:
     return render_template(
         "event.html",
         event=found.event,
+        places=waitlist.places_by_type(viewer, found.event),
+        event_upcoming=str(found.event["starts_at"]) > clock.iso(clock.now()),
         quick_type=next((t for t in found.event["ticket_types"] if t["on_sale"]), None),
         is_organizer=bool(viewer and viewer.email == found.organizer),
         held=held,

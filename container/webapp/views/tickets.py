@@ -113,8 +113,34 @@ def mine() -> str:
     activity.record("ticket_view", count=len(tickets))
     shown = with_qr_codes(viewer.token, tickets)
     return render_template(
-        "tickets.html", orders=by_order(shown, viewer.email), tickets=shown, notice=notice
+        "tickets.html",
+        orders=by_order(shown, viewer.email),
+        tickets=shown,
+        places=_places(viewer),
+        notice=notice,
     )
+
+
+def _places(viewer: Viewer) -> list[dict[str, Any]]:
+    """The viewer's places in waiting lines, each with its event's title and type's name."""
+    from webapp.views.waitlist import my_places
+
+    shown = []
+    for place in my_places(viewer) or []:
+        found = services().event_read(str(place.get("event_id")))
+        event = found.event if found else {}
+        kind: dict[str, Any] = next(
+            (
+                k
+                for k in event.get("ticket_types", [])
+                if k["ticket_type_id"] == place.get("ticket_type_id")
+            ),
+            {},
+        )
+        shown.append(
+            {**place, "title": event.get("title", "Event"), "type_name": kind.get("name", "")}
+        )
+    return shown
 
 
 # ---------------------------------------------------------------------------- cancelling
