@@ -1,10 +1,14 @@
 """End to end, in a real browser, against make dev's whole stack: an organizer subscribes
 (confirming through the local mailbox), signs in with the emailed code, publishes an event with
 a real photo, takes a ticket, shows its QR code, checks it in at the door by typed entry, sees a
-second check-in refused and the counts move, and sees the visits on the activity dashboard."""
+second check-in refused and the counts move, and sees the visits on the activity dashboard.
+Then real events: an organizer adds a second ticket type; a buyer orders one ticket of each
+type with names, cancels one and gives the other to a friend, who is emailed and finds it under
+their tickets; the organizer sees every status by type and in the CSV export."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import time
@@ -16,7 +20,7 @@ from typing import Any
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from devstack.seed import DEMO_EVENTS
 from tests.e2e.conftest import Camera, Stack
@@ -210,3 +214,171 @@ def test_an_organizer_runs_an_event_from_subscription_to_check_in(
     expect(page.locator("p.counts")).to_contain_text("1 checked in")
     expect(page.locator("table.list tbody tr").first).not_to_have_class("empty")
     camera.shoot(page, "dashboard")
+
+
+def sign_up_and_in(page: Page, stack: Stack, email: str) -> None:
+    """Subscribe (confirming through the mailbox), then sign in on the site with the emailed
+    code, in ``page``'s browser context."""
+    assert subscription_status(page, stack, email) in ("starting", "pending", "active")
+    if subscription_status(page, stack, email) != "active":
+        newest_mail(page, stack, email, "confirmation-request").get_by_role("link").click()
+        expect(page.get_by_role("heading", name="Subscription confirmed!")).to_be_visible()
+        eventually(
+            f"{email}'s subscription", lambda: subscription_status(page, stack, email) == "active"
+        )
+    page.goto(f"{stack.web_url}/signin")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me a code").click()
+    page.wait_for_url(re.compile(r"/signin/code"))
+    code_page = page.context.new_page()
+    code = newest_mail(code_page, stack, email, "notification", "sign-in code")
+    typed = code.locator(".code").first.inner_text()
+    code_page.close()
+    page.locator("input[name=code]").fill(typed)
+    page.locator("form button[type=submit]").click()
+    expect(page.locator(".flash.success")).to_contain_text(f"Signed in as {email}")
+
+
+def reload_until(page: Page, what: str, shown: Callable[[], bool], limit: float = 30) -> None:
+    """Reload until ``shown`` (pages read the read model, which the projector fills)."""
+
+    def probe() -> bool:
+        page.reload()
+        return shown()
+
+    eventually(what, probe, limit=limit)
+
+
+def test_tickets_of_two_types_one_cancelled_one_given_away(
+    browser: Browser, page: Page, stack: Stack, camera: Camera
+) -> None:
+    stamp = f"{datetime.now():%H%M%S}"
+    organizer, buyer, friend = (
+        f"e2e-{who}-{stamp}@example.com" for who in ("host", "buyer", "friend")
+    )
+    people = {
+        who: browser.new_context(viewport={"width": 1280, "height": 900})
+        for who in ("buyer", "friend")
+    }
+    buyer_page, friend_page = people["buyer"].new_page(), people["friend"].new_page()
+    try:
+        # --- an organizer publishes an event and adds a second ticket type
+        sign_up_and_in(page, stack, organizer)
+        title = f"Harbour Choir {stamp}"
+        page.goto(f"{stack.web_url}/organizer/events/new")
+        page.get_by_label("Title").fill(title)
+        page.get_by_label("Venue").fill("Old Customs House, Porto")
+        starts = datetime.now() + timedelta(days=12)
+        page.get_by_label("Starts (your local time)").fill(starts.strftime("%Y-%m-%dT20:00"))
+        page.get_by_label("Seats").fill("30")
+        page.get_by_role("button", name="Publish event").click()
+        page.locator("#upload-event-link").click()
+        reload_until(
+            page, "the event page", lambda: page.get_by_role("heading", name=title).count() == 1
+        )
+        event_url = page.url
+        page.get_by_role("link", name="Ticket types").click()
+        page.get_by_label("Name", exact=True).fill("Balcony")
+        page.get_by_label("Description").fill("Seated, first floor")
+        page.get_by_label(re.compile(r"^Quota")).fill("5")
+        page.get_by_label("At most per order").fill("2")
+        page.get_by_role("button", name="Add the ticket type").click()
+        expect(page.locator(".flash.success")).to_contain_text("Added Balcony")
+        camera.shoot(page, "ticket-types")
+
+        # --- the friend subscribes first, so the transfer's email reaches them
+        sign_up_and_in(friend_page, stack, friend)
+
+        # --- a buyer takes one ticket of each type, each with a name
+        sign_up_and_in(buyer_page, stack, buyer)
+        buyer_page.goto(event_url)
+        reload_until(
+            buyer_page,
+            "both types on the event page",
+            lambda: buyer_page.locator("table.ticket-types", has_text="Balcony").count() == 1,
+        )
+        camera.shoot(buyer_page, "event-two-types")
+        buyer_page.get_by_role("link", name="Choose tickets and names").click()
+        buyer_page.get_by_label("How many General admission").select_option("1")
+        buyer_page.get_by_label("How many Balcony").select_option("1")
+        buyer_page.get_by_role("button", name="Name the tickets").click()
+        buyer_page.get_by_label("General admission: name on ticket 1").fill("Ana Sousa")
+        buyer_page.get_by_label("Balcony: name on ticket 2").fill("Rui Costa")
+        camera.shoot(buyer_page, "checkout-names")
+        buyer_page.get_by_role("button", name="Confirm order").click()
+        expect(buyer_page.get_by_role("heading", name="Order confirmed")).to_be_visible()
+        expect(buyer_page.locator("table.order")).to_contain_text("Rui Costa")
+        camera.shoot(buyer_page, "order-confirmed")
+
+        # --- My tickets: one order of two; the Balcony ticket is cancelled
+        buyer_page.get_by_role("link", name="My tickets").first.click()
+        order = buyer_page.locator("section.order", has_text=title)
+        reload_until(
+            buyer_page, "the order of two tickets", lambda: order.locator("li.ticket").count() == 2
+        )
+        balcony = order.locator("li.ticket", has_text="Balcony")
+        balcony.get_by_role("link", name="Cancel this ticket").click()
+        expect(buyer_page.get_by_role("heading", name="Cancel 1 ticket?")).to_be_visible()
+        buyer_page.get_by_role("button", name="Yes, cancel the ticket").click()
+        expect(buyer_page.locator(".flash.success")).to_contain_text("Cancelled 1 ticket.")
+        reload_until(
+            buyer_page,
+            "the cancelled ticket",
+            lambda: balcony.locator(".badge.cancelled").count() == 1,
+        )
+        expect(balcony.locator("img.qr")).to_have_count(0)
+        camera.shoot(buyer_page, "my-tickets-one-cancelled")
+
+        # --- the other ticket is given to the friend
+        general = order.locator("li.ticket", has_text="General admission")
+        general.get_by_role("link", name="Give it to someone").click()
+        buyer_page.get_by_label("Their email address").fill(friend)
+        buyer_page.get_by_role("button", name="Give the ticket").click()
+        expect(buyer_page.locator(".flash.success")).to_contain_text(f"The ticket is now {friend}")
+        reload_until(
+            buyer_page,
+            "the given ticket",
+            lambda: general.locator(".badge.transferred", has_text=friend).count() == 1,
+        )
+        camera.shoot(buyer_page, "my-tickets-one-given")
+
+        # --- it arrives: emailed to the friend, and under their tickets with its QR code
+        newest_mail(friend_page, stack, friend, "notification", "gave you a ticket")
+        camera.shoot(friend_page, "mailbox-ticket-for-you")
+        friend_page.goto(f"{stack.web_url}/me/tickets")
+        received = friend_page.locator("section.order", has_text=title)
+        reload_until(
+            friend_page,
+            "the received ticket with its QR image",
+            lambda: (
+                received.locator("img.qr").count() == 1
+                and natural_size(received.locator("img.qr"))[0] > 0
+            ),
+        )
+        expect(received).to_contain_text(f"Given to you by {buyer}")
+        expect(received).to_contain_text("General admission · Ana Sousa")
+        camera.shoot(friend_page, "friend-tickets")
+
+        # --- the organizer sees each ticket's status by type, and the CSV says the same
+        page.goto(event_url)
+        page.get_by_role("link", name="Attendees").click()
+        rows = page.locator("#attendee-rows")
+        reload_until(
+            page, "the three tickets", lambda: rows.locator("tbody tr.status-issued").count() == 1
+        )
+        expect(rows.locator("tr.status-cancelled")).to_contain_text("Rui Costa")
+        expect(rows.locator("tr.status-transferred")).to_contain_text(buyer)
+        expect(rows.locator("tr.status-issued")).to_contain_text(friend)
+        camera.shoot(page, "attendees-by-type")
+        download = page.get_by_role("link", name="Download all attendees (CSV)")
+        export = page.request.get(f"{stack.web_url}{download.get_attribute('href')}")
+        assert export.status == 200
+        listed = list(csv.DictReader(io.StringIO(export.body().decode("utf-8-sig"), newline="")))
+        assert sorted((r["Attendee name"], r["Status"]) for r in listed) == [
+            ("Ana Sousa", "issued"),
+            ("Ana Sousa", "transferred"),
+            ("Rui Costa", "cancelled"),
+        ]
+    finally:
+        for context in people.values():
+            context.close()
