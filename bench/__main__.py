@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.common import ROOT, ensure_path, machine
 
-SUITES = ("coldstart", "issuance", "images", "contention", "web", "localapi")
+SUITES = ("coldstart", "issuance", "images", "contention", "web", "localapi", "rush")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 REPORT = ROOT / "docs" / "performance.md"
 
@@ -29,7 +29,7 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def run(suites: list[str], quick: bool) -> dict[str, Any]:
-    from bench import coldstart, contention, images, issuance, localapi, web
+    from bench import coldstart, contention, images, issuance, localapi, rush, web
 
     rounds = 3 if quick else 9
     results: dict[str, Any] = {
@@ -64,6 +64,8 @@ def run(suites: list[str], quick: bool) -> dict[str, Any]:
                 )
             elif suite == "localapi":
                 results[suite] = _quietly(localapi.run, rounds, 30 if quick else 100)
+            elif suite == "rush":
+                results[suite] = _quietly(rush.run, quick)
             print(f"  {suite} took {time.monotonic() - started:.0f} s", flush=True)
     results["machine_after"] = machine()
     return results

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -23,8 +23,13 @@ from bench.common import summary
 TEST_PARAMETERS = {"SubscriptionPollIntervalSeconds": "1", "SubscriptionDeadlineSeconds": "3"}
 
 
+Call = Callable[[Any, Any, str, dict[str, Any]], Any]
+
+
 @contextmanager
-def moto_in_process() -> Iterator[Any]:
+def moto_in_process(around: Call | None = None) -> Iterator[Any]:
+    """moto in this process with the stack's resources; every AWS call goes through ``around``
+    (``around(original, client, operation, params)``), by default one at a time under a lock."""
     import boto3
     from botocore.client import BaseClient
     from moto import mock_aws
@@ -43,6 +48,8 @@ def moto_in_process() -> Iterator[Any]:
     original = vars(BaseClient)["_make_api_call"]
 
     def one_at_a_time(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if around is not None:
+            return around(original, self, operation_name, api_params)
         with lock:
             return original(self, operation_name, api_params)
 
