@@ -100,7 +100,7 @@ def create_app(
     app.jinja_env.globals["current_viewer"] = current_viewer
 
     from webapp.views import api as api_views
-    from webapp.views import catalog, health, manage, organizer, signin, tickets, waitlist
+    from webapp.views import catalog, door, health, manage, organizer, signin, tickets, waitlist
 
     for blueprint in (
         catalog.bp,
@@ -110,6 +110,7 @@ def create_app(
         waitlist.bp,
         organizer.bp,
         manage.bp,
+        door.bp,
         api_views.bp,
         health.bp,
     ):

@@ -81,7 +81,34 @@ class ApiClient(Protocol):
 
     def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]: ...
 
-    def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]: ...
+    def check_in(
+        self,
+        token: str,
+        event_id: str,
+        code: str,
+        gate_id: str | None = None,
+        direction: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    def event_door(self, token: str, event_id: str) -> dict[str, Any]: ...
+
+    def door_events(self, token: str) -> dict[str, Any]: ...
+
+    def add_door_staff(self, token: str, event_id: str, email: str) -> dict[str, Any]: ...
+
+    def remove_door_staff(self, token: str, event_id: str, email: str) -> dict[str, Any]: ...
+
+    def add_gate(self, token: str, gate: dict[str, Any]) -> dict[str, Any]: ...
+
+    def update_gate(self, token: str, change: dict[str, Any]) -> dict[str, Any]: ...
+
+    def scanner_bundle(self, token: str, event_id: str) -> dict[str, Any]: ...
+
+    def scanner_bundle_key(self) -> dict[str, Any]: ...
+
+    def sync_scans(
+        self, token: str, event_id: str, scans: list[dict[str, Any]]
+    ) -> dict[str, Any]: ...
 
     def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None: ...
 
@@ -189,10 +216,52 @@ class HttpApiClient:
     def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]:
         return self._call("POST", "/decline-offer", token=token, body={"offer_id": offer_id})
 
-    def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]:
-        return self._call(
-            "POST", "/check-in", token=token, body={"event_id": event_id, "code": code}
-        )
+    def check_in(
+        self,
+        token: str,
+        event_id: str,
+        code: str,
+        gate_id: str | None = None,
+        direction: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"event_id": event_id, "code": code}
+        if gate_id:
+            body["gate_id"] = gate_id
+        if direction:
+            body["direction"] = direction
+        return self._call("POST", "/check-in", token=token, body=body)
+
+    # The door (docs/architecture.md, "At the door").
+
+    def event_door(self, token: str, event_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/events/{event_id}/door", token=token)
+
+    def door_events(self, token: str) -> dict[str, Any]:
+        return self._call("GET", "/door-events", token=token)
+
+    def add_door_staff(self, token: str, event_id: str, email: str) -> dict[str, Any]:
+        body = {"event_id": event_id, "email": email}
+        return self._call("POST", "/add-door-staff", token=token, body=body)
+
+    def remove_door_staff(self, token: str, event_id: str, email: str) -> dict[str, Any]:
+        body = {"event_id": event_id, "email": email}
+        return self._call("POST", "/remove-door-staff", token=token, body=body)
+
+    def add_gate(self, token: str, gate: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/add-gate", token=token, body=gate)
+
+    def update_gate(self, token: str, change: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/update-gate", token=token, body=change)
+
+    def scanner_bundle(self, token: str, event_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/events/{event_id}/scanner-bundle", token=token)
+
+    def scanner_bundle_key(self) -> dict[str, Any]:
+        return self._call("GET", "/scanner-bundle-key")
+
+    def sync_scans(self, token: str, event_id: str, scans: list[dict[str, Any]]) -> dict[str, Any]:
+        body = {"event_id": event_id, "scans": scans}
+        return self._call("POST", "/sync-scans", token=token, body=body)
 
     def log_activity(self, token: str | None, events: list[dict[str, Any]]) -> None:
         self._call("POST", "/log-activity", token=token, body={"events": events})

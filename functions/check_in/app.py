@@ -1,4 +1,5 @@
-"""POST /check-in: the event's organizer checks a scanned ticket in, exactly once."""
+"""POST /check-in: the organizer or door staff scan a ticket in or out at a gate.
+POST /sync-scans: a scanner's queued scans, each recorded exactly once (docs/decisions/0062)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,29 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import CheckInSettings
-from gatepass.dal.tickets import DynamoTicketsDataAccess
+from gatepass.dal.door import DynamoDoorStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.check_in import check_in as check_in_ticket
+from gatepass.logic.check_in import sync_scans as sync_queued_scans
+from gatepass.models.door import SyncScansRequest, SyncScansResponse
 from gatepass.models.tickets import CheckInRequest, CheckInResult
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.ticket_codes import SecretTicketKeys
 
 settings = CheckInSettings.load()
-tickets = DynamoTicketsDataAccess(settings.ticketing_table)
+door = DynamoDoorStore(settings.ticketing_table)
 keys = SecretTicketKeys(settings.ticket_key_secret_arn)
 app = make_resolver(settings.allowed_web_origin)
 
 
 @app.post("/check-in")
 def check_in(body: CheckInRequest) -> CheckInResult:
-    return check_in_ticket(caller_id(app), body.event_id, body.code, tickets=tickets, keys=keys)
+    return check_in_ticket(caller_id(app), body, door=door, keys=keys)
+
+
+@app.post("/sync-scans")
+def sync_scans(body: SyncScansRequest) -> SyncScansResponse:
+    return sync_queued_scans(caller_id(app), body, door=door, keys=keys)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

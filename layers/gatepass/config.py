@@ -147,6 +147,12 @@ class TicketKey(FunctionSettings):
     ]
 
 
+class BundleKey(FunctionSettings):
+    scanner_bundle_key_secret_arn: Annotated[
+        str, Field(description="Secret the scanner bundles' Ed25519 signing key is derived from.")
+    ]
+
+
 class Mail(FunctionSettings):
     mail_channel: Annotated[
         Literal["SNS", "SES"], Field(description="How personal mail is sent (`MailChannel`).")
@@ -323,6 +329,14 @@ class CheckInSettings(Api, TicketingTable, TicketKey):
     pass
 
 
+class DoorSettings(Api, TicketingTable):
+    pass
+
+
+class ScannerBundleSettings(Api, TicketingTable, TicketKey, BundleKey):
+    pass
+
+
 class LogActivitySettings(Api, ActivityTable, SessionSigningKey):
     pass
 
@@ -356,6 +370,8 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "TransferTicketFunction": TransferTicketSettings,
     "GetQrCodeFunction": GetQrCodeSettings,
     "CheckInFunction": CheckInSettings,
+    "DoorFunction": DoorSettings,
+    "ScannerBundleFunction": ScannerBundleSettings,
     "LogActivityFunction": LogActivitySettings,
     "ProjectorFunction": ProjectorSettings,
     "VerifyIdTokenFunction": VerifyIdTokenSettings,

@@ -173,3 +173,46 @@ class QuotaBelowSold(Conflict):
 
 class TooManyTicketTypes(Conflict):
     code = "too_many_ticket_types"
+
+
+# The door: staff, gates, scans in and out (docs/decisions/0060).
+
+
+class OrganizerIsStaff(BadRequest):
+    code = "organizer_is_staff"
+
+
+class NotDoorStaff(Forbidden):
+    code = "not_door_staff"
+
+
+class StaffRevoked(Forbidden):
+    code = "staff_revoked"
+
+
+class UnknownGate(NotFound):
+    code = "unknown_gate"
+
+
+class WrongGate(Conflict):
+    code = "wrong_gate"
+
+
+class GateClosed(Conflict):
+    code = "gate_closed"
+
+
+class WrongDirection(Conflict):
+    code = "wrong_direction"
+
+
+class NotInside(Conflict):
+    code = "not_inside"
+
+
+class TooManyGates(Conflict):
+    code = "too_many_gates"
+
+
+class TooManyDoorStaff(Conflict):
+    code = "too_many_door_staff"

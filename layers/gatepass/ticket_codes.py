@@ -109,3 +109,12 @@ def verify_with_public_key(verifying_key: str, code: str) -> TicketCode:
     except InvalidSignature as exc:
         raise InvalidTicketCode("This ticket code's signature is not valid.") from exc
     return parsed
+
+
+V1_KEY_ID = "v1"
+"""Version 1 codes name no key: the event's one key answers to this id in a bundle."""
+
+
+def verifying_keys(ticket_keys: keys.TicketKeys, event_id: str) -> dict[str, str]:
+    """Key id → public key of every key whose codes the event's scanners must accept."""
+    return {V1_KEY_ID: ticket_keys.verifying_key(event_id)}

@@ -173,12 +173,14 @@ def put_ticket(
     holder: str = "alice@example.com",
     ticket_id: str | None = None,
     status: str = "issued",
+    attendee_name: str = "",
+    ticket_type_id: str | None = None,
 ) -> dict[str, Any]:
-    """A sold ticket of the event's first type as create-ticket writes it (an order of one): the
-    ticket, and one seat sold on the event and its type."""
+    """A sold ticket of the event's first type (or ``ticket_type_id``) as create-ticket writes
+    it (an order of one): the ticket, and one seat sold on the event and its type."""
     ticket_id = ticket_id or ids.new_id()
     event_id = event["event_id"]
-    ticket_type_id = event["ticket_type_id"]
+    ticket_type_id = ticket_type_id or event["ticket_type_id"]
     record = TicketRecord(
         ticket_id=ticket_id,
         event_id=event_id,
@@ -189,7 +191,7 @@ def put_ticket(
         issued_at=clock.iso(clock.now()),
         order_id=ids.new_id(),
         ticket_type_id=ticket_type_id,
-        attendee_name="",
+        attendee_name=attendee_name,
         buyer=holder,
     )
     item = ticket_item(record)
@@ -295,3 +297,19 @@ def decode_qr_png(png: bytes) -> list[str]:
 
     image = Image.open(io.BytesIO(png)).convert("L")
     return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
+def put_gate(event_id: str, gate_id: str, *, name: str, mode: str = "both") -> None:
+    """A gate as add-gate writes it, with a chosen id."""
+    from gatepass.dal.door import DynamoDoorStore
+    from gatepass.models.door import GateRecord
+
+    DynamoDoorStore(settings().ticketing_table).put_gate(
+        GateRecord(
+            event_id=event_id,
+            gate_id=gate_id,
+            name=name,
+            mode=mode,
+            created_at=clock.iso(clock.now()),
+        )
+    )

@@ -438,6 +438,8 @@ PUBLIC_FUNCTIONS = {
     "CancelEventFunction": "PublicReservedConcurrency",
     "EventRevocationsFunction": "PublicReservedConcurrency",
     "TransferTicketFunction": "PublicReservedConcurrency",
+    "DoorFunction": "PublicReservedConcurrency",
+    "ScannerBundleFunction": "PublicReservedConcurrency",
 }
 
 
@@ -465,6 +467,7 @@ def test_sign_in_ticket_and_check_in_routes_have_their_own_throttles() -> None:
         "/~1create-ticket": "Ticket",
         "/~1get-qr-code": "Ticket",
         "/~1check-in": "CheckIn",
+        "/~1sync-scans": "CheckIn",
     }
     for path, prefix in expected.items():
         assert by_path[path]["ThrottlingRateLimit"] == {"Ref": f"{prefix}ThrottleRate"}

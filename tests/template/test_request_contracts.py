@@ -38,6 +38,14 @@ VALID: dict[str, dict[str, Any]] = {
         "ticket_type_id": "nbswy3dpo5xxe3de",
     },
     "LogActivityRequest": {"events": [{"type": "page_view"}]},
+    "SyncScansRequest": {
+        "event_id": "mfrggzdfmztwq2lk",
+        "scans": [{"nonce": "n0nce-0001", "code": "A" * 136, "scanned_at": "2026-12-02T10:00:00Z"}],
+    },
+    "AddDoorStaffRequest": {"event_id": "mfrggzdfmztwq2lk", "email": "sam@example.com"},
+    "RemoveDoorStaffRequest": {"event_id": "mfrggzdfmztwq2lk", "email": "sam@example.com"},
+    "AddGateRequest": {"event_id": "mfrggzdfmztwq2lk", "name": "North gate"},
+    "UpdateGateRequest": {"event_id": "mfrggzdfmztwq2lk", "gate_id": "nbswy3dpo5xxe3de"},
 }
 BOUNDS = {
     "minLength": ("maxLength", -1),

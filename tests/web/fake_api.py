@@ -18,10 +18,20 @@ from gatepass.dal import layout
 from gatepass.dal.events import event_item, event_of, seats_item, ticket_type_item
 from gatepass.dal.orders import order_item
 from gatepass.dal.tickets import TicketRecord, qr_object_key, ticket_item
-from gatepass.errors import InvalidTicketCode, Unauthorized
+from gatepass.errors import Unauthorized
 from gatepass.ids import new_id
+from gatepass.logic import bundle as bundle_logic
+from gatepass.logic import check_in as check_in_logic
+from gatepass.logic import door as door_logic
 from gatepass.logic.events import new_ticket_type, new_ticket_types
 from gatepass.models.common import normalize_email
+from gatepass.models.door import (
+    AddDoorStaffRequest,
+    AddGateRequest,
+    RemoveDoorStaffRequest,
+    SyncScansRequest,
+    UpdateGateRequest,
+)
 from gatepass.models.events import EventRecord, public_event
 from gatepass.models.orders import (
     MAX_TICKET_TYPES,
@@ -30,14 +40,17 @@ from gatepass.models.orders import (
     TicketTypeSpec,
     UpdateTicketTypeRequest,
 )
+from gatepass.models.tickets import CheckInRequest
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
+from tests.web.fake_door import ItemsDoorStore, SeedBundleSigner, TicketSeedKeys, answered
 from webapp.api_client import ApiError, CreatedEvent
 
 # The API holds the signer; the web under test gets only SESSION_KEY, the public half.
 SIGNER = tokens.LocalSigner.generate()
 SESSION_KEY = SIGNER.verifying_key()
 TICKET_SEED = b"s" * 32
+KEYS = TicketSeedKeys(TICKET_SEED)
 UPLOADS_URL = "https://gatepass-uploads-test.s3.amazonaws.com/"
 TICKETS_ORIGIN = "https://gatepass-tickets-test.s3.us-east-1.amazonaws.com"
 
@@ -353,47 +366,97 @@ class FakeApi:
             "expires_in": 300,
         }
 
-    def check_in(self, token: str, event_id: str, code: str) -> dict[str, Any]:
+    def check_in(
+        self,
+        token: str,
+        event_id: str,
+        code: str,
+        gate_id: str | None = None,
+        direction: str | None = None,
+    ) -> dict[str, Any]:
         self.calls.append("check_in")
         caller = self._caller(token)
-        try:
-            named = ticket_codes.verify(TICKET_SEED, code)
-        except InvalidTicketCode as exc:
-            raise ApiError(400, "invalid_ticket_code", exc.message) from exc
-        event = self.items.get(_at(layout.event_key(event_id)))
-        if event is None or event["organizer"] != caller:
-            raise ApiError(403, "forbidden", "Only the event's organizer checks people in.")
-        if named.event_id != event_id:
-            raise ApiError(400, "wrong_event", "This ticket is for another event.")
-        ticket = dict(self.ticket(named.ticket_id))
-        if ticket["status"] == "checked_in":
-            raise ApiError(
-                409,
-                "already_checked_in",
-                "This ticket is already checked in.",
-                {"first_checked_in_at": ticket["checked_in_at"]},
+        request = {"event_id": event_id, "code": code, "gate_id": gate_id, "direction": direction}
+        return answered(
+            lambda: check_in_logic.check_in(
+                caller, CheckInRequest.model_validate(request), door=self.door, keys=KEYS
             )
-        now = clock.iso(clock.now())
-        ticket.update(
-            status="checked_in",
-            checked_in_at=now,
-            checked_in_by=caller,
-            version=ticket["version"] + 1,
         )
-        self._put(ticket)
-        seats = self.items[_at(layout.seats_key(event_id))]
-        self._update(layout.seats_key(event_id), checked_in=seats["checked_in"] + 1)
-        if ticket.get("ticket_type_id"):
-            kind_key = layout.ticket_type_key(event_id, ticket["ticket_type_id"])
-            kind = self.items[_at(kind_key)]
-            self._update(kind_key, checked_in=kind["checked_in"] + 1)
-        return {
-            "ticket_id": ticket["ticket_id"],
-            "event_id": event_id,
-            "holder": ticket["holder"],
-            "status": "checked_in",
-            "checked_in_at": now,
-        }
+
+    # ------------------------------------------------------------ the door
+
+    @property
+    def door(self) -> ItemsDoorStore:
+        return ItemsDoorStore(self.items, self._put)
+
+    def event_door(self, token: str, event_id: str) -> dict[str, Any]:
+        self.calls.append("event_door")
+        caller = self._caller(token)
+        return answered(lambda: door_logic.event_door(event_id, caller, door=self.door))
+
+    def door_events(self, token: str) -> dict[str, Any]:
+        self.calls.append("door_events")
+        caller = self._caller(token)
+        return answered(lambda: door_logic.door_events(caller, door=self.door))
+
+    def add_door_staff(self, token: str, event_id: str, email: str) -> dict[str, Any]:
+        self.calls.append("add_door_staff")
+        caller = self._caller(token)
+        return answered(
+            lambda: door_logic.add_door_staff(
+                AddDoorStaffRequest(event_id=event_id, email=email), caller, door=self.door
+            )
+        )
+
+    def remove_door_staff(self, token: str, event_id: str, email: str) -> dict[str, Any]:
+        self.calls.append("remove_door_staff")
+        caller = self._caller(token)
+        return answered(
+            lambda: door_logic.remove_door_staff(
+                RemoveDoorStaffRequest(event_id=event_id, email=email), caller, door=self.door
+            )
+        )
+
+    def add_gate(self, token: str, gate: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("add_gate")
+        caller = self._caller(token)
+        return answered(
+            lambda: door_logic.add_gate(AddGateRequest.model_validate(gate), caller, door=self.door)
+        )
+
+    def update_gate(self, token: str, change: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("update_gate")
+        caller = self._caller(token)
+        return answered(
+            lambda: door_logic.update_gate(
+                UpdateGateRequest.model_validate(change), caller, door=self.door
+            )
+        )
+
+    def scanner_bundle(self, token: str, event_id: str) -> dict[str, Any]:
+        self.calls.append("scanner_bundle")
+        caller = self._caller(token)
+        return answered(
+            lambda: bundle_logic.scanner_bundle(
+                event_id, caller, door=self.door, keys=KEYS, signer=SeedBundleSigner()
+            )
+        )
+
+    def scanner_bundle_key(self) -> dict[str, Any]:
+        self.calls.append("scanner_bundle_key")
+        return answered(lambda: bundle_logic.bundle_key(signer=SeedBundleSigner()))
+
+    def sync_scans(self, token: str, event_id: str, scans: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append("sync_scans")
+        caller = self._caller(token)
+        return answered(
+            lambda: check_in_logic.sync_scans(
+                caller,
+                SyncScansRequest.model_validate({"event_id": event_id, "scans": scans}),
+                door=self.door,
+                keys=KEYS,
+            )
+        )
 
     # ------------------------------------------------------------ cancelling and transferring
 

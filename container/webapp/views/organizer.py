@@ -134,6 +134,17 @@ def create_event() -> Any:
     return redirect(url_for("organizer.home"))
 
 
+def live_door(event_id: str) -> dict[str, Any]:
+    """The door's live counts from the API (exact to the scan), or why they are missing: the
+    page still shows what the read model has."""
+    viewer = current_viewer()
+    assert viewer is not None
+    try:
+        return {"door": services().api.event_door(viewer.token, event_id), "door_error": None}
+    except ApiError as exc:
+        return {"door": None, "door_error": exc.message}
+
+
 @bp.get("/events/<event_id>/attendees")
 @login_required
 def attendees(event_id: str) -> str:
@@ -145,6 +156,7 @@ def attendees(event_id: str) -> str:
         sales=sales,
         groups=reports.by_type(sales, services().read_model.attendees(event_id)),
         status_labels=reports.STATUS_LABELS,
+        **live_door(event_id),
     )
 
 
@@ -207,4 +219,5 @@ def dashboard(event_id: str) -> str:
         "dashboard.html",
         event=services().public_event(row),
         activity=services().read_model.activity(event_id, 14),
+        **live_door(event_id),
     )

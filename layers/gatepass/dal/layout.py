@@ -99,6 +99,44 @@ def revocation_key(event_id: str, revoked_at: str, ticket_id: str) -> Key:
     return {"pk": revocations_partition(event_id), "sk": f"{revoked_at}#{ticket_id}"}
 
 
+# The door (docs/decisions/0060): an event's partition holds its door staff and its gates; a
+# staff member's assignments are found through gsi2. Synced offline scans sit in their own
+# partition per event, one item per scan nonce, and the scans that need the organizer's eye
+# (conflicts, refusals) under a second prefix there.
+STAFF_PREFIX = "STAFF#"
+GATE_PREFIX = "GATE#"
+SCAN_PREFIX = "NONCE#"
+ISSUE_PREFIX = "ISSUE#"
+
+
+def staff_key(event_id: str, email: str) -> Key:
+    return {"pk": event_partition(event_id), "sk": f"{STAFF_PREFIX}{email}"}
+
+
+def staff_index_keys(event_id: str, email: str, *, starts_at: str) -> Key:
+    return {"gsi2pk": f"{STAFF_PREFIX}{email}", "gsi2sk": f"{starts_at}#{event_id}"}
+
+
+def staff_partition(email: str) -> str:
+    return f"{STAFF_PREFIX}{email}"
+
+
+def gate_key(event_id: str, gate_id: str) -> Key:
+    return {"pk": event_partition(event_id), "sk": f"{GATE_PREFIX}{gate_id}"}
+
+
+def scans_partition(event_id: str) -> str:
+    return f"SCANS#{event_id}"
+
+
+def scan_key(event_id: str, nonce: str) -> Key:
+    return {"pk": scans_partition(event_id), "sk": f"{SCAN_PREFIX}{nonce}"}
+
+
+def scan_issue_key(event_id: str, at: str, nonce: str) -> Key:
+    return {"pk": scans_partition(event_id), "sk": f"{ISSUE_PREFIX}{at}#{nonce}"}
+
+
 # IdentityTable -------------------------------------------------------------------------------
 
 

@@ -64,6 +64,12 @@ class TicketRecord:
     revoked_reason: str | None = None
     transferred_to: str | None = None
     transferred_from: str | None = None
+    # The door (docs/decisions/0060): inside or left after the first entry, the gate the
+    # holder last came in through, the gate of the first entry.
+    presence: str | None = None
+    entry_gate: str | None = None
+    checked_in_gate: str | None = None
+    version: int = 1
 
 
 class CheckInRefused(Exception):
@@ -293,6 +299,9 @@ _OPTIONAL_TICKET_FIELDS = (
     "revoked_reason",
     "transferred_to",
     "transferred_from",
+    "presence",
+    "entry_gate",
+    "checked_in_gate",
 )
 
 
@@ -319,5 +328,6 @@ def ticket_record(item: dict[str, Any]) -> TicketRecord:
         issued_at=str(item["issued_at"]),
         checked_in_at=optional("checked_in_at"),
         checked_in_by=optional("checked_in_by"),
+        version=int(item.get("version", 1)),
         **{name: optional(name) for name in _OPTIONAL_TICKET_FIELDS},
     )

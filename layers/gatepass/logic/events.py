@@ -155,6 +155,7 @@ def new_ticket_type(event_id: str, spec: TicketTypeSpec, *, position: int) -> Ti
         opens_at=_utc(spec.opens_at),
         closes_at=_utc(spec.closes_at),
         max_per_order=spec.max_per_order,
+        multi_entry=spec.multi_entry,
     )
 
 

@@ -64,7 +64,7 @@ def update_ticket_type(
     given = request.model_fields_set
     set_fields: dict[str, Any] = {}
     remove_fields: list[str] = []
-    for name in ("name", "description", "max_per_order", "paused"):
+    for name in ("name", "description", "max_per_order", "paused", "multi_entry"):
         value = getattr(request, name)
         if name in given and value is not None:
             set_fields[name] = value

@@ -70,6 +70,9 @@ class TicketTypeSpec(_SaleWindow):
     description: TypeDescription = ""
     quota: Quota
     max_per_order: PerOrder = DEFAULT_MAX_PER_ORDER
+    # A holder may pass an entry gate again without an exit scan (a day pass, a festival
+    # wristband); false keeps one entry per exit, as every type before gates had.
+    multi_entry: bool = False
 
 
 class AddTicketTypeRequest(TicketTypeSpec):
@@ -88,6 +91,7 @@ class UpdateTicketTypeRequest(_SaleWindow):
     quota: Quota | None = None
     max_per_order: PerOrder | None = None
     paused: bool | None = None
+    multi_entry: bool | None = None
 
 
 class OrderLine(BaseModel):
@@ -167,6 +171,7 @@ class TicketTypeRecord(BaseModel):
     closes_at: str | None = None
     max_per_order: int = DEFAULT_MAX_PER_ORDER
     paused: bool = False
+    multi_entry: bool = False
     version: int = 1
 
     @classmethod
@@ -214,6 +219,7 @@ class PublicTicketType(BaseModel):
     max_per_order: int
     paused: bool
     on_sale: bool
+    multi_entry: bool = False
 
 
 class TicketTypeResponse(BaseModel):
@@ -235,5 +241,6 @@ def public_ticket_type(
         closes_at=kind.closes_at,
         max_per_order=kind.max_per_order,
         paused=kind.paused,
+        multi_entry=kind.multi_entry,
         on_sale=event_on_sale and not kind.paused and left > 0 and kind.window_state(now) == "open",
     )

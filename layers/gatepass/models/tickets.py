@@ -68,10 +68,15 @@ class QrCodeLink(BaseModel):
 
 
 class CheckInRequest(BaseModel):
+    """A scan at the door: ``gate_id`` names the gate (none: the event's door as a whole),
+    ``direction`` says entry or exit (none: the gate's own, entry for a gate that does both)."""
+
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
     code: TicketCodeText
+    gate_id: GatepassId | None = None
+    direction: Literal["in", "out"] | None = None
 
 
 class CheckInResult(BaseModel):
@@ -82,6 +87,13 @@ class CheckInResult(BaseModel):
     checked_in_at: str
     ticket_type_id: str | None = None
     attendee_name: str = ""
+    ticket_type_name: str = ""
+    direction: Literal["in", "out"] = "in"
+    gate_id: str | None = None
+    scanned_by: str = ""
+    scanned_at: str = ""
+    presence: Literal["inside", "left"] = "inside"
+    re_entry: bool = False
 
 
 class CancelTicketResponse(BaseModel):

@@ -26,3 +26,20 @@
   }
   setInterval(refresh, 5000);
 })();
+
+// The door's totals (exact, from the API) refresh on their own.
+(function () {
+  "use strict";
+  var box = document.querySelector(".door-counts[data-source]");
+  if (!box) { return; }
+  setInterval(function () {
+    if (document.hidden) { return; }
+    Gatepass.getJson(box.getAttribute("data-source")).then(function (answer) {
+      if (answer.status !== 200) { return; }
+      ["inside", "arrived", "left"].forEach(function (name) {
+        var node = box.querySelector('[data-count="' + name + '"]');
+        if (node) { node.textContent = answer.body.totals[name]; }
+      });
+    }).catch(function () {});
+  }, 5000);
+})();
