@@ -107,6 +107,25 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
     rush = results.get("rush")
     if rush:
         rows.append(rush_goal(rush))
+    reads = (results.get("web") or {}).get("rush_reads")
+    if reads:
+        shares = {
+            name: reads[name]["during_sales"]["share_of_quiet"]
+            for name in ("catalog", "event_page")
+        }
+        rows.append(
+            [
+                "Web reads while an event sells 100 tickets/s ≥ 50 % of the quiet cached rate",
+                ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
+                + " (before: "
+                + ", ".join(
+                    f"{name} {reads[name]['during_sales_before']['share_of_quiet']:.0%}"
+                    for name in shares
+                )
+                + ")",
+                verdict(min(shares.values()) >= 0.5),
+            ]
+        )
     contention = results.get("contention")
     if contention:
         ok = contention["all_sold_equal_capacity"] and contention["other_answers"] == 0
@@ -407,10 +426,39 @@ def web_section(r: dict[str, Any]) -> str:
         )
     header = ["endpoint", "requests/s median (range)", "of ceiling", "p50 ms", "p99 ms", "notes"]
     return (
-        f"### 5. Web reads ({r['generator']}, {r['connections']} connections, "
+        rush_reads_section(r.get("rush_reads"))
+        + f"### 5. Web reads ({r['generator']}, {r['connections']} connections, "
         f"{r['seconds_per_run']:g} s per run, {r['ceiling']['requests_per_second']['n']} runs; "
         f"{r['events_in_read_model']} events in the read model)\n\n" + table(header, rows) + "\n"
     )
+
+
+def rush_reads_section(reads: dict[str, Any] | None) -> str:
+    """Placed before section 5's own table, which it belongs to."""
+    if not reads:
+        return ""
+    rows = []
+    labels = {
+        "quiet": "quiet (cached)",
+        "during_sales": "100 sales/s, counts read apart (now)",
+        "during_sales_before": "100 sales/s, every sale invalidating (before)",
+    }
+    for name, path in reads["paths"].items():
+        for mode, label in labels.items():
+            v = reads[name][mode]
+            rps = v["requests_per_second"]
+            rows.append(
+                [
+                    f"`{path}`" if name == "catalog" else "`/events/<busiest>`",
+                    label,
+                    f"{rps['median']:.0f} ({rps['min']:.0f}-{rps['max']:.0f})",
+                    f"{v['share_of_quiet']:.0%}",
+                    ms(v["p99_seconds"]["median"]),
+                    str(v["non_2xx"]),
+                ]
+            )
+    header = ["page", "while", "requests/s median (range)", "of quiet", "p99 ms", "non-2xx"]
+    return "### 5a. Web reads during a rush (issue 13, item 4)\n\n" + table(header, rows) + "\n\n"
 
 
 def localapi_section(r: dict[str, Any]) -> str:

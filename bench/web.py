@@ -245,6 +245,119 @@ def cache_busting(redis_url: str) -> Iterator[None]:
         client.close()
 
 
+@contextmanager
+def sales(
+    database_url: str, redis_url: str, event_id: str, *, per_second: float, before: bool
+) -> Iterator[None]:
+    """Sales of one event at ``per_second``, as the projector applies them: each moves the event's
+    seats counter in PostgreSQL. ``before`` also bumps and announces the catalog's and the
+    event's cache generations, as every sale did before counts were read apart (ADR 0071)."""
+    import redis
+    from sqlalchemy import create_engine
+
+    from gatepass.dal.layout import seats_key
+    from gatepass.readmodel.cache import CATALOG_GENERATION, RedisInvalidator, event_generation
+    from gatepass.readmodel.projection import Change, apply_change
+
+    engine = create_engine(database_url)
+    client = redis.Redis.from_url(redis_url)
+    invalidator = RedisInvalidator(client)
+    starts = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    seats: dict[str, Any] = {
+        **seats_key(event_id),
+        "entity": "seats",
+        "event_id": event_id,
+        "capacity": 1_000_000,
+        "available": 1_000_000,
+        "sold": 0,
+        "held": 0,
+        "checked_in": 0,
+        "starts_at": starts,
+        "status": "on_sale",
+        "type_count": 1,
+        "version": int(time.time() * 1000),
+    }
+    apply_change(engine, invalidator, Change("INSERT", new_image=seats, old_image={}))
+    stop = threading.Event()
+
+    def sell() -> None:
+        nonlocal seats
+        interval = 1.0 / per_second
+        next_at = time.monotonic()
+        while not stop.is_set():
+            sold = {
+                **seats,
+                "available": seats["available"] - 1,
+                "sold": seats["sold"] + 1,
+                "version": seats["version"] + 1,
+            }
+            apply_change(engine, invalidator, Change("MODIFY", new_image=sold, old_image=seats))
+            if before:
+                invalidator.invalidate([CATALOG_GENERATION, event_generation(event_id)])
+            seats = sold
+            next_at += interval
+            stop.wait(max(0.0, next_at - time.monotonic()))
+
+    worker = threading.Thread(target=sell, daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        client.close()
+        engine.dispose()
+
+
+def first_event(database_url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return str(
+                conn.execute(
+                    text("SELECT event_id FROM events ORDER BY starts_at LIMIT 1")
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def rush_reads(
+    web: str, database_url: str, redis_url: str, repeats: int, seconds: float, connections: int
+) -> dict[str, Any]:
+    """The catalog and the busiest event's page, quiet and while it sells 100 tickets a second,
+    now and as before (every sale invalidating both); interleaved rounds."""
+    event_id = first_event(database_url)
+    paths = {"catalog": "/", "event_page": f"/events/{event_id}"}
+    modes = ("quiet", "during_sales", "during_sales_before")
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        name: {mode: [] for mode in modes} for name in paths
+    }
+    for _ in range(repeats):
+        for name, path in paths.items():
+            load(web + path, 1, connections)
+            runs[name]["quiet"].append(load(web + path, seconds, connections))
+            for mode, before in (("during_sales", False), ("during_sales_before", True)):
+                with sales(database_url, redis_url, event_id, per_second=100, before=before):
+                    runs[name][mode].append(load(web + path, seconds, connections))
+    result: dict[str, Any] = {"sales_per_second": 100, "paths": paths}
+    for name, by_mode in runs.items():
+        quiet = summary([s["requests_per_second"] for s in by_mode["quiet"]])
+        entry: dict[str, Any] = {}
+        for mode, samples in by_mode.items():
+            rps = summary([s["requests_per_second"] for s in samples])
+            entry[mode] = {
+                "requests_per_second": rps,
+                "p99_seconds": summary([s["p99_seconds"] for s in samples]),
+                "share_of_quiet": rps["median"] / quiet["median"],
+                "non_2xx": sum(s["non_2xx"] for s in samples),
+            }
+        result[name] = entry
+    return result
+
+
 def cache_entries(redis_url: str) -> int:
     import redis
 
@@ -308,6 +421,7 @@ def run(
             load(web + path, 1, connections)
         load(hello + "/", 1, connections)
         load(flask_hello + "/", 1, connections)
+        rush = rush_reads(web, database_url, redis_url, repeats, seconds, connections)
         for _ in range(repeats):
             samples["ceiling"].append(load(hello + "/", seconds, connections))
             samples["flask_hello"].append(load(flask_hello + "/", seconds, connections))
@@ -322,6 +436,7 @@ def run(
                 flush(redis_url)
     ceiling = summary([s["requests_per_second"] for s in samples["ceiling"]])
     result: dict[str, Any] = {
+        "rush_reads": rush,
         "events_in_read_model": events,
         "seconds_per_run": seconds,
         "connections": connections,

@@ -25,7 +25,7 @@ from webapp.generations import CatalogGeneration
 from webapp.media import CdnMediaUrls, MediaUrls, NoMedia, S3MediaUrls
 from webapp.pagecache import AnonymousPageCache
 from webapp.readmodel import ReadModel, make_engine
-from webapp.services import Services
+from webapp.services import Availability, Services
 from webapp.views import oidc
 
 
@@ -60,6 +60,7 @@ def create_app(
         app.wsgi_app,
         CatalogGeneration(cache_client),
         ttl_seconds=config.CACHE_TTL_SECONDS,
+        fresh_seconds=config.AVAILABILITY_SECONDS,
     )
     if config.PROXY_FIX_HOPS:
         hops = config.PROXY_FIX_HOPS
@@ -78,13 +79,15 @@ def create_app(
             media = S3MediaUrls(config.MEDIA_BUCKET, config.MEDIA_URL_TTL_SECONDS)
         else:
             media = NoMedia()
+    read_model = ReadModel(make_engine(config))
     app.extensions["gatepass"] = Services(
-        read_model=ReadModel(make_engine(config)),
+        read_model=read_model,
         cache=ReadCache(cache_client, config.CACHE_TTL_SECONDS),
         api=api or HttpApiClient(config.API_URL, config.API_TIMEOUT_SECONDS),
         media=media,
         session_key=session_key,
         copies=LastGoodCopies(cache_client),
+        availability=Availability(read_model.availability, config.AVAILABILITY_SECONDS),
     )
 
     @app.after_request

@@ -140,6 +140,14 @@ class CacheSettings(_Settings):
         description="Backstop expiry of cached catalog and event reads; the projector "
         "invalidates them as soon as it changes what they show.",
     )
+    AVAILABILITY_SECONDS: float = Field(
+        1.0,
+        ge=0.0,
+        le=60.0,
+        description="How long a worker shows seat counts read from the read model before "
+        "reading them again. Counts are read apart from cached pages, so sales never "
+        "invalidate the catalog (ADR 0071); 0 reads them on every request.",
+    )
     RATELIMIT_ENABLED: bool = Field(True, description="Rate limits on or off.")
     RATELIMIT_SIGN_IN: str = Field(
         "5 per minute;30 per hour", description="Limit on sign-in posts per client address."

@@ -7,7 +7,9 @@ which the projector bumps and announces on every change (``webapp.generations``:
 Redis between changes), instead of the app's routing, rate-limit check, cache lookup and template
 rendering. An entry is used only while the generation it was rendered at is current, so an
 invalidation takes effect on the next read after its notice, and for at most
-``CACHE_TTL_SECONDS`` (if Redis ever lost its generations, as it loses its entries).
+``CACHE_TTL_SECONDS`` (if Redis ever lost its generations, as it loses its entries). Seat counts
+change without a new generation (sales do not invalidate the catalog, ADR 0071), so an entry is
+also rendered again after ``AVAILABILITY_SECONDS``: once a second per worker, rush or not.
 
 What is not shared is never served from here: signed-in visitors (``gp_session``), pending flash
 messages (``gp_flash``), searches (which are rate-limited and recorded), other methods and
@@ -59,10 +61,13 @@ class AnonymousPageCache:
         generation: CatalogGeneration,
         *,
         ttl_seconds: int,
+        fresh_seconds: float = 1.0,
     ) -> None:
         self.app = app
         self.generation = generation
-        self.ttl = ttl_seconds
+        # Seat counts are read apart and may change without a new generation (ADR 0071): an
+        # entry is rendered again once they may have moved, at most once a second per worker.
+        self.ttl = min(float(ttl_seconds), fresh_seconds)
         self.entries: dict[tuple[str, ...], Entry] = {}
         self.paused_until = 0.0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,9 @@ EVENTS_WITH_SEATS = events.outerjoin(
     event_seats, and_(event_seats.c.event_id == events.c.event_id, event_seats.c.deleted.is_(False))
 )
 TYPE_COLUMNS = [c for c in ticket_types.c if c.name not in ("deleted", "version")]
+# The numbers every sale moves (gatepass.readmodel.projection.COUNT_FIELDS), as the rows name them.
+SEAT_COUNTS = ("available", "sold", "held", "checked_in")
+TYPE_COUNTS = ("available", "sold", "held", "checked_in")
 
 
 ATTENDEE_COLUMNS = [
@@ -168,6 +171,35 @@ class ReadModel:
             "total": total,
             "pages": max(1, math.ceil(total / per_page)),
         }
+
+    def availability(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What changes with every sale, for these events: the seats' counts and each type's,
+        read apart from the cached pages (ADR 0071). An event without its seats row yet is
+        left out (its page's own numbers stand)."""
+        wanted = sorted(set(event_ids))
+        if not wanted:
+            return {}
+        seats = select(
+            event_seats.c.event_id, *(event_seats.c[name] for name in SEAT_COUNTS)
+        ).where(event_seats.c.event_id.in_(wanted), event_seats.c.deleted.is_(False))
+        kinds = select(
+            ticket_types.c.event_id,
+            ticket_types.c.ticket_type_id,
+            *(ticket_types.c[name] for name in TYPE_COUNTS),
+        ).where(ticket_types.c.event_id.in_(wanted), ticket_types.c.deleted.is_(False))
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(seats).mappings():
+                found[row["event_id"]] = {
+                    **{name: row[name] for name in SEAT_COUNTS},
+                    "types": {},
+                }
+            for row in conn.execute(kinds).mappings():
+                if row["event_id"] in found:
+                    found[row["event_id"]]["types"][row["ticket_type_id"]] = {
+                        name: row[name] for name in TYPE_COUNTS
+                    }
+        return found
 
     def event(self, event_id: str) -> dict[str, Any] | None:
         """The event with its seats and its ticket types (in the organizer's order)."""

@@ -8,7 +8,9 @@ notice; a visitor's ticket list comes from its last good copy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +29,7 @@ from webapp.degraded import (
     private_name,
 )
 from webapp.media import MediaUrls
-from webapp.readmodel import ReadModel
+from webapp.readmodel import SEAT_COUNTS, TYPE_COUNTS, ReadModel
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,57 @@ def _as_of(saved_at: str) -> str:
     )
 
 
+class Availability:
+    """Seat counts per event, read from the read model at most once every ``seconds`` per
+    worker and apart from the cached pages, whose generations sales no longer move (ADR 0071):
+    a rush of sales costs one small query a second per worker instead of every page's cache."""
+
+    MAX_EVENTS = 4096
+
+    def __init__(
+        self,
+        read: Callable[[list[str]], dict[str, dict[str, Any]]],
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self.seconds = seconds
+        self._clock = clock
+        self._known: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        now = self._clock()
+        with self._lock:
+            stale = [e for e in event_ids if e not in self._known or self._known[e][0] <= now]
+        if stale:
+            fresh = self._read(stale)
+            with self._lock:
+                if len(self._known) + len(stale) > self.MAX_EVENTS:
+                    self._known.clear()
+                for event_id in stale:
+                    self._known[event_id] = (now + self.seconds, fresh.get(event_id))
+        with self._lock:
+            known = {e: self._known[e][1] for e in event_ids if e in self._known}
+        return {e: counts for e, counts in known.items() if counts is not None}
+
+
+def with_counts(row: dict[str, Any], counts: dict[str, Any] | None) -> dict[str, Any]:
+    """An event's row (from a cache) with the seat and type counts read just now."""
+    if counts is None:
+        return row
+    current = {**row, **{name: counts[name] for name in SEAT_COUNTS}}
+    if "ticket_types" in row:
+        types = counts["types"]
+        current["ticket_types"] = [
+            {**kind, **{name: types[kind["ticket_type_id"]][name] for name in TYPE_COUNTS}}
+            if kind.get("ticket_type_id") in types
+            else kind
+            for kind in row["ticket_types"]
+        ]
+    return current
+
+
 @dataclass(frozen=True)
 class EventRead:
     """An event's public view, its organizer when known, and a notice when degraded."""
@@ -67,6 +120,7 @@ class Services:
     media: MediaUrls
     session_key: Callable[[], VerifyingKey]
     copies: LastGoodCopies | None = None
+    availability: Availability | None = None
 
     def public_event(self, row: dict[str, Any]) -> dict[str, Any]:
         """An event as the API shows it (``gatepass.models.events.public_event``), with
@@ -88,10 +142,24 @@ class Services:
         except DATABASE_DOWN:
             log.warning("read model unavailable: catalog from the API", exc_info=True)
             return self._catalog_without_database(name, query, page, per_page)
-        return {**found, "events": [self.public_event(row) for row in found["events"]]}
+        rows = self._current(found["events"])
+        return {**found, "events": [self.public_event(row) for row in rows]}
+
+    def _current(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Cached rows with their counts as they are now (or as cached, if the read model
+        cannot say)."""
+        if self.availability is None or not rows:
+            return rows
+        try:
+            counts = self.availability.of([str(row["event_id"]) for row in rows])
+        except DATABASE_DOWN:
+            log.warning("read model unavailable: counts as cached", exc_info=True)
+            return rows
+        return [with_counts(row, counts.get(str(row["event_id"]))) for row in rows]
 
     def event_row(self, event_id: str) -> dict[str, Any] | None:
-        return self.cache.event(event_id, lambda: self.read_model.event(event_id))
+        row = self.cache.event(event_id, lambda: self.read_model.event(event_id))
+        return self._current([row])[0] if row is not None else None
 
     def event_read(self, event_id: str) -> EventRead | None:
         """An event for its page, or None if there is no such event."""
@@ -110,6 +178,7 @@ class Services:
             return self._event_without_database(name, event_id)
         if row is None:
             return None
+        row = self._current([row])[0]
         return EventRead(self.public_event(row), row.get("organizer"), row=row)
 
     def ticket_for(self, holder: str, event_id: str) -> dict[str, Any] | None:

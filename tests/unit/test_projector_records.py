@@ -123,3 +123,20 @@ def test_items_outside_the_read_model_are_skipped() -> None:
 
     # Then it is skipped, not failed
     assert (outcome.entity, outcome.applied, outcome.invalidates) == ("buyer", False, ())
+
+
+def test_a_sale_moves_only_counts_and_a_cancelled_event_moves_more() -> None:
+    # Given the recorded MODIFY of an event's seats when a ticket was sold
+    sale = _change("projector-ticketing.json", 9)
+
+    # Then it changed counts only: the site reads those apart and invalidates no page for them
+    assert sale.counts_only()
+    # and the same item turning cancelled, an insert, or a removal is more than counts
+    cancelled = Change(
+        "MODIFY",
+        new_image={**sale.new_image, "status": "cancelled"},
+        old_image=sale.old_image,
+    )
+    assert not cancelled.counts_only()
+    assert not Change("INSERT", new_image=sale.new_image, old_image={}).counts_only()
+    assert not Change("REMOVE", new_image={}, old_image=sale.old_image).counts_only()

@@ -3,13 +3,16 @@ is the same for everyone, never where it is personal, and invalidated by the pro
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from tests.web.conftest import csrf_from, page_token, sign_in_as
-from tests.web.fake_api import FakeApi
+from tests.web.fake_api import FakeApi, session_token
 
 pytestmark = pytest.mark.web
 
@@ -147,3 +150,21 @@ def test_the_shared_catalog_carries_no_form_token_and_sets_no_cookie(
         assert "csrf" not in answer.get_data(as_text=True).lower()
         assert "Set-Cookie" not in answer.headers
     assert rendered.get_data() == shared.get_data()
+
+
+def test_the_shared_catalog_shows_a_sale_without_a_new_generation(
+    make_app: Any, fake_api: FakeApi, cache: redis.Redis
+) -> None:
+    # Given a worker that reads seat counts on every render, and a catalog page it has shared
+    browser = _browser(make_app(AVAILABILITY_SECONDS=0.0))
+    event = fake_api.publish(title="Tiny gig", capacity=3)
+    before = browser.get("/api/events").get_json()["events"][0]["seats_left"]
+    generation = cache.get("gp:gen:catalog")
+
+    # When a ticket is sold
+    fake_api.create_ticket(session_token("alice@example.com"), event["event_id"], "key-1")
+
+    # Then the shared page shows the seat gone, though the catalog's generation did not move
+    after = browser.get("/api/events").get_json()["events"][0]["seats_left"]
+    assert (before, after) == (3, 2)
+    assert cache.get("gp:gen:catalog") == generation

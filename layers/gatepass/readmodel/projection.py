@@ -38,6 +38,14 @@ ChangeName = Literal["INSERT", "MODIFY", "REMOVE"]
 _CHANGE_NAMES: dict[str, ChangeName] = {"INSERT": "INSERT", "MODIFY": "MODIFY", "REMOVE": "REMOVE"}
 
 
+# What every sale, cancellation, offer or check-in changes on a seats or type counter. The site
+# reads these apart from its cached pages (``webapp.services``, a second at most behind), so a
+# change of these alone invalidates nothing and a rush keeps the catalog cached (ADR 0071).
+COUNT_FIELDS = frozenset(
+    {"available", "sold", "held", "checked_in", "queue", "unassigned", "version", "updated_at"}
+)
+
+
 class UnprojectableRecord(ValueError):
     """A stream record that cannot be applied as it is (reported as this record's failure)."""
 
@@ -65,6 +73,13 @@ class Change:
     def image(self) -> Mapping[str, Any]:
         """The item as it is now, or as it was just before it was removed."""
         return self.old_image if self.name == "REMOVE" else self.new_image
+
+    def counts_only(self) -> bool:
+        """Whether this change moved nothing but counters (``COUNT_FIELDS``)."""
+        if self.name != "MODIFY" or not self.old_image:
+            return False
+        names = (set(self.new_image) | set(self.old_image)) - COUNT_FIELDS
+        return all(self.new_image.get(name) == self.old_image.get(name) for name in names)
 
 
 @dataclass(frozen=True)
@@ -108,13 +123,15 @@ def project(conn: Connection, change: Change) -> Outcome:
         invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if applied else ()
         return Outcome("event", row["event_id"], applied, invalidates)
     if entity in ("seats", "ticket_type"):
-        # What is left shows on the catalog and the event page: both caches go stale.
         if entity == "seats":
             row, table, key = seats_row(image), event_seats, "event_id"
         else:
             row, table, key = ticket_type_row(image), ticket_types, "ticket_type_id"
         applied = _upsert_versioned(conn, table, key, _tombstone(row, change))
-        invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if applied else ()
+        # Counts are read apart from the cached pages; anything else on them (a type's name,
+        # quota, window or pause, a cancelled event) makes both caches stale.
+        stale = applied and not change.counts_only()
+        invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if stale else ()
         return Outcome(entity, row[key], applied, invalidates)
     if entity == "order":
         row = order_row(image)
