@@ -169,6 +169,8 @@ def with_active_subscriber(world: World, event: dict[str, Any]) -> dict[str, Any
 
 
 def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    import secrets
+
     from gatepass import clock
     from gatepass.dal.sign_in import DynamoSignInStore
     from gatepass.logic.sign_in import hash_code
@@ -177,13 +179,14 @@ def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
     body = json.loads(event["body"])
     settings = _settings()
     moment = clock.epoch()
-    DynamoSignInStore(settings.identity_table).put_code(
+    DynamoSignInStore(settings.identity_table).put_mail(
         body["email"],
         code_hash=hash_code(
             SecretSessionKeys(settings.session_key_secret_arn).sign_in_code(),
             body["email"],
             body["code"],
         ),
+        link_hash=secrets.token_hex(32),
         created_at=clock.iso(clock.now()),
         expires_at=moment + 300,
     )

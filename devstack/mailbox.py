@@ -36,6 +36,13 @@ from werkzeug.wrappers import Request, Response
 EMAIL_PROTOCOLS = ("email", "email-json")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _CODE = re.compile(r"\b\d{6}\b")
+_LINK_OR_CODE = re.compile(rf"(?P<url>{_URL.pattern})|(?P<code>{_CODE.pattern})")
+
+
+def _mark_up(found: re.Match[str]) -> str:
+    if found.group("url"):
+        return f'<a href="{found.group(0)}">{found.group(0)}</a>'
+    return f'<strong class="code">{found.group(0)}</strong>'
 
 
 @dataclass
@@ -296,8 +303,8 @@ class Mailbox:
         items = []
         for m in self.messages(to):
             body = html.escape(m.body)
-            body = _URL.sub(lambda u: f'<a href="{u.group(0)}">{u.group(0)}</a>', body)
-            body = _CODE.sub(lambda c: f'<strong class="code">{c.group(0)}</strong>', body)
+            # One pass, so digits inside a link (a sign-in link's token) stay part of the link.
+            body = _LINK_OR_CODE.sub(_mark_up, body)
             items.append(
                 f'<li class="message {m.kind}" data-to="{html.escape(m.to)}">'
                 f'<div class="meta"><span class="to">To: {html.escape(m.to)}</span> '

@@ -144,9 +144,9 @@ class Seeder:
 
         def code() -> str | None:
             for message in self.mailbox.messages(email):
-                found = re.search(r"\b\d{6}\b", message.body)
+                found = re.search(r"code: (\d{6})\b", message.body)
                 if message.message_id not in before and found:
-                    return found.group(0)
+                    return found.group(1)
             return None
 
         answer = self._post("/verify-otp", {"email": email, "code": self._until("a code", code)})

@@ -103,11 +103,22 @@ def create_app(
     app.jinja_env.globals["current_viewer"] = current_viewer
 
     from webapp.views import api as api_views
-    from webapp.views import catalog, door, health, manage, organizer, signin, tickets, waitlist
+    from webapp.views import (
+        catalog,
+        door,
+        health,
+        manage,
+        organizer,
+        signin,
+        signup,
+        tickets,
+        waitlist,
+    )
 
     for blueprint in (
         catalog.bp,
         signin.bp,
+        signup.bp,
         oidc.bp,
         tickets.bp,
         waitlist.bp,

@@ -39,9 +39,13 @@ class CreatedEvent:
 
 
 class ApiClient(Protocol):
-    def send_otp(self, email: str) -> None: ...
+    def subscribe(self, email: str) -> None: ...
+
+    def send_otp(self, email: str, browser: str | None = None) -> None: ...
 
     def verify_otp(self, email: str, code: str) -> IssuedToken: ...
+
+    def verify_link(self, token: str, browser: str) -> IssuedToken: ...
 
     def verify_id_token(self, id_token: str) -> IssuedToken: ...
 
@@ -123,8 +127,20 @@ class HttpApiClient:
         self._timeout = timeout
         self._http = requests.Session()
 
-    def send_otp(self, email: str) -> None:
-        self._call("POST", "/send-otp", body={"email": email})
+    def subscribe(self, email: str) -> None:
+        self._call("POST", "/subscribe", body={"email": email})
+
+    def send_otp(self, email: str, browser: str | None = None) -> None:
+        body = {"email": email, **({"browser": browser} if browser else {})}
+        self._call("POST", "/send-otp", body=body)
+
+    def verify_link(self, token: str, browser: str) -> IssuedToken:
+        answer = self._call("POST", "/verify-link", body={"token": token, "browser": browser})
+        return IssuedToken(
+            token=str(answer["token"]),
+            expires_in=int(answer["expires_in"]),
+            expires_at=int(answer["expires_at"]),
+        )
 
     def verify_id_token(self, id_token: str) -> IssuedToken:
         answer = self._call("POST", "/verify-id-token", body={"id_token": id_token})

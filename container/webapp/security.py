@@ -141,7 +141,8 @@ def init_app(app: Flask, config: Config) -> None:
         headers.setdefault("Content-Security-Policy", policy)
         headers["X-Frame-Options"] = "DENY"
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        # A page may ask for less (the sign-in link page sends none: its URL carries a token).
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.is_secure:

@@ -1,4 +1,7 @@
-"""POST /verify-otp: exchange a correct sign-in code for a session token."""
+"""POST /verify-otp and POST /verify-link: exchange a correct sign-in code, or a sign-in link
+opened in the browser that asked for it, for a session token.
+
+Both routes live in the one function that may sign sessions (``kms:Sign``)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.config import VerifyOtpSettings
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.http import make_resolver
-from gatepass.logic.sign_in import verify_code
-from gatepass.models.identity import SessionTokenResponse, VerifyOtpRequest
+from gatepass.logic.sign_in import verify_code, verify_link
+from gatepass.models.identity import SessionTokenResponse, VerifyLinkRequest, VerifyOtpRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.sessions import SecretSessionKeys
 
@@ -24,6 +27,11 @@ app = make_resolver(settings.allowed_web_origin)
 @app.post("/verify-otp")
 def verify_otp(body: VerifyOtpRequest) -> SessionTokenResponse:
     return verify_code(body.email, body.code, store=store, keys=keys, policy=policy)
+
+
+@app.post("/verify-link")
+def verify_sign_in_link(body: VerifyLinkRequest) -> SessionTokenResponse:
+    return verify_link(body.token, body.browser, store=store, keys=keys, policy=policy)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

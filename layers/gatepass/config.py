@@ -175,14 +175,27 @@ class Mail(FunctionSettings):
 
 class SignIn(FunctionSettings):
     sign_in_code_ttl_seconds: Annotated[
-        int, Field(ge=60, le=600, description="Lifetime of a sign-in code, seconds (ASVS: 10 min).")
-    ] = 300
+        int,
+        Field(
+            ge=120,
+            le=600,
+            description=(
+                "Lifetime of a sign-in mail's code and link, seconds (ASVS: 10 min); "
+                "one mail per address per half of it."
+            ),
+        ),
+    ] = 600
     sign_in_max_attempts: Annotated[
         int, Field(ge=1, le=20, description="Tries a sign-in code allows.")
     ] = 5
-    sign_in_max_sends_per_hour: Annotated[
-        int, Field(ge=1, le=100, description="Codes one address may be sent per hour.")
-    ] = 5
+    sign_in_code_tries_per_month: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=99,
+            description="Code tries one address allows in 30 days (99 keeps a guess under 10^-4).",
+        ),
+    ] = 90
     session_ttl_seconds: Annotated[
         int, Field(ge=300, le=43200, description="Lifetime of a session token, seconds.")
     ] = 3600
@@ -191,7 +204,7 @@ class SignIn(FunctionSettings):
         return SignInPolicy(
             code_ttl_seconds=self.sign_in_code_ttl_seconds,
             max_attempts=self.sign_in_max_attempts,
-            max_sends_per_hour=self.sign_in_max_sends_per_hour,
+            code_tries_per_month=self.sign_in_code_tries_per_month,
             session_ttl_seconds=self.session_ttl_seconds,
         )
 
@@ -269,7 +282,7 @@ class AuthorizerSettings(SessionSigningKey):
     pass
 
 
-class SubscribeSettings(Api, IdentityTable, SubscriptionWorkflow):
+class SubscribeSettings(Api, IdentityTable, SubscriptionWorkflow, Mail):
     pass
 
 

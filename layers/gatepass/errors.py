@@ -62,6 +62,25 @@ class InvalidSignInCode(Unauthorized):
     code = "invalid_code"
 
 
+class InvalidSignInLink(Unauthorized):
+    code = "invalid_sign_in_link"
+
+
+class SignInLinkOtherBrowser(GatepassError):
+    status = 403
+    code = "sign_in_link_other_browser"
+
+
+class SignInLinkExpired(GatepassError):
+    status = 410
+    code = "sign_in_link_expired"
+
+
+class SignInLinkUsed(GatepassError):
+    status = 410
+    code = "sign_in_link_used"
+
+
 class Forbidden(GatepassError):
     status = 403
     code = "forbidden"
@@ -109,6 +128,10 @@ class RateLimited(GatepassError):
             details={"retry_after_seconds": retry},
             headers={"Retry-After": str(retry)},
         )
+
+
+class CodeTriesExhausted(RateLimited):
+    code = "code_tries_exhausted"
 
 
 class ServiceUnavailable(GatepassError):

@@ -26,7 +26,11 @@ pytestmark = pytest.mark.integration
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-CODE_IN_MAIL = re.compile(r"sign-in code is ([0-9]{6})")
+CODE_IN_MAIL = re.compile(r"enter this code: ([0-9]{6})")
+LINK_IN_MAIL = re.compile(r"/signin/link\?token=([A-Za-z0-9_-]+)")
+BROWSER = "alices-browser-" + "a" * 28
+ATTACKER = "attacker-browser-" + "x" * 26
+LIFETIME = 600
 
 
 class Clock:
@@ -74,6 +78,9 @@ class Mailbox:
     def codes(self) -> list[str]:
         return [CODE_IN_MAIL.search(m["Message"]).group(1) for m in self.messages()]  # type: ignore[union-attr]
 
+    def links(self) -> list[str]:
+        return [LINK_IN_MAIL.search(m["Message"]).group(1) for m in self.messages()]  # type: ignore[union-attr]
+
 
 def _table() -> Any:
     return boto3.resource("dynamodb").Table(send_otp_app.settings.identity_table)
@@ -92,9 +99,15 @@ def mailboxes(aws: Any) -> dict[str, Mailbox]:
     return {email: Mailbox(topic, email) for email in (ALICE, BOB)}
 
 
-def send(lambda_context: Any, email: str) -> dict[str, Any]:
-    event = api_event("POST", "/send-otp", body={"email": email})
+def send(lambda_context: Any, email: str, browser: str | None = None) -> dict[str, Any]:
+    body = {"email": email, **({"browser": browser} if browser else {})}
+    event = api_event("POST", "/send-otp", body=body)
     return send_otp_app.lambda_handler(event, lambda_context)  # type: ignore[no-any-return]
+
+
+def open_link(lambda_context: Any, token: str, browser: str) -> dict[str, Any]:
+    event = api_event("POST", "/verify-link", body={"token": token, "browser": browser})
+    return verify_otp_app.lambda_handler(event, lambda_context)  # type: ignore[no-any-return]
 
 
 def verify(lambda_context: Any, email: str, code: str) -> dict[str, Any]:
@@ -128,14 +141,14 @@ def test_subscriber_gets_a_code_by_mail_and_only_its_hash_is_stored(
     assert json_body(response) == {"message": sign_in.SENT_MESSAGE}
     [mail] = mailboxes[ALICE].messages()
     assert mail["MessageAttributes"]["recipient"]["Value"] == ALICE
-    assert mail["Subject"] == "Your Gatepass sign-in code"
+    assert mail["Subject"] == "Your Gatepass sign-in link"
     code = CODE_IN_MAIL.search(mail["Message"]).group(1)  # type: ignore[union-attr]
     assert mailboxes[BOB].messages() == []
-    # And the stored item holds a keyed hash, an expiry five minutes on, and no plain code
+    # And the stored item holds a keyed hash, an expiry ten minutes on, and no plain code
     item = _table().get_item(Key={"pk": f"OTP#{ALICE}", "sk": "CODE"})["Item"]
     assert code not in json.dumps(item, default=str)
     assert item["code_hash"] == sign_in.hash_code(send_otp_app.keys.sign_in_code(), ALICE, code)
-    assert int(item["expires_at"]) == int(START.timestamp()) + 300
+    assert int(item["expires_at"]) == int(START.timestamp()) + LIFETIME
     assert int(item["attempts"]) == 0
 
 
@@ -151,52 +164,35 @@ def test_unknown_and_inactive_addresses_get_the_same_answer_and_no_mail(
 
     # Then all three answers are identical
     assert len({(a["statusCode"], a["body"]) for a in answers}) == 1
-    # And only Alice got mail, and no code is stored for the others
+    # And only Alice got mail (the others' codes are stored like hers, so the work is the
+    # same, but nobody was told them)
     assert len(mailboxes[ALICE].messages()) == 1
     assert mailboxes[BOB].messages() == []
-    for email in (BOB, "stranger@example.com"):
-        assert "Item" not in _table().get_item(Key={"pk": f"OTP#{email}", "sk": "CODE"})
 
 
-def test_sixth_send_within_an_hour_is_refused_with_retry_after(
+def test_one_mail_per_address_per_half_lifetime_whoever_asks(
     mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
 ) -> None:
-    # Given Alice asked for five codes over ten minutes
+    # Given Alice was sent sign-in mail
     subscribe(ALICE)
-    for _ in range(5):
-        assert send(lambda_context, ALICE)["statusCode"] == 202
-        frozen.advance(120)
-    assert len(mailboxes[ALICE].codes()) == 5
-
-    # When she asks a sixth time
-    response = send(lambda_context, ALICE)
-
-    # Then it is refused until the first send leaves the rolling hour (50 minutes from now)
-    assert response["statusCode"] == 429
-    assert header(response, "Retry-After") == str(3600 - 600)
-    assert json_body(response)["error"]["code"] == "rate_limited"
-    assert json_body(response)["error"]["retry_after_seconds"] == 3000
-    assert mailboxes[ALICE].messages() == []
-
-    # And once that first send is an hour old, one more is allowed
-    frozen.advance(3000)
-    assert send(lambda_context, ALICE)["statusCode"] == 202
+    send(lambda_context, ALICE)
     assert len(mailboxes[ALICE].codes()) == 1
 
+    # When she (or anyone) asks again and again during the next five minutes
+    answers = []
+    for _ in range(10):
+        frozen.advance(29)
+        answers.append(send(lambda_context, ALICE))
 
-def test_rate_limit_applies_to_unknown_addresses_too(
-    aws: Any, frozen: Clock, lambda_context: Any
-) -> None:
-    # Given a stranger's address was asked for five times
-    for _ in range(5):
-        assert send(lambda_context, "stranger@example.com")["statusCode"] == 202
+    # Then every answer is the usual 202, and no further mail is sent
+    assert {(a["statusCode"], a["body"]) for a in answers} == {(202, answers[0]["body"])}
+    assert json_body(answers[0]) == {"message": sign_in.SENT_MESSAGE}
+    assert mailboxes[ALICE].messages() == []
 
-    # When it is asked for once more
-    response = send(lambda_context, "stranger@example.com")
-
-    # Then the answer is the same 429 a subscriber would get, so it reveals nothing
-    assert response["statusCode"] == 429
-    assert header(response, "Retry-After") == "3600"
+    # And once five minutes have passed since that mail, the next ask sends one
+    frozen.advance(300 - 290)
+    send(lambda_context, ALICE)
+    assert len(mailboxes[ALICE].codes()) == 1
 
 
 def test_a_new_code_replaces_the_previous_one(
@@ -210,6 +206,7 @@ def test_a_new_code_replaces_the_previous_one(
     draws = iter(["111111", "222222"])
     monkeypatch.setattr(sign_in, "new_code", lambda: next(draws))
     send(lambda_context, ALICE)
+    frozen.advance(LIFETIME // 2)
     send(lambda_context, ALICE)
     assert mailboxes[ALICE].codes() == ["111111", "222222"]
 
@@ -342,11 +339,11 @@ def test_four_wrong_tries_then_the_right_code_still_works(
 def test_expired_code_is_refused(
     mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
 ) -> None:
-    # Given Alice received a code five minutes ago (DynamoDB has not deleted it yet)
+    # Given Alice received a code ten minutes ago (DynamoDB has not deleted it yet)
     subscribe(ALICE)
     send(lambda_context, ALICE)
     [code] = mailboxes[ALICE].codes()
-    frozen.advance(300)
+    frozen.advance(LIFETIME)
     assert "Item" in _table().get_item(Key={"pk": f"OTP#{ALICE}", "sk": "CODE"})
 
     # When she enters it
@@ -363,7 +360,7 @@ def test_code_just_before_expiry_works(
     subscribe(ALICE)
     send(lambda_context, ALICE)
     [code] = mailboxes[ALICE].codes()
-    frozen.advance(299)
+    frozen.advance(LIFETIME - 1)
 
     assert verify(lambda_context, ALICE, code)["statusCode"] == 200
 
@@ -442,6 +439,259 @@ def test_verify_otp_event_file(
     send(lambda_context, ALICE)
 
     response = verify_otp_app.lambda_handler(load_event("verify-otp.json"), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert json_body(response)["token_type"] == "Bearer"
+
+
+# ------------------------------------------------------------------ no enumeration
+
+
+class ApiCalls:
+    """Every AWS operation the handlers make, in order (moto answers them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from botocore.client import BaseClient
+
+        self.names: list[str] = []
+        original = BaseClient._make_api_call
+        calls = self
+
+        def recording(client: Any, operation: str, params: Any) -> Any:
+            calls.names.append(operation)
+            return original(client, operation, params)
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+
+    def during(self, action: Any) -> list[str]:
+        self.names.clear()
+        action()
+        return list(self.names)
+
+
+def dropped_subscription(email: str) -> None:
+    """Alice confirmed, then used the unsubscribe link of some mail: SNS forgot her."""
+    sns = boto3.client("sns")
+    arn = sns.subscribe(
+        TopicArn=send_otp_app.settings.mail_topic_arn,
+        Protocol="email",
+        Endpoint=email,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    _table().put_item(
+        Item={
+            "pk": f"SUB#{email}",
+            "sk": "META",
+            "email": email,
+            "status": "active",
+            "subscription_arn": arn,
+            "version": 3,
+        }
+    )
+    sns.unsubscribe(SubscriptionArn=arn)
+
+
+def test_every_address_costs_the_same_work_and_answer_and_only_a_reachable_one_gets_mail(
+    mailboxes: dict[str, Mailbox],
+    frozen: Clock,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a subscriber, a pending one, one SNS dropped, and an address never seen
+    carol, stranger = "carol@example.com", "stranger@example.com"
+    subscribe(ALICE)
+    subscribe(BOB, status="pending")
+    dropped_subscription(carol)
+    send(lambda_context, "warm@example.com")  # the container's first call fetches the key
+    calls = ApiCalls(monkeypatch)
+    waits: list[str] = []
+    monkeypatch.setattr(send_otp_app.mail_time, "wait", lambda: waits.append("wait"))
+
+    # When each asks for sign-in mail
+    answers: list[dict[str, Any]] = []
+    work = [
+        calls.during(lambda e=email: answers.append(send(lambda_context, e)))
+        for email in (ALICE, BOB, carol, stranger)
+    ]
+
+    # Then the answers are identical
+    assert len({(a["statusCode"], a["body"]) for a in answers}) == 1
+    # And the storage and SNS work is the same for all four; only Alice's ends in a Publish,
+    # where each of the others waits as long instead
+    alice, *others = work
+    assert alice[-1] == "Publish"
+    assert all(other == alice[:-1] for other in others)
+    assert alice[:-1].count("GetSubscriptionAttributes") == 1
+    assert waits == ["wait"] * 3
+    # And nothing was mailed into the void
+    assert len(mailboxes[ALICE].messages()) == 1
+    assert mailboxes[BOB].messages() == []
+
+
+def test_an_address_dropped_by_sns_is_sent_nothing(
+    aws: Any, frozen: Clock, lambda_context: Any
+) -> None:
+    dropped_subscription(ALICE)
+    box = Mailbox(send_otp_app.settings.mail_topic_arn, ALICE)
+
+    assert send(lambda_context, ALICE)["statusCode"] == 202
+
+    assert box.messages() == []
+
+
+# ------------------------------------------------------------------ sign-in links
+
+
+def test_the_link_signs_in_the_browser_that_asked_exactly_once(
+    mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
+) -> None:
+    # Given Alice asked for sign-in mail from her browser
+    subscribe(ALICE)
+    send(lambda_context, ALICE, BROWSER)
+    [token] = mailboxes[ALICE].links()
+
+    # When her browser opens the link
+    response = open_link(lambda_context, token, BROWSER)
+
+    # Then she is signed in, and the token records a link sign-in
+    assert response["statusCode"] == 200
+    claims = tokens.verify_session_token(stack_verifying_key(), json_body(response)["token"])
+    assert (claims.subject, claims.methods) == (ALICE, ("link-email",))
+    # And neither the link nor that mail's code works again
+    again = open_link(lambda_context, token, BROWSER)
+    assert (again["statusCode"], json_body(again)["error"]["code"]) == (410, "sign_in_link_used")
+    # And only hashes are stored
+    assert token not in json.dumps(_table().scan()["Items"], default=str)
+    assert BROWSER not in json.dumps(_table().scan()["Items"], default=str)
+
+
+def test_a_link_opened_in_another_browser_is_refused_and_changes_nothing(
+    mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
+) -> None:
+    subscribe(ALICE)
+    send(lambda_context, ALICE, BROWSER)
+    [token] = mailboxes[ALICE].links()
+
+    elsewhere = open_link(lambda_context, token, ATTACKER)
+
+    assert elsewhere["statusCode"] == 403
+    assert json_body(elsewhere)["error"]["code"] == "sign_in_link_other_browser"
+    assert open_link(lambda_context, token, BROWSER)["statusCode"] == 200
+
+
+def test_an_expired_link_is_refused(
+    mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
+) -> None:
+    subscribe(ALICE)
+    send(lambda_context, ALICE, BROWSER)
+    [token] = mailboxes[ALICE].links()
+    frozen.advance(LIFETIME)
+
+    response = open_link(lambda_context, token, BROWSER)
+
+    assert (response["statusCode"], json_body(response)["error"]["code"]) == (
+        410,
+        "sign_in_link_expired",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"token": "f" * 43, "browser": BROWSER}, 401, "invalid_sign_in_link"),
+        ({"token": "short", "browser": BROWSER}, 400, "validation_error"),
+        ({"token": "f" * 43, "browser": "not a nonce!"}, 400, "validation_error"),
+        ({"token": "f" * 43}, 400, "validation_error"),
+    ],
+)
+def test_forged_or_malformed_links_are_refused(
+    aws: Any, lambda_context: Any, body: dict[str, str], status: int, code: str
+) -> None:
+    event = api_event("POST", "/verify-link", body=body)
+
+    response = verify_otp_app.lambda_handler(event, lambda_context)
+
+    assert (response["statusCode"], json_body(response)["error"]["code"]) == (status, code)
+
+
+def test_an_attacker_flooding_from_many_sources_cannot_keep_the_owner_out(
+    mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
+) -> None:
+    # Given an attacker asks for Alice's sign-in mail from 200 browsers, every few seconds, and
+    # burns codes with wrong guesses
+    subscribe(ALICE)
+    for n in range(200):
+        send(lambda_context, ALICE, f"attacker-{n:04d}-" + "x" * 30)
+        verify(lambda_context, ALICE, "000000")
+        frozen.advance(3)
+
+    # When Alice asks from her browser in the middle of it and opens what is in her inbox
+    send(lambda_context, ALICE, BROWSER)
+    tokens_in_inbox = mailboxes[ALICE].links()
+    frozen.advance(20)
+    response = open_link(lambda_context, tokens_in_inbox[-1], BROWSER)
+
+    # Then she is signed in, and her inbox got at most one mail per five minutes
+    assert response["statusCode"] == 200
+    assert len(tokens_in_inbox) <= 600 // 300 + 1
+    # And the attacker, without her inbox, has no link to open
+    assert open_link(lambda_context, "g" * 43, ATTACKER)["statusCode"] == 401
+
+
+def test_wrong_codes_are_bounded_across_re_sent_codes_and_links_still_work(
+    mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
+) -> None:
+    # Given an attacker has fresh codes sent every five minutes and tries five each time
+    subscribe(ALICE)
+    tries = 0
+    refused_at = None
+    while refused_at is None and tries < 200:
+        send(lambda_context, ALICE, ATTACKER)
+        for _ in range(5):
+            answer = verify(lambda_context, ALICE, "000000")
+            tries += 1
+            if answer["statusCode"] == 429:
+                refused_at = tries
+                break
+        frozen.advance(LIFETIME // 2)
+
+    # Then the 91st try in 30 days is refused, whatever code it carries
+    assert refused_at == 91
+    assert json_body(answer)["error"]["code"] == "code_tries_exhausted"
+    assert header(answer, "Retry-After")
+    while mailboxes[ALICE].messages():
+        pass  # read the attacker's mails out of the way
+    send(lambda_context, ALICE, BROWSER)
+    [latest] = mailboxes[ALICE].messages()
+    right = CODE_IN_MAIL.search(latest["Message"]).group(1)  # type: ignore[union-attr]
+    assert verify(lambda_context, ALICE, right)["statusCode"] == 429
+    # And the link in that same mail still signs Alice in
+    token = LINK_IN_MAIL.search(latest["Message"]).group(1)  # type: ignore[union-attr]
+    assert open_link(lambda_context, token, BROWSER)["statusCode"] == 200
+
+
+def test_code_tries_count_for_unknown_addresses_too(
+    aws: Any, frozen: Clock, lambda_context: Any
+) -> None:
+    answers = [verify(lambda_context, "stranger@example.com", "000000") for _ in range(91)]
+
+    assert {a["statusCode"] for a in answers[:90]} == {401}
+    assert answers[90]["statusCode"] == 429
+
+
+def test_verify_link_event_file(
+    mailboxes: dict[str, Mailbox],
+    frozen: Clock,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given Alice was sent the link the sample event carries, from the browser it names
+    sample = json.loads(load_event("verify-link.json")["body"])
+    subscribe(ALICE)
+    monkeypatch.setattr(sign_in, "new_link_token", lambda: sample["token"])
+    send(lambda_context, ALICE, sample["browser"])
+
+    response = verify_otp_app.lambda_handler(load_event("verify-link.json"), lambda_context)
 
     assert response["statusCode"] == 200
     assert json_body(response)["token_type"] == "Bearer"

@@ -15,7 +15,7 @@ from moto.sns.models import sns_backends
 
 from devstack.template import TemplateModel
 from functions.subscribe import app as subscribe_app
-from gatepass.logic.subscriptions import execution_name
+from gatepass.logic.subscriptions import SUBSCRIBE_MESSAGE, execution_name
 from tests.conftest import load_event
 from tests.support.api import api_event, json_body
 from tests.support.workflow import finished, subscription
@@ -37,6 +37,11 @@ def executions(machine_arn: str) -> list[dict[str, Any]]:
         stateMachineArn=machine_arn
     )["executions"]
     return found
+
+
+def accepted(email: str) -> dict[str, str]:
+    """The one answer every well-formed address gets."""
+    return {"email": email, "message": SUBSCRIBE_MESSAGE}
 
 
 def post_subscribe(email: Any, lambda_context: Any) -> tuple[int, Any]:
@@ -71,7 +76,7 @@ def test_first_subscribe_starts_the_workflow(
     status, body = post_subscribe("Ada@Example.com", lambda_context)
 
     assert status == 202
-    assert body == {"email": "ada@example.com", "status": "starting", "started": True}
+    assert body == accepted("ada@example.com")
     (execution,) = executions(machine)
     assert execution["name"] == execution_name("ada@example.com", 1)
     described = finished(execution["executionArn"])
@@ -85,7 +90,7 @@ def test_first_subscribe_starts_the_workflow(
     )
 
 
-def test_a_repeated_subscribe_reports_the_state_and_starts_no_second_workflow(
+def test_a_repeated_subscribe_answers_like_the_first_and_starts_no_second_workflow(
     aws: TemplateModel, machine: str, lambda_context: Any
 ) -> None:
     post_subscribe("ada@example.com", lambda_context)
@@ -94,7 +99,7 @@ def test_a_repeated_subscribe_reports_the_state_and_starts_no_second_workflow(
     status, body = post_subscribe("ada@example.com", lambda_context)
 
     assert status == 202
-    assert body == {"email": "ada@example.com", "status": "active", "started": False}
+    assert body == accepted("ada@example.com")
     assert len(executions(machine)) == 1
     assert subscription(aws, "ada@example.com")["attempt"] == 1
 
@@ -121,7 +126,7 @@ def test_concurrent_duplicates_start_exactly_one_workflow(
         answers = list(pool.map(racer, range(8)))
 
     assert {status for status, _ in answers} == {202}
-    assert sum(body["started"] for _, body in answers) == 1
+    assert all(body == accepted("ada@example.com") for _, body in answers)
     assert len(executions(machine)) == 1
     assert subscription(aws, "ada@example.com")["attempt"] == 1
 
@@ -143,7 +148,7 @@ def test_subscribing_again_after_expiry_starts_a_new_attempt(
 
     # Then a second attempt runs, and this time (moto confirms at once) it becomes active
     assert status == 202
-    assert body == {"email": "ada@example.com", "status": "starting", "started": True}
+    assert body == accepted("ada@example.com")
     names = sorted(execution["name"] for execution in executions(machine))
     assert names == sorted(execution_name("ada@example.com", n) for n in (1, 2))
     second = next(e for e in executions(machine) if e["name"].endswith("-2"))
@@ -167,7 +172,7 @@ def test_an_address_unsubscribed_by_a_mail_link_can_subscribe_again(
 
     # Then a new attempt starts (not "active" forever with mail going nowhere), and it confirms
     assert status == 202
-    assert body == {"email": "ada@example.com", "status": "starting", "started": True}
+    assert body == accepted("ada@example.com")
     second = next(e for e in executions(machine) if e["name"].endswith("-2"))
     assert finished(second["executionArn"])["status"] == "SUCCEEDED"
     item = subscription(aws, "ada@example.com")
@@ -183,20 +188,42 @@ def test_an_active_subscription_still_delivered_is_not_restarted(
 
     status, body = post_subscribe("ada@example.com", lambda_context)
 
-    assert (status, body["status"], body["started"]) == (202, "active", False)
+    assert (status, body) == (202, accepted("ada@example.com"))
     assert len(executions(machine)) == 1
 
 
-def test_another_address_learns_nothing_about_the_first(
-    aws: TemplateModel, machine: str, lambda_context: Any
+def test_known_and_new_addresses_get_the_same_answer_and_the_same_work(
+    aws: TemplateModel, machine: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given Ada is subscribed and Grace is not
     post_subscribe("ada@example.com", lambda_context)
     finished(executions(machine)[0]["executionArn"])
+    operations: list[str] = []
+    make_api_call = BaseClient._make_api_call
 
-    status, body = post_subscribe("grace@example.com", lambda_context)
+    def recording(self: BaseClient, operation: str, params: Any) -> Any:
+        operations.append(operation)
+        return make_api_call(self, operation, params)
 
-    assert status == 202
-    assert body == {"email": "grace@example.com", "status": "starting", "started": True}
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    waits: list[str] = []
+    monkeypatch.setattr(subscribe_app.start_time, "wait", lambda: waits.append("wait"))
+
+    # When each subscribes
+    ada = post_subscribe("ada@example.com", lambda_context)
+    ada_work, operations[:] = list(operations), []
+    grace = post_subscribe("grace@example.com", lambda_context)
+    grace_work = list(operations)
+
+    # Then the answers differ only by the address each gave
+    assert (ada[0], grace[0]) == (202, 202)
+    assert (ada[1], grace[1]) == (accepted("ada@example.com"), accepted("grace@example.com"))
+    # And both did the same DynamoDB and SNS work; Grace's ends in StartExecution, where Ada's
+    # request waits as long instead
+    assert grace_work[-1] == "StartExecution"
+    assert ada_work == grace_work[:-1]
+    assert "GetSubscriptionAttributes" in grace_work
+    assert waits == ["wait"]
 
 
 def test_a_workflow_that_cannot_start_answers_503_and_frees_the_address(
@@ -225,6 +252,6 @@ def test_the_sample_event_subscribes_its_address(
     response = subscribe_app.lambda_handler(event, lambda_context)
 
     assert response["statusCode"] == 202
-    assert json_body(response) == {"email": email, "status": "starting", "started": True}
+    assert json_body(response) == accepted(email)
     (execution,) = executions(machine)
     assert execution["name"] == execution_name(email, 1)

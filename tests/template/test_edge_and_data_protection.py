@@ -231,6 +231,7 @@ SENSITIVE_API_PATHS = {
     "/subscribe": "RateSignIn",
     "/send-otp": "RateSignIn",
     "/verify-otp": "RateSignIn",
+    "/verify-link": "RateSignIn",
     "/create-ticket": "RateTickets",
     "/get-qr-code": "RateTickets",
     "/check-in": "RateCheckIn",
@@ -238,6 +239,8 @@ SENSITIVE_API_PATHS = {
 SENSITIVE_SITE_PATHS = {
     "/signin": "RateSignIn",
     "/signin/code": "RateSignIn",
+    "/signin/link": "RateSignIn",
+    "/signup": "RateSignIn",
     "/events/e-123/tickets": "RateTickets",
     "/events/e-123/check-in": "RateCheckIn",
 }

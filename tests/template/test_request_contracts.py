@@ -23,7 +23,8 @@ GATEWAY = MODEL.api_models()
 # A body each model accepts; every check below changes one field of it.
 VALID: dict[str, dict[str, Any]] = {
     "SubscribeRequest": {"email": "ada@example.com"},
-    "SendOtpRequest": {"email": "ada@example.com"},
+    "SendOtpRequest": {"email": "ada@example.com", "browser": "b" * 43},
+    "VerifyLinkRequest": {"token": "t" * 43, "browser": "b" * 43},
     "VerifyOtpRequest": {"email": "ada@example.com", "code": "123456"},
     "VerifyIdTokenRequest": {"id_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl"},
     "CreateEventRequest": {"title": "Jazz", "starts_at": "2099-01-01T19:00:00Z", "capacity": 10},

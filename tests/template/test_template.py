@@ -174,6 +174,7 @@ def test_protected_routes_use_the_session_authorizer() -> None:
         "/subscribe",
         "/send-otp",
         "/verify-otp",
+        "/verify-link",
         "/verify-id-token",
         "/log-activity",
         "/events",

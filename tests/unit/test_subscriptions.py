@@ -12,7 +12,12 @@ from pydantic import ValidationError
 from gatepass.dal.subscriptions import Claim
 from gatepass.dal.workflow import WorkflowStartError
 from gatepass.errors import ServiceUnavailable
-from gatepass.logic.subscriptions import STARTING_GRACE, execution_name, subscribe
+from gatepass.logic.subscriptions import (
+    STARTING_GRACE,
+    SUBSCRIBE_MESSAGE,
+    execution_name,
+    subscribe,
+)
 from gatepass.models.subscriptions import SubscribeRequest
 
 pytestmark = pytest.mark.unit
@@ -45,6 +50,36 @@ class MemoryStore:
         if item["attempt"] == attempt and item["status"] == "starting":
             item.update(status="failed", failure={"error": error, "cause": cause}, updated_at=now)
 
+    def delivery_removed(self, email: str) -> int | None:
+        item = self.items.get(email)
+        if item and item["status"] == "active" and item.get("unsubscribed"):
+            return int(item["attempt"])
+        return None
+
+    def mark_unsubscribed(self, email: str, *, attempt: int, now: str) -> None:
+        self.items[email].update(status="expired", updated_at=now)
+
+
+class StandInRecorder:
+    """Counts what the equalising stand-in does instead of waiting."""
+
+    def __init__(self) -> None:
+        self.timed_calls = 0
+        self.waits = 0
+
+    def timed(self, call: Any) -> Any:
+        self.timed_calls += 1
+        return call()
+
+    def wait(self) -> None:
+        self.waits += 1
+
+
+def go(email: str, store: MemoryStore, workflow: Any, now: datetime, stand_in: Any = None) -> Any:
+    return subscribe(
+        email, store=store, workflow=workflow, start_time=stand_in or StandInRecorder(), now=now
+    )
+
 
 @dataclass
 class RecordingWorkflow:
@@ -60,42 +95,40 @@ class RecordingWorkflow:
 def test_first_request_starts_the_workflow_with_address_and_attempt() -> None:
     store, workflow = MemoryStore(), RecordingWorkflow()
 
-    result = subscribe("ada@example.com", store=store, workflow=workflow, now=NOON)
+    result = go("ada@example.com", store, workflow, NOON)
 
-    assert result.model_dump() == {
-        "email": "ada@example.com",
-        "status": "starting",
-        "started": True,
-    }
+    assert result.model_dump() == {"email": "ada@example.com", "message": SUBSCRIBE_MESSAGE}
     assert workflow.started == [
         (execution_name("ada@example.com", 1), {"email": "ada@example.com", "attempt": 1})
     ]
 
 
-def test_repeated_request_reports_the_current_state_and_starts_nothing() -> None:
+@pytest.mark.parametrize("state", ["starting", "pending", "active"])
+def test_repeated_request_answers_like_a_new_one_and_stands_in_for_the_start(state: str) -> None:
+    # Given an address whose subscription is under way or done
     store, workflow = MemoryStore(), RecordingWorkflow()
-    subscribe("ada@example.com", store=store, workflow=workflow, now=NOON)
-    store.items["ada@example.com"]["status"] = "pending"
+    first = go("ada@example.com", store, workflow, NOON)
+    store.items["ada@example.com"]["status"] = state
+    stand_in = StandInRecorder()
 
-    result = subscribe(
-        "ada@example.com", store=store, workflow=workflow, now=NOON + timedelta(seconds=5)
-    )
+    # When it is subscribed again
+    again = go("ada@example.com", store, workflow, NOON + timedelta(seconds=5), stand_in)
 
-    assert (result.status, result.started) == ("pending", False)
+    # Then the answer is the first one's, no second workflow starts, and the stand-in waits
+    # where the start would have been
+    assert again == first
     assert len(workflow.started) == 1
+    assert (stand_in.timed_calls, stand_in.waits) == (0, 1)
 
 
 @pytest.mark.parametrize("ended", ["expired", "failed"])
 def test_an_ended_subscription_starts_again_as_a_new_attempt(ended: str) -> None:
     store, workflow = MemoryStore(), RecordingWorkflow()
-    subscribe("ada@example.com", store=store, workflow=workflow, now=NOON)
+    go("ada@example.com", store, workflow, NOON)
     store.items["ada@example.com"]["status"] = ended
 
-    result = subscribe(
-        "ada@example.com", store=store, workflow=workflow, now=NOON + timedelta(days=3)
-    )
+    go("ada@example.com", store, workflow, NOON + timedelta(days=3))
 
-    assert result.started is True
     names = [name for name, _ in workflow.started]
     assert names == [execution_name("ada@example.com", 1), execution_name("ada@example.com", 2)]
     assert workflow.started[1][1]["attempt"] == 2
@@ -109,14 +142,10 @@ def test_an_abandoned_start_is_taken_over_only_after_the_grace_period() -> None:
         "updated_at": "2026-11-22T12:00:00Z",
     }
 
-    early = subscribe(
-        "ada@example.com", store=store, workflow=workflow, now=NOON + STARTING_GRACE / 2
-    )
-    late = subscribe(
-        "ada@example.com", store=store, workflow=workflow, now=NOON + STARTING_GRACE * 2
-    )
+    early = go("ada@example.com", store, workflow, NOON + STARTING_GRACE / 2)
+    late = go("ada@example.com", store, workflow, NOON + STARTING_GRACE * 2)
 
-    assert (early.started, late.started) == (False, True)
+    assert early == late
     assert [name for name, _ in workflow.started] == [execution_name("ada@example.com", 2)]
 
 
@@ -125,11 +154,22 @@ def test_a_workflow_that_will_not_start_frees_the_address_and_answers_503() -> N
     broken = RecordingWorkflow(fail_with=WorkflowStartError("ThrottlingException"))
 
     with pytest.raises(ServiceUnavailable):
-        subscribe("ada@example.com", store=store, workflow=broken, now=NOON)
+        go("ada@example.com", store, broken, NOON)
 
     assert store.items["ada@example.com"]["status"] == "failed"
-    retried = subscribe("ada@example.com", store=store, workflow=RecordingWorkflow(), now=NOON)
-    assert retried.started is True
+    retried = RecordingWorkflow()
+    go("ada@example.com", store, retried, NOON)
+    assert len(retried.started) == 1
+
+
+def test_an_address_unsubscribed_outside_gatepass_starts_a_new_attempt() -> None:
+    store, workflow = MemoryStore(), RecordingWorkflow()
+    go("ada@example.com", store, workflow, NOON)
+    store.items["ada@example.com"].update(status="active", unsubscribed=True)
+
+    go("ada@example.com", store, workflow, NOON + timedelta(days=1))
+
+    assert [payload["attempt"] for _, payload in workflow.started] == [1, 2]
 
 
 def test_execution_names_are_valid_distinct_and_do_not_reveal_the_address() -> None:

@@ -69,6 +69,11 @@ class FakeApi:
     invalidator: Invalidator
     subscribed: set[str] = field(default_factory=set)
     outbox: dict[str, str] = field(default_factory=dict)
+    # The sign-in link each address was mailed, and the browsers that asked for it.
+    link_outbox: dict[str, str] = field(default_factory=dict)
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    browsers: dict[str, set[str]] = field(default_factory=dict)
+    subscribe_requests: list[str] = field(default_factory=list)
     items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
@@ -98,10 +103,35 @@ class FakeApi:
 
     # ------------------------------------------------------------ sign-in
 
-    def send_otp(self, email: str) -> None:
+    def subscribe(self, email: str) -> None:
+        self.calls.append("subscribe")
+        self.subscribe_requests.append(email)
+
+    def send_otp(self, email: str, browser: str | None = None) -> None:
         self.calls.append("send_otp")
+        if browser:
+            self.browsers.setdefault(email, set()).add(browser)
         if email in self.subscribed:
             self.outbox[email] = f"{secrets.randbelow(10**6):06d}"
+            token = secrets.token_urlsafe(32)
+            self.link_outbox[email] = token
+            self.links[token] = {"email": email, "used": False, "expired": False}
+
+    def verify_link(self, token: str, browser: str) -> tokens.IssuedToken:
+        self.calls.append("verify_link")
+        link = self.links.get(token)
+        if link is None:
+            raise ApiError(401, "invalid_sign_in_link", "That sign-in link is not valid.")
+        if link["used"]:
+            raise ApiError(410, "sign_in_link_used", "That sign-in link was already used.")
+        if link["expired"]:
+            raise ApiError(410, "sign_in_link_expired", "That sign-in link has expired.")
+        if browser not in self.browsers.get(link["email"], set()):
+            raise ApiError(
+                403, "sign_in_link_other_browser", "That link works only in the browser that asked."
+            )
+        link["used"] = True
+        return tokens.issue_session_token(SIGNER, link["email"], ttl_seconds=3600)
 
     def verify_id_token(self, id_token: str) -> tokens.IssuedToken:
         self.calls.append("verify_id_token")

@@ -157,6 +157,21 @@ def sends_key(email: str) -> Key:
     return {"pk": f"OTP#{email}", "sk": "SENDS"}
 
 
+def code_tries_key(email: str) -> Key:
+    """The times of an address's code tries in the last 30 days (the cumulative bound)."""
+    return {"pk": f"OTP#{email}", "sk": "TRIES"}
+
+
+def sign_in_browser_key(email: str, browser_hash: str) -> Key:
+    """A browser that asked for sign-in mail for the address (SHA-256 of its nonce)."""
+    return {"pk": f"OTP#{email}", "sk": f"BROWSER#{browser_hash}"}
+
+
+def sign_in_link_key(token_hash: str) -> Key:
+    """A sign-in link, found by the SHA-256 of its token (the token itself is never stored)."""
+    return {"pk": f"LINK#{token_hash}", "sk": META}
+
+
 # ActivityTable -------------------------------------------------------------------------------
 ACTIVITY_INDEX = "gsi1"
 

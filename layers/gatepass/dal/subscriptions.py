@@ -41,9 +41,14 @@ class SubscriptionStore(Protocol):
         again (a new attempt)."""
 
 
+# Asked about when an address has no subscription ARN, so every address costs one SNS call.
+_NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+
 class DynamoSubscriptionStore:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str, topic_arn: str | None = None) -> None:
         self.table_name = table_name
+        self.topic_arn = topic_arn
 
     def claim(self, email: str, *, now: str, stale_before: str) -> Claim:
         table = clients.dynamodb_table(self.table_name)
@@ -113,14 +118,17 @@ class DynamoSubscriptionStore:
     def delivery_removed(self, email: str) -> int | None:
         item = self._read(email)
         arn = str(item.get("subscription_arn", ""))
-        if item.get("status") != "active" or not arn.startswith("arn:"):
+        watched = item.get("status") == "active" and arn.startswith("arn:")
+        if not watched and self.topic_arn is None:
             return None
         try:
-            clients.client("sns").get_subscription_attributes(SubscriptionArn=arn)
+            clients.client("sns").get_subscription_attributes(
+                SubscriptionArn=arn if watched else f"{self.topic_arn}:{_NO_SUBSCRIPTION}"
+            )
         except ClientError as exc:
-            if error_code(exc) == "NotFound":
-                return int(item.get("attempt", 0))
-            raise
+            if error_code(exc) not in ("NotFound", "InvalidParameter"):
+                raise
+            return int(item.get("attempt", 0)) if watched else None
         return None
 
     def mark_unsubscribed(self, email: str, *, attempt: int, now: str) -> None:

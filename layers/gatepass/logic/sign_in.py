@@ -12,12 +12,23 @@ import hmac
 import re
 import secrets
 from typing import NoReturn
+from urllib.parse import urlencode
 
 from gatepass import clock, tokens
 from gatepass.dal.mail import Mailer
 from gatepass.dal.sign_in import SignInStore
-from gatepass.errors import InvalidSignInCode, RateLimited, Unauthorized
+from gatepass.equalise import StandIn
+from gatepass.errors import (
+    CodeTriesExhausted,
+    InvalidSignInCode,
+    InvalidSignInLink,
+    SignInLinkExpired,
+    SignInLinkOtherBrowser,
+    SignInLinkUsed,
+    Unauthorized,
+)
 from gatepass.models.identity import (
+    CODE_TRIES_WINDOW_SECONDS,
     AuthorizerPolicy,
     SendOtpResponse,
     SessionTokenResponse,
@@ -27,8 +38,23 @@ from gatepass.observability import MetricUnit, logger, metrics
 from gatepass.sessions import SessionKeys, SessionVerifier
 
 CODE_DIGITS = 6
-SENT_MESSAGE = "If that address is subscribed, a sign-in code is on its way."
+SENT_MESSAGE = (
+    "If that address has a confirmed Gatepass subscription, a sign-in link and code are on "
+    "their way. Nothing arrives within a minute? Sign up first (it is safe to do again)."
+)
 INVALID_CODE_MESSAGE = "That code is not valid. Ask for a new one if it has expired."
+TRIES_EXHAUSTED_MESSAGE = (
+    "Too many codes were tried for this address recently, so codes are paused for it. "
+    "The sign-in link in your latest Gatepass email still works."
+)
+INVALID_LINK_MESSAGE = "That sign-in link is not valid. Ask for a new sign-in email."
+EXPIRED_LINK_MESSAGE = "That sign-in link has expired. Ask for a new sign-in email."
+USED_LINK_MESSAGE = "That sign-in link was already used. Ask for a new sign-in email."
+OTHER_BROWSER_MESSAGE = (
+    "That sign-in link works only in the browser that asked for it. Open it there, or ask for "
+    "a new sign-in email from this browser."
+)
+LINK_PATH = "/signin/link"
 _CODE = re.compile(r"^[0-9]{6}$")
 _METHOD_ARN = re.compile(
     r"^arn:(?P<partition>[a-z-]+):execute-api:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
@@ -40,51 +66,80 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
+def new_link_token() -> str:
+    """256 random bits: guessing one is hopeless, so link tries need no counting."""
+    return secrets.token_urlsafe(32)
+
+
 def hash_code(key: bytes, email: str, code: str) -> str:
     return hmac.new(key, f"{email}\n{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def digest(value: str) -> str:
+    """A link token or browser nonce as stored: high-entropy values need no key or salt."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def sign_in_link(site: str, token: str) -> str:
+    return f"{site.rstrip('/')}{LINK_PATH}?{urlencode({'token': token})}"
 
 
 def send_code(
     email: str,
     *,
+    browser: str | None = None,
     store: SignInStore,
     mailer: Mailer,
     keys: SessionKeys,
     policy: SignInPolicy,
+    site: str,
+    mail_time: StandIn,
 ) -> SendOtpResponse:
-    """Mail a fresh code to an active subscriber. Every caller gets the same answer, and the
-    rate limit counts unknown addresses too, so neither can be used to learn who subscribed."""
+    """Mail a sign-in link and code to an address that can receive mail, at most once per
+    ``policy.mail_interval_seconds``, and bind the asking browser to the address's links.
+
+    Every address, known or not, gets the same answer and costs the same reads and writes; only
+    the mail itself differs, and a stand-in waits as long where none is sent (docs/security.md).
+    """
     now = clock.now()
     moment = int(now.timestamp())
-    decision = store.register_send(email, now=moment, limit=policy.max_sends_per_hour)
-    if not decision.allowed:
-        metrics.add_metric(name="SignInSendsRateLimited", unit=MetricUnit.Count, value=1)
-        raise RateLimited(
-            "Too many codes were asked for this address; try again later.",
-            retry_after_seconds=decision.retry_after_seconds,
-        )
-    if store.subscription_status(email) != "active":
-        logger.info("sign-in code not sent: no active subscription")
+    expires_at = moment + policy.link_ttl_seconds
+    if browser:
+        # Bound for a mail's lifetime from now: a mail already sent (whoever asked for it)
+        # signs this browser in too, so nobody can keep the owner out by asking first.
+        store.bind_browser(email, browser_hash=digest(browser), until=expires_at)
+    slot = store.claim_mail_slot(email, now=moment, interval=policy.mail_interval_seconds)
+    if not slot:
+        metrics.add_metric(name="SignInMailsWithinInterval", unit=MetricUnit.Count, value=1)
         return SendOtpResponse(message=SENT_MESSAGE)
-    code = new_code()
-    store.put_code(
+    deliverable = store.deliverable(email)
+    code, token = new_code(), new_link_token()
+    store.put_mail(
         email,
         code_hash=hash_code(keys.sign_in_code(), email, code),
+        link_hash=digest(token),
         created_at=clock.iso(now),
-        expires_at=moment + policy.code_ttl_seconds,
+        expires_at=expires_at,
     )
-    minutes = max(1, policy.code_ttl_seconds // 60)
+    if not deliverable:
+        # Never into the void: no confirmed subscription, or SNS dropped it.
+        logger.info("sign-in mail not sent: the address cannot receive mail")
+        mail_time.wait()
+        return SendOtpResponse(message=SENT_MESSAGE)
+    minutes = max(1, policy.link_ttl_seconds // 60)
+    text = (
+        "To sign in to Gatepass, open this link in the browser where you asked for it:\n\n"
+        f"{sign_in_link(site, token)}\n\n"
+        f"Or enter this code: {code}\n\n"
+        f"The link and the code work once, for {minutes} minutes. "
+        "If you did not ask to sign in, ignore this mail: nobody can use it without your inbox."
+    )
     try:
-        mailer.send(
-            email,
-            "Your Gatepass sign-in code",
-            f"Your Gatepass sign-in code is {code}.\n\n"
-            f"It works once, for {minutes} minutes. If you did not ask for it, ignore this mail.",
-        )
+        mail_time.timed(lambda: mailer.send(email, "Your Gatepass sign-in link", text))
     except Exception:
         # Answering differently would tell a caller the address is subscribed; the person
         # simply asks again, and the failure is visible in the logs and metrics.
-        logger.exception("sign-in code could not be mailed")
+        logger.exception("sign-in mail could not be sent")
         metrics.add_metric(name="SignInCodeMailFailures", unit=MetricUnit.Count, value=1)
     else:
         metrics.add_metric(name="SignInCodesSent", unit=MetricUnit.Count, value=1)
@@ -99,8 +154,22 @@ def verify_code(
     keys: SessionKeys,
     policy: SignInPolicy,
 ) -> SessionTokenResponse:
-    """Exchange a correct, live, unused code for a session token; anything else is one 401."""
+    """Exchange a correct, live, unused code for a session token; anything else is one 401.
+
+    Every try counts against the address's 30-day bound before anything is compared, for known
+    and unknown addresses alike, so the bound holds across re-sent codes and tells nothing."""
     moment = clock.epoch()
+    allowed = store.count_code_try(
+        email,
+        now=moment,
+        window=CODE_TRIES_WINDOW_SECONDS,
+        limit=policy.code_tries_per_month,
+    )
+    if not allowed.allowed:
+        metrics.add_metric(name="SignInCodeTriesExhausted", unit=MetricUnit.Count, value=1)
+        raise CodeTriesExhausted(
+            TRIES_EXHAUSTED_MESSAGE, retry_after_seconds=allowed.retry_after_seconds
+        )
     stored = store.reserve_attempt(email, now=moment, max_attempts=policy.max_attempts)
     if stored is None:
         return _refuse()
@@ -111,8 +180,51 @@ def verify_code(
         return _refuse()
     if not store.consume_code(email, code_hash=stored.code_hash):
         return _refuse()
+    return _session(email, keys=keys, policy=policy, now=moment)
+
+
+def verify_link(
+    token: str,
+    browser: str,
+    *,
+    store: SignInStore,
+    keys: SessionKeys,
+    policy: SignInPolicy,
+) -> SessionTokenResponse:
+    """Exchange a live, unused sign-in link, opened in a browser that asked for sign-in mail
+    for its address, for a session token. The link is used up only when it signs someone in."""
+    now = clock.now()
+    moment = int(now.timestamp())
+    link_hash = digest(token)
+    link = store.find_link(link_hash)
+    if link is None:
+        _refuse_link("invalid")
+        raise InvalidSignInLink(INVALID_LINK_MESSAGE)
+    if link.used:
+        _refuse_link("used")
+        raise SignInLinkUsed(USED_LINK_MESSAGE)
+    if link.expires_at <= moment:
+        _refuse_link("expired")
+        raise SignInLinkExpired(EXPIRED_LINK_MESSAGE)
+    if not store.browser_bound(link.email, browser_hash=digest(browser), now=moment):
+        _refuse_link("other-browser")
+        raise SignInLinkOtherBrowser(OTHER_BROWSER_MESSAGE)
+    if not store.consume_link(link_hash, now=moment, used_at=clock.iso(now)):
+        _refuse_link("used")
+        raise SignInLinkUsed(USED_LINK_MESSAGE)
+    store.drop_code(link.email)
+    return _session(link.email, keys=keys, policy=policy, now=moment, method="link-email")
+
+
+def _session(
+    email: str, *, keys: SessionKeys, policy: SignInPolicy, now: int, method: str = "otp-email"
+) -> SessionTokenResponse:
     issued = tokens.issue_session_token(
-        keys.session_signer(), email, ttl_seconds=policy.session_ttl_seconds, now=moment
+        keys.session_signer(),
+        email,
+        ttl_seconds=policy.session_ttl_seconds,
+        now=now,
+        methods=(method,),
     )
     metrics.add_metric(name="SessionsIssued", unit=MetricUnit.Count, value=1)
     return SessionTokenResponse(
@@ -125,6 +237,11 @@ def verify_code(
 def _refuse() -> NoReturn:
     metrics.add_metric(name="SignInCodesRefused", unit=MetricUnit.Count, value=1)
     raise InvalidSignInCode(INVALID_CODE_MESSAGE)
+
+
+def _refuse_link(reason: str) -> None:
+    logger.info("sign-in link refused", extra={"reason": reason})
+    metrics.add_metric(name="SignInLinksRefused", unit=MetricUnit.Count, value=1)
 
 
 def authorize(

@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatepass.models.common import Email
 
+# A browser's sign-in nonce and a link's token: URL-safe base64 of at least 128 random bits.
+BROWSER_NONCE = r"^[A-Za-z0-9_-]{22,128}$"
+LINK_TOKEN = r"^[A-Za-z0-9_-]{22,128}$"  # noqa: S105 (a pattern, not a secret)
+CODE_TRIES_WINDOW_SECONDS = 30 * 86_400
+
 
 @dataclass(frozen=True)
 class SignInPolicy:
@@ -16,14 +21,33 @@ class SignInPolicy:
 
     code_ttl_seconds: int
     max_attempts: int
-    max_sends_per_hour: int
+    code_tries_per_month: int
     session_ttl_seconds: int
+
+    @property
+    def link_ttl_seconds(self) -> int:
+        return self.code_ttl_seconds
+
+    @property
+    def mail_interval_seconds(self) -> int:
+        """One sign-in mail per address per half a mail's lifetime: whenever the owner asks,
+        a mail that works for at least that long more is in their inbox, or one is sent."""
+        return self.code_ttl_seconds // 2
 
 
 class SendOtpRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
+    browser: str = Field(
+        default="",
+        max_length=128,
+        pattern=r"^$|" + BROWSER_NONCE,
+        description=(
+            "A random value the asking browser keeps (at least 128 bits, URL-safe base64). "
+            "The mail's sign-in link works only together with it (POST /verify-link)."
+        ),
+    )
 
 
 class SendOtpResponse(BaseModel):
@@ -36,6 +60,15 @@ class VerifyOtpRequest(BaseModel):
     email: Email
     # Any short string: a code of the wrong shape is a wrong try, answered like any other.
     code: str = Field(min_length=1, max_length=16)
+
+
+class VerifyLinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(pattern=LINK_TOKEN, description="The token of the mail's sign-in link.")
+    browser: str = Field(
+        pattern=BROWSER_NONCE, description="The value the browser gave POST /send-otp."
+    )
 
 
 class SessionTokenResponse(BaseModel):

@@ -21,9 +21,10 @@ class SubscribeRequest(BaseModel):
 
 
 class SubscribeResponse(BaseModel):
+    """The same for every address: whether it was new, pending or subscribed is never said."""
+
     email: str
-    status: SubscriptionStatus
-    started: bool = Field(description="Whether this request started the subscription workflow.")
+    message: str
 
 
 class WorkflowInput(BaseModel):
