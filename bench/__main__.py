@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.common import ROOT, ensure_path, machine
 
-SUITES = ("coldstart", "issuance", "images", "contention", "web", "localapi", "rush")
+SUITES = ("coldstart", "issuance", "orders", "images", "contention", "web", "localapi", "rush")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 REPORT = ROOT / "docs" / "performance.md"
 
@@ -29,7 +29,7 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def run(suites: list[str], quick: bool) -> dict[str, Any]:
-    from bench import coldstart, contention, images, issuance, localapi, rush, web
+    from bench import coldstart, contention, images, issuance, localapi, orders, rush, web
 
     rounds = 3 if quick else 9
     results: dict[str, Any] = {
@@ -52,6 +52,8 @@ def run(suites: list[str], quick: bool) -> dict[str, Any]:
                     results[suite] = coldstart.run(world, rounds)
             elif suite == "issuance":
                 results[suite] = issuance.run(rounds, per_round=20 if quick else 50)
+            elif suite == "orders":
+                results[suite] = _quietly(orders.run, min(rounds, 5), 3 if quick else 4)
             elif suite == "images":
                 results[suite] = _quietly(images.run, rounds)
             elif suite == "contention":

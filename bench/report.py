@@ -86,6 +86,29 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
                 verdict(ok),
             ]
         )
+    orders = results.get("orders")
+    if orders:
+        issued = orders["issuance"]
+        check = orders["check"]
+        sold = orders["sales"]
+        ok = (
+            min(issued[size]["speedup"] for size in issued) >= 3
+            and check["gatepass_decoded"] == check["tickets"]
+            and sold["all_sold"]
+        )
+        rows.append(
+            [
+                "Orders of 1 and 5 tickets: issuance ≥ 3 x faster than naive, every order sold "
+                "and stored",
+                "issuance "
+                + ", ".join(f"{size}: {issued[size]['speedup']:.1f} x" for size in issued)
+                + "; whole sale "
+                + ", ".join(f"{size}: {sold[f'speedup_{size}']:.2f} x" for size in ("1", "5"))
+                + f"; {sold['stored_tickets']} tickets stored of {sold['answered_tickets']} "
+                f"answered; decoded {check['gatepass_decoded']}/{check['tickets']}",
+                verdict(ok),
+            ]
+        )
     images = results.get("images")
     if images:
         q = images["quality"]
@@ -243,6 +266,60 @@ def issuance_section(r: dict[str, Any]) -> str:
         f"{r['tickets_per_round']} tickets; time per ticket)\n\n"
         + table(["way", "ms per ticket", "speed-up", "PNG bytes", "ZXing read back"], rows)
         + "\n"
+    )
+
+
+def orders_section(r: dict[str, Any]) -> str:
+    issued, sold, c = r["issuance"], r["sales"], r["check"]
+    rows = []
+    for size in ("1", "5"):
+        i = issued[size]
+        rows.append(
+            [
+                f"order of {size}: issuance, naive (`qrcode.make(json)` per ticket)",
+                spread_ms(i["naive_seconds"]),
+                "1.0",
+            ]
+        )
+        rows.append(
+            [
+                f"order of {size}: issuance, Gatepass (sign + `qr.render_png` per ticket)",
+                spread_ms(i["gatepass_seconds"]),
+                f"{i['speedup']:.1f}",
+            ]
+        )
+    for size in ("1", "5"):
+        rows.append(
+            [
+                f"order of {size}: whole sale, naive rendering (`qrcode.make(code)`)",
+                spread_ms(sold[f"naive_{size}"]),
+                "1.0",
+            ]
+        )
+        rows.append(
+            [
+                f"order of {size}: whole sale, Gatepass",
+                spread_ms(sold[f"gatepass_{size}"]),
+                f"{sold[f'speedup_{size}']:.2f}",
+            ]
+        )
+        if f"singles_{size}" in sold:
+            rows.append(
+                [
+                    f"{size} orders of 1 ticket instead (the same tickets, {size} transactions)",
+                    spread_ms(sold[f"singles_{size}"]),
+                    f"the order of {size} is {sold[f'singles_ratio_{size}']:.2f} x faster",
+                ]
+            )
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(sold["answers"].items()))
+    return (
+        f"### 8. Orders of 1 and 5 tickets ({sold['gatepass_1']['n']} rounds of "
+        f"{r['orders_per_round']} orders; time per order)\n\n"
+        + table(["what, per order", "ms, median (IQR; min-max)", "speed-up over baseline"], rows)
+        + f"\n\nAnswers {answers}; {sold['stored_tickets']} tickets stored for "
+        f"{sold['answered_tickets']} answered. ZXing read back {c['gatepass_decoded']}/"
+        f"{c['tickets']} codes of an order of {c['tickets']} (naive {c['naive_decoded']}/"
+        f"{c['tickets']}).\n"
     )
 
 
@@ -483,6 +560,7 @@ SECTIONS = {
     "web": web_section,
     "localapi": localapi_section,
     "rush": rush_section,
+    "orders": orders_section,
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import deployment, images, issuance, report
+from bench import deployment, images, issuance, orders, report
 from bench.common import ROOT, summary
 
 pytestmark = pytest.mark.unit
@@ -21,6 +21,14 @@ def test_a_ticket_code_and_the_naive_ticket_are_both_read_back_by_zxing() -> Non
     assert outcome["gatepass_decoded"] == 2
     assert outcome["naive_decoded"] == 2
     assert outcome["gatepass_png_bytes"] < outcome["naive_png_bytes"]
+
+
+def test_every_code_of_an_order_is_read_back_by_zxing_both_ways() -> None:
+    # When an order of three tickets is issued the Gatepass way and the naive way
+    outcome = orders.check(size=3)
+
+    # Then every one of its codes is read back as what was encoded (ours verify as their tickets)
+    assert outcome == {"tickets": 3, "gatepass_decoded": 3, "naive_decoded": 3}
 
 
 def test_both_image_pipelines_make_renditions_of_the_sizes_the_site_shows() -> None:
