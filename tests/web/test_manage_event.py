@@ -302,3 +302,45 @@ def test_a_type_change_after_the_event_was_cancelled_elsewhere_is_refused(
     text = _text(answer.get_data(as_text=True))
     assert "The event has been cancelled" in text
     assert "Nothing was changed." in text
+
+
+def test_type_changes_and_cancelling_answer_json_to_scripts(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    event_id, kinds = _event(fake_api)
+    _sell(fake_api, event_id, kinds["Balcony"], 3)
+    sign_in_as(client, ORGANIZER)
+    headers = {"Accept": "application/json", "X-CSRF-Token": _token(client, "/organizer/")}
+    base = f"/organizer/events/{event_id}"
+
+    added = client.post(
+        f"{base}/types", data={"name": "VIP", "quota": "4", "max_per_order": "2"}, headers=headers
+    )
+    paused = client.post(
+        f"{base}/types/{kinds['Standing']}/pause", data={"paused": "1"}, headers=headers
+    )
+    too_low = client.post(
+        f"{base}/types/{kinds['Balcony']}",
+        data={"name": "Balcony", "quota": "1", "max_per_order": "4"},
+        headers=headers,
+    )
+    unnamed = client.post(f"{base}/types", data={"quota": "4"}, headers=headers)
+    cancelled = client.post(f"{base}/cancel", headers=headers)
+
+    assert added.status_code == 201
+    assert added.get_json()["ticket_type"]["name"] == "VIP"
+    assert paused.get_json()["ticket_type"]["paused"] is True
+    assert too_low.status_code == 409
+    assert too_low.get_json()["error"]["code"] == "quota_below_sold"
+    assert too_low.get_json()["error"]["minimum"] == 3
+    assert unnamed.status_code == 400
+    assert unnamed.get_json()["error"] == {
+        "code": "validation_error",
+        "message": "Give the ticket type a name.",
+    }
+    assert cancelled.get_json() == {
+        "event_id": event_id,
+        "status": "cancelled",
+        "revoked": 3,
+        "notified": 1,
+    }
