@@ -241,9 +241,8 @@
       ? crypto.subtle.verify({ name: "Ed25519" }, key, code.signature, code.payload)
       : Promise.resolve(false);
     return check.then(function (genuine) {
-      if (code.eventId !== EVENT_ID) {
-        return genuine || !key ? refusal("wrong_event", "This ticket is for another event.") : refusal("invalid_ticket_code", "This ticket code's signature is not valid.");
-      }
+      // Another event's key is not in this list: whether genuine or not, it is not for here.
+      if (code.eventId !== EVENT_ID) { return refusal("wrong_event", "This ticket is for another event."); }
       if (!genuine) { return refusal("invalid_ticket_code", "This ticket code's signature is not valid."); }
       var revoked = state.revoked[code.ticketId];
       if (revoked) { return refusal("ticket_revoked", revokedMessage(revoked.reason), { ticket_id: code.ticketId }); }
@@ -464,12 +463,17 @@
   // A scanner that types while the code field has lost focus: keys go to the field anyway.
   document.addEventListener("keydown", function (e) {
     var target = e.target;
-    if (target === input || (target && (target.tagName === "INPUT" || target.tagName === "SELECT" || target.tagName === "TEXTAREA"))) { return; }
+    var typing = target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
+      (target.tagName === "INPUT" && ["radio", "checkbox", "button", "submit"].indexOf(target.type) < 0));
+    if (target === input || typing) { return; }
     if (e.key === "Enter") { e.preventDefault(); scan(input.value.trim()); return; }
     if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) { input.value += e.key; }
   });
 
   gateSelect.addEventListener("change", gateChanged);
+  document.querySelectorAll('input[name="direction"]').forEach(function (radio) {
+    radio.addEventListener("change", function () { input.focus(); });
+  });
   el("refresh-bundle").addEventListener("click", function () {
     downloadBundle().catch(function (problem) { setBundleState(problem.message, true); });
   });
