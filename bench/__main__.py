@@ -16,7 +16,17 @@ from typing import Any
 
 from bench.common import ROOT, ensure_path, machine
 
-SUITES = ("coldstart", "issuance", "orders", "images", "contention", "web", "localapi", "rush")
+SUITES = (
+    "coldstart",
+    "issuance",
+    "orders",
+    "images",
+    "contention",
+    "web",
+    "localapi",
+    "rush",
+    "door",
+)
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 REPORT = ROOT / "docs" / "performance.md"
 
@@ -29,7 +39,7 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def run(suites: list[str], quick: bool) -> dict[str, Any]:
-    from bench import coldstart, contention, images, issuance, localapi, orders, rush, web
+    from bench import coldstart, contention, door, images, issuance, localapi, orders, rush, web
 
     rounds = 3 if quick else 9
     results: dict[str, Any] = {
@@ -68,6 +78,8 @@ def run(suites: list[str], quick: bool) -> dict[str, Any]:
                 results[suite] = _quietly(localapi.run, rounds, 30 if quick else 100)
             elif suite == "rush":
                 results[suite] = _quietly(rush.run, quick)
+            elif suite == "door":
+                results[suite] = door.run(rounds, 50 if quick else 200)
             print(f"  {suite} took {time.monotonic() - started:.0f} s", flush=True)
     results["machine_after"] = machine()
     return results

@@ -552,6 +552,24 @@ def localapi_section(r: dict[str, Any]) -> str:
     )
 
 
+def door_section(r: dict[str, Any]) -> str:
+    rows = [
+        ["server: `ticket_codes.verify_with_public_key`", spread_ms(r["server_seconds_per_code"])],
+        [
+            f"browser ({r['browser']}): parse + WebCrypto Ed25519",
+            spread_ms(r["browser_seconds_per_code"]),
+        ],
+    ]
+    return (
+        f"### 9. Judging a ticket code offline (issue 12; {r['codes_per_round']} codes a "
+        f"round, {r['server_seconds_per_code']['n']} rounds)\n\n"
+        + table(["where", "ms per code, median (IQR; min-max)"], rows)
+        + f"\n\nOpening a signed bundle of {r['bundle_tickets']:,} tickets "
+        f"({r['bundle_bytes'] / 1e6:.1f} MB) in the browser (verify and parse): "
+        f"{spread_ms(r['browser_bundle_open_seconds'])} ms.\n"
+    )
+
+
 SECTIONS = {
     "coldstart": coldstart_section,
     "issuance": issuance_section,
@@ -561,6 +579,7 @@ SECTIONS = {
     "localapi": localapi_section,
     "rush": rush_section,
     "orders": orders_section,
+    "door": door_section,
 }
 
 
