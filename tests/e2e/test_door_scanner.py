@@ -57,26 +57,28 @@ class Api:
         return messages
 
     def sign_in(self, email: str) -> str:
-        if self.call("POST", "/subscribe", email=email)["status"] != "active":
-            link = eventually(
-                f"{email}'s confirmation link",
-                lambda: next(
-                    (m["confirm_url"] for m in self.mail(email) if m.get("confirm_url")), None
-                ),
-            )
-            self.http.get(link, timeout=30).raise_for_status()
-            eventually(
-                f"{email}'s subscription",
-                lambda: self.call("POST", "/subscribe", email=email)["status"] == "active",
-            )
+        """Subscribe, confirm through the mailbox, wait for the welcome (the subscription is
+        active), then exchange an emailed code for a session token."""
+        self.call("POST", "/subscribe", email=email)
+        link = eventually(
+            f"{email}'s confirmation link",
+            lambda: next(
+                (m["confirm_url"] for m in self.mail(email) if m.get("confirm_url")), None
+            ),
+        )
+        self.http.get(link, timeout=30).raise_for_status()
+        eventually(
+            f"{email}'s welcome",
+            lambda: any("Welcome" in m["subject"] + m["body"] for m in self.mail(email)),
+        )
         seen = {m["message_id"] for m in self.mail(email)}
         self.call("POST", "/send-otp", email=email)
 
         def code() -> str | None:
             for message in self.mail(email):
-                found = re.search(r"\b\d{6}\b", message["body"])
+                found = re.search(r"code: (\d{6})\b", message["body"])
                 if message["message_id"] not in seen and found:
-                    return found.group(0)
+                    return found.group(1)
             return None
 
         answer = self.call("POST", "/verify-otp", email=email, code=eventually("a code", code))

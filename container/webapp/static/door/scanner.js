@@ -9,8 +9,6 @@
   var EVENT_ID = root.dataset.eventId;
   var PINNED_KEY_ID = root.dataset.bundleKeyId;
   var PINNED_KEY = root.dataset.bundleKey;
-  var CODE_BYTES = 85;   // version, event id, ticket id, Ed25519 signature
-  var PAYLOAD_BYTES = 21;
   var SYNC_BATCH = 100;
 
   var el = function (id) { return document.getElementById(id); };
@@ -74,21 +72,23 @@
 
   // ------------------------------------------------------------------ ticket codes
 
-  // Which key signed a code: version 1 codes name none, the event's key answers to "v1".
-  function keyIdOf(raw) { return "v" + raw[0]; }
+  // Version 1: version, event id, ticket id, signature (85 bytes, 136 characters), signed by the
+  // event's key "v1". Version 2 (ADR 0064) names its key: version, event id, ticket id, key id
+  // (5 bytes), signature (90 bytes, 144 characters).
+  var LAYOUTS = { 1: { bytes: 85, payload: 21 }, 2: { bytes: 90, payload: 26 } };
 
   function parseCode(text) {
     var normal = text.replace(/[\s-]/g, "").toUpperCase();
-    if (normal.length !== Math.ceil(CODE_BYTES * 8 / 5)) { return null; }
     var raw = base32Decode(normal);
-    if (!raw || raw.length < CODE_BYTES || raw[0] !== 1) { return null; }
+    var layout = raw && LAYOUTS[raw[0]];
+    if (!layout || normal.length !== Math.ceil(layout.bytes * 8 / 5) || raw.length < layout.bytes) { return null; }
     return {
       text: normal,
-      keyId: keyIdOf(raw),
+      keyId: raw[0] === 1 ? "v1" : base32Encode(raw.slice(21, 26)).toLowerCase(),
       eventId: base32Encode(raw.slice(1, 11)).toLowerCase(),
       ticketId: base32Encode(raw.slice(11, 21)).toLowerCase(),
-      payload: raw.slice(0, PAYLOAD_BYTES),
-      signature: raw.slice(PAYLOAD_BYTES, CODE_BYTES)
+      payload: raw.slice(0, layout.payload),
+      signature: raw.slice(layout.payload, layout.bytes)
     };
   }
 
