@@ -243,3 +243,26 @@ def test_the_sample_sync_scans_event_records_its_scan(aws: Any, lambda_context: 
     assert json_body(first)["results"][0]["outcome"] == "admitted"
     assert json_body(second)["results"][0]["duplicate"] is True
     assert factories.seats(body["event_id"])["checked_in"] == 1
+
+
+def test_a_ticket_revoked_after_the_bundle_was_downloaded_is_reported(
+    aws: Any, lambda_context: Any
+) -> None:
+    # Given a scanner admitted Carol offline, but her ticket was cancelled after its download
+    event = factories.put_event(organizer=ORGANIZER)
+    carol = factories.put_ticket(
+        event, holder="carol@example.com", attendee_name="Carol", status="cancelled"
+    )
+
+    # When the scanner syncs
+    answer = json_body(
+        sync(lambda_context, event["event_id"], [queued("carol-scan-01", carol["code"])])
+    )
+
+    # Then the scan is refused as revoked, Carol is not counted, and the organizer sees it
+    [result] = answer["results"]
+    assert (result["outcome"], result["code"]) == ("refused", "ticket_revoked")
+    shown = door(lambda_context, event["event_id"])
+    assert shown["totals"]["arrived"] == 0
+    [issue] = shown["issues"]
+    assert (issue["kind"], issue["attendee_name"]) == ("ticket_revoked", "Carol")

@@ -525,6 +525,13 @@
       root.dataset.ready = "true";
     });
     setInterval(function () { if (state.queued && navigator.onLine) { sync(); } }, 15000);
+    // While online and with nothing waiting, keep the list fresh: new tickets, revocations, and
+    // who other gates let in.
+    setInterval(function () {
+      if (navigator.onLine && !state.queued && !state.busy) {
+        downloadBundle().catch(function (problem) { setBundleState(problem.message, true); });
+      }
+    }, 120000);
     startCamera();
   }
 
