@@ -35,6 +35,8 @@ ALICE = "alice.secret-person@example.com"
 ORGANIZER = "olivia.organizer@example.com"
 NEWCOMER = "carol.newcomer@example.com"
 CODE = "804279"
+LINK_TOKEN = "sign-in-link-token-" + "k" * 30
+BROWSER = "alices-browser-nonce-" + "b" * 30
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/dev/POST/create-ticket"
 
 
@@ -79,6 +81,7 @@ def test_a_journey_leaves_no_secret_in_the_logs(
     telemetry: Telemetry, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sign_in, "new_code", lambda: CODE)
+    monkeypatch.setattr(sign_in, "new_link_token", lambda: LINK_TOKEN)
     call = telemetry.call
 
     # Given Carol subscribes, and Alice is a confirmed subscriber
@@ -95,10 +98,17 @@ def test_a_journey_leaves_no_secret_in_the_logs(
     sent = call(
         "send-otp",
         send_otp_app.lambda_handler,
-        api_event("POST", "/send-otp", body={"email": ALICE}),
+        api_event("POST", "/send-otp", body={"email": ALICE, "browser": BROWSER}),
         lambda_context,
     )
     assert sent["statusCode"] == 202
+    elsewhere = call(
+        "verify-link-other-browser",
+        verify_otp_app.lambda_handler,
+        api_event("POST", "/verify-link", body={"token": LINK_TOKEN, "browser": "o" * 43}),
+        lambda_context,
+    )
+    assert elsewhere["statusCode"] == 403
     wrong = call(
         "verify-otp-wrong",
         verify_otp_app.lambda_handler,
@@ -114,6 +124,14 @@ def test_a_journey_leaves_no_secret_in_the_logs(
     )
     assert signed["statusCode"] == 200
     token = json_body(signed)["token"]
+    # (the same mail's link is spent with its code: opening it now is a logged refusal)
+    used = call(
+        "verify-link",
+        verify_otp_app.lambda_handler,
+        api_event("POST", "/verify-link", body={"token": LINK_TOKEN, "browser": BROWSER}),
+        lambda_context,
+    )
+    assert used["statusCode"] == 410
 
     # And her token passes the authorizer, and a forged one does not
     allowed = call(
@@ -200,6 +218,8 @@ def test_a_journey_leaves_no_secret_in_the_logs(
         "Alice's address": ALICE,
         "the organizer's address": ORGANIZER,
         "Carol's address": NEWCOMER,
+        "the sign-in link's token": LINK_TOKEN,
+        "the browser's nonce": BROWSER,
     }
     for what, value in secrets.items():
         assert value.lower() not in text.lower(), f"{what} is in the logs"

@@ -299,6 +299,7 @@ def test_correct_code_gives_a_session_token_once(
     again = verify(lambda_context, ALICE, code)
     assert again["statusCode"] == 401
     assert json_body(again)["error"]["code"] == "invalid_code"
+
     assert "Item" not in _table().get_item(Key={"pk": f"OTP#{ALICE}", "sk": "CODE"})
 
 
@@ -563,6 +564,21 @@ def test_the_link_signs_in_the_browser_that_asked_exactly_once(
     # And only hashes are stored
     assert token not in json.dumps(_table().scan()["Items"], default=str)
     assert BROWSER not in json.dumps(_table().scan()["Items"], default=str)
+
+
+def test_signing_in_with_the_code_spends_the_same_mails_link(
+    mailboxes: dict[str, Mailbox], frozen: Clock, lambda_context: Any
+) -> None:
+    subscribe(ALICE)
+    send(lambda_context, ALICE, BROWSER)
+    [mail] = mailboxes[ALICE].messages()
+    code = CODE_IN_MAIL.search(mail["Message"]).group(1)  # type: ignore[union-attr]
+    token = LINK_IN_MAIL.search(mail["Message"]).group(1)  # type: ignore[union-attr]
+
+    assert verify(lambda_context, ALICE, code)["statusCode"] == 200
+    later = open_link(lambda_context, token, BROWSER)
+
+    assert (later["statusCode"], json_body(later)["error"]["code"]) == (410, "sign_in_link_used")
 
 
 def test_a_link_opened_in_another_browser_is_refused_and_changes_nothing(

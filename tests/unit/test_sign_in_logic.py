@@ -71,7 +71,7 @@ class MemoryStore:
         self, email: str, *, code_hash: str, link_hash: str, created_at: str, expires_at: int
     ) -> None:
         self.calls.append("put_mail")
-        self.codes[email] = StoredCode(code_hash, 0, expires_at)
+        self.codes[email] = StoredCode(code_hash, 0, expires_at, link_hash)
         self.links[link_hash] = StoredLink(email, expires_at, used=False)
 
     def count_code_try(self, email: str, *, now: int, window: int, limit: int) -> TryDecision:
@@ -84,7 +84,9 @@ class MemoryStore:
         stored = self.codes.get(email)
         if stored is None or stored.attempts >= max_attempts or stored.expires_at <= now:
             return None
-        self.codes[email] = StoredCode(stored.code_hash, stored.attempts + 1, stored.expires_at)
+        self.codes[email] = StoredCode(
+            stored.code_hash, stored.attempts + 1, stored.expires_at, stored.link_hash
+        )
         return self.codes[email]
 
     def consume_code(self, email: str, *, code_hash: str) -> bool:
@@ -101,7 +103,9 @@ class MemoryStore:
         return self.browsers.get((email, browser_hash), 0) > now
 
     def consume_link(self, link_hash: str, *, now: int, used_at: str) -> bool:
-        link = self.links[link_hash]
+        link = self.links.get(link_hash)
+        if link is None:
+            return False
         if link.used or link.expires_at <= now:
             return False
         self.links[link_hash] = StoredLink(link.email, link.expires_at, used=True)

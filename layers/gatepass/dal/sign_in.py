@@ -40,6 +40,8 @@ class StoredCode:
     code_hash: str
     attempts: int
     expires_at: int
+    # The link of the same mail: signing in with either ends both.
+    link_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class DynamoSignInStore:
             Item={
                 **code_key(email),
                 "code_hash": code_hash,
+                "link_hash": link_hash,
                 "attempts": 0,
                 "created_at": created_at,
                 "expires_at": expires_at,
@@ -241,7 +244,12 @@ class DynamoSignInStore:
             if condition_failed(exc):
                 return None
             raise
-        return StoredCode(str(item["code_hash"]), int(item["attempts"]), int(item["expires_at"]))
+        return StoredCode(
+            str(item["code_hash"]),
+            int(item["attempts"]),
+            int(item["expires_at"]),
+            str(item.get("link_hash", "")),
+        )
 
     def consume_code(self, email: str, *, code_hash: str) -> bool:
         """Delete the code if it is still the one that was checked; only one caller wins."""

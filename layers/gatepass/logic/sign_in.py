@@ -180,6 +180,9 @@ def verify_code(
         return _refuse()
     if not store.consume_code(email, code_hash=stored.code_hash):
         return _refuse()
+    if stored.link_hash:
+        # The same mail's link ends with its code (it may already be used: nothing to do).
+        store.consume_link(stored.link_hash, now=moment, used_at=clock.iso(clock.now()))
     return _session(email, keys=keys, policy=policy, now=moment)
 
 
