@@ -16,6 +16,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from devstack.template import ROOT, TemplateModel
+from tests.support.rules import RuleEvaluator
 
 pytestmark = pytest.mark.template
 
@@ -32,58 +33,8 @@ TEMPLATES = {
 # ---------------------------------------------------------------- the stacks' Rules
 
 
-class _RuleEvaluator:
-    """Evaluates the intrinsic functions CloudFormation allows in Rules."""
-
-    def __init__(self, template: Mapping[str, Any], values: Mapping[str, Any], region: str):
-        self.template = template
-        self.region = region
-        declared = template.get("Parameters", {})
-        unknown = set(values) - set(declared)
-        assert not unknown, f"not parameters of the template: {unknown}"
-        self.values = {
-            name: str(values.get(name, spec.get("Default", ""))) for name, spec in declared.items()
-        }
-        missing = [
-            name for name, spec in declared.items() if name not in values and "Default" not in spec
-        ]
-        assert not missing, f"parameters without a default need a value: {missing}"
-
-    def value(self, node: Any) -> Any:
-        if isinstance(node, dict):
-            ((key, arg),) = node.items()
-            if key == "Ref":
-                return self.region if arg == "AWS::Region" else self.values[arg]
-            if key == "Fn::Equals":
-                left, right = (self.value(v) for v in arg)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not self.value(arg[0])
-            if key == "Fn::And":
-                return all(self.value(v) for v in arg)
-            if key == "Fn::Or":
-                return any(self.value(v) for v in arg)
-            if key == "Fn::Contains":
-                haystack, needle = (self.value(v) for v in arg)
-                return needle in haystack
-            raise AssertionError(f"not a Rules function: {key}")
-        return node
-
-    def failures(self) -> list[str]:
-        failed = []
-        for name, rule in self.template.get("Rules", {}).items():
-            if "RuleCondition" in rule and not self.value(rule["RuleCondition"]):
-                continue
-            failed += [
-                f"{name}: {assertion['AssertDescription']}"
-                for assertion in rule["Assertions"]
-                if not self.value(assertion["Assert"])
-            ]
-        return failed
-
-
 def _root_failures(region: str = "eu-west-1", **values: Any) -> list[str]:
-    return _RuleEvaluator(ROOT_DOC, values, region).failures()
+    return RuleEvaluator(ROOT_DOC, values, region).failures()
 
 
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
@@ -151,8 +102,8 @@ def test_the_web_service_needs_the_cloudfront_prefix_list_and_nat() -> None:
 
 
 def test_the_edge_stack_deploys_only_in_us_east_1() -> None:
-    assert _RuleEvaluator(EDGE, {}, "us-east-1").failures() == []
-    assert _RuleEvaluator(EDGE, {}, "eu-west-1").failures()
+    assert RuleEvaluator(EDGE, {}, "us-east-1").failures() == []
+    assert RuleEvaluator(EDGE, {}, "eu-west-1").failures()
 
 
 # ---------------------------------------------------------------- AWS WAF
