@@ -200,3 +200,42 @@ def test_signature_bytes_are_what_the_bundle_carries(fake_api: FakeApi) -> None:
     signed = fake_api.scanner_bundle(session_token(ORGANIZER), event["event_id"])
     raw = b64url.decode(signed["payload"])
     assert raw.startswith(b'{"format":1,"event_id":"' + event["event_id"].encode())
+
+
+def test_closing_and_reopening_a_gate_from_the_page(client: FlaskClient, fake_api: FakeApi) -> None:
+    # Given a gate on the organizer's door page
+    event, _ = _event_with_ticket(fake_api)
+    event_id = event["event_id"]
+    gate = fake_api.add_gate(session_token(ORGANIZER), {"event_id": event_id, "name": "Side door"})
+    gate_id = gate["gate"]["gate_id"]
+    sign_in_as(client, ORGANIZER)
+    token = page_token(client, f"/organizer/events/{event_id}/door")
+
+    # When the organizer closes it
+    closed = client.post(
+        f"/organizer/events/{event_id}/door/gates/{gate_id}",
+        data={"csrf_token": token, "closed": "true"},
+        follow_redirects=True,
+    )
+
+    # Then the page says so and offers to open it, and scans there are refused
+    page = closed.get_data(as_text=True)
+    assert "Gate Side door is closed." in page
+    assert "Side door (closed)" in page
+    assert fake_api.event_door(session_token(ORGANIZER), event_id)["gates"][0]["closed"] is True
+
+    # When it is opened again, it is open
+    opened = client.post(
+        f"/organizer/events/{event_id}/door/gates/{gate_id}",
+        data={"csrf_token": token, "closed": "false"},
+        follow_redirects=True,
+    )
+    assert "Gate Side door is open." in opened.get_data(as_text=True)
+    # and a gate of no such id is a readable 404
+    assert (
+        client.post(
+            f"/organizer/events/{event_id}/door/gates/not-an-id",
+            data={"csrf_token": token, "closed": "true"},
+        ).status_code
+        == 404
+    )
