@@ -26,6 +26,7 @@ SUITES = (
     "localapi",
     "rush",
     "door",
+    "signin",
 )
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 REPORT = ROOT / "docs" / "performance.md"
@@ -39,7 +40,18 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def run(suites: list[str], quick: bool) -> dict[str, Any]:
-    from bench import coldstart, contention, door, images, issuance, localapi, orders, rush, web
+    from bench import (
+        coldstart,
+        contention,
+        door,
+        images,
+        issuance,
+        localapi,
+        orders,
+        rush,
+        signin,
+        web,
+    )
 
     rounds = 3 if quick else 9
     results: dict[str, Any] = {
@@ -80,6 +92,9 @@ def run(suites: list[str], quick: bool) -> dict[str, Any]:
                 results[suite] = _quietly(rush.run, quick)
             elif suite == "door":
                 results[suite] = door.run(rounds, 50 if quick else 200)
+            elif suite == "signin":
+                with coldstart.moto_world() as world:
+                    results[suite] = _quietly(signin.run, world, rounds, 10 if quick else 30)
             print(f"  {suite} took {time.monotonic() - started:.0f} s", flush=True)
     results["machine_after"] = machine()
     return results
