@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import TransferTicketSettings
-from gatepass.dal.mail import mailer_for
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
@@ -21,17 +20,12 @@ settings = TransferTicketSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)
 tickets = DynamoTicketsDataAccess(settings.ticketing_table, bucket_name=settings.tickets_bucket)
 keys = SecretTicketKeys(settings.ticket_key_secret_arn)
-mailer = mailer_for(
-    settings.mail_channel,
-    topic_arn=settings.mail_topic_arn,
-    from_address=settings.mail_from_address,
-)
 app = make_resolver(settings.allowed_web_origin)
 
 
 @app.post("/transfer-ticket")
 def transfer_ticket(body: TransferTicketRequest) -> TransferTicketResponse:
-    return transfer(body, caller_id(app), orders=orders, tickets=tickets, keys=keys, mailer=mailer)
+    return transfer(body, caller_id(app), orders=orders, tickets=tickets, keys=keys)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -173,6 +173,16 @@ class Mail(FunctionSettings):
         return self
 
 
+class Site(FunctionSettings):
+    site_url: Annotated[
+        str | None,
+        Field(
+            description="The site's address (https://...), for links in mail; without one the "
+            "mail says where to find the ticket instead."
+        ),
+    ] = None
+
+
 class SignIn(FunctionSettings):
     sign_in_code_ttl_seconds: Annotated[
         int,
@@ -330,7 +340,7 @@ class EventRevocationsSettings(Api, TicketingTable):
     pass
 
 
-class TransferTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey, Mail):
+class TransferTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey):
     pass
 
 
@@ -366,6 +376,10 @@ class CognitoPostConfirmationSettings(ReadModel):
     pass
 
 
+class DeliverTicketsSettings(TicketingTable, Mail, Site):
+    pass
+
+
 FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "AuthorizerFunction": AuthorizerSettings,
     "SubscribeFunction": SubscribeSettings,
@@ -389,6 +403,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "ProjectorFunction": ProjectorSettings,
     "VerifyIdTokenFunction": VerifyIdTokenSettings,
     "CognitoPostConfirmationFunction": CognitoPostConfirmationSettings,
+    "DeliverTicketsFunction": DeliverTicketsSettings,
 }
 
 

@@ -48,6 +48,11 @@ def ticket_key(ticket_id: str) -> Key:
     return {"pk": f"TICKET#{ticket_id}", "sk": META}
 
 
+def ticket_mail_key(ticket_id: str) -> Key:
+    """The record that a ticket's email was claimed and sent (docs/decisions/0067)."""
+    return {"pk": f"TICKET#{ticket_id}", "sk": "MAIL"}
+
+
 def event_tickets_partition(event_id: str) -> str:
     return f"EVENT#{event_id}#TICKETS"
 

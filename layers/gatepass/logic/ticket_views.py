@@ -33,3 +33,10 @@ def ticket_status(value: str) -> TicketStatus:
         "transferred": "transferred",
     }
     return statuses.get(value, "issued")
+
+
+def ticket_page_url(site_url: str | None, ticket_id: str) -> str | None:
+    """The ticket's page on the site (the owner signs in to see it), or None without a site."""
+    if not site_url or not site_url.startswith(("https://", "http://")):
+        return None
+    return f"{site_url.rstrip('/')}/me/tickets/{ticket_id}"

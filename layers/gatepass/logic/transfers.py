@@ -2,8 +2,9 @@
 
 The old code is revoked and a new ticket, with its own id and signed code, is issued to the
 recipient in the same transaction: the same order, type and attendee name, so seats and the
-buyer's count do not move (the per-buyer limit is on buying). The recipient is emailed and finds
-the ticket under their tickets.
+buyer's count do not move (the per-buyer limit is on buying). The recipient finds the ticket
+under their tickets, and is emailed it from the table stream like every issued ticket
+(``gatepass.logic.delivery``), so the transfer itself sends nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 
 from gatepass import clock, ids
-from gatepass.dal.mail import Mailer
 from gatepass.dal.orders import OrderStore, TransferRefused
 from gatepass.dal.tickets import TicketRecord, TicketsDataAccess, qr_object_key
 from gatepass.errors import EventCancelled, EventStarted, Forbidden, NotFound, TransferToSelf
@@ -21,7 +21,7 @@ from gatepass.logic.ticket_views import ticket_view
 from gatepass.logic.tickets import store_qr
 from gatepass.models.orders import TransferTicketRequest
 from gatepass.models.tickets import TransferTicketResponse
-from gatepass.observability import MetricUnit, logger, metrics
+from gatepass.observability import MetricUnit, metrics
 
 
 def transfer_ticket(
@@ -31,7 +31,6 @@ def transfer_ticket(
     orders: OrderStore,
     tickets: TicketsDataAccess,
     keys: TicketKeys,
-    mailer: Mailer,
 ) -> TransferTicketResponse:
     from gatepass import qr, ticket_codes
 
@@ -70,15 +69,6 @@ def transfer_ticket(
         raise _refusal(refused, old, now) from None
     store_qr(tickets, new, png)
     metrics.add_metric(name="TicketsTransferred", unit=MetricUnit.Count, value=1)
-    try:
-        mailer.send(
-            request.to_email,
-            "A ticket for you",
-            f"{caller} gave you a ticket. Sign in to Gatepass and find it under My tickets.",
-        )
-    except Exception:
-        # The transfer stands; the ticket is under the recipient's tickets all the same.
-        logger.exception("transfer mail not sent", extra={"ticket_id": ticket_id})
     return TransferTicketResponse(transferred=old.ticket_id, ticket=ticket_view(new))
 
 
