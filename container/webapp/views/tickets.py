@@ -207,6 +207,28 @@ def _cancel(*, ticket_id: str | None = None, order_id: str | None = None) -> Any
     return redirect(url_for("tickets.mine"))
 
 
+# ---------------------------------------------------------------------------- one ticket
+
+
+@bp.get("/me/tickets/<ticket_id>")
+@login_required
+def one(ticket_id: str) -> Any:
+    """One ticket with its QR code: the page the ticket's email links to."""
+    if not is_id(ticket_id):
+        abort(404)
+    viewer = _viewer()
+    read_model = services().read_model
+    ticket = read_model.ticket_of(viewer.email, ticket_id)
+    if ticket is None:
+        if read_model.ticket_exists(ticket_id):
+            return _refused(ApiError(403, "forbidden", "This ticket belongs to someone else."))
+        return _refused(ApiError(404, "not_found", "There is no ticket with this number."))
+    (shown,) = with_qr_codes(viewer.token, [ticket])
+    now = clock.iso(clock.now())
+    activity.record("ticket_view", count=1)
+    return render_template("ticket.html", ticket={**shown, "changeable": changeable(shown, now)})
+
+
 # ---------------------------------------------------------------------------- transferring
 
 
