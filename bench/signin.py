@@ -22,13 +22,14 @@ from bench.common import summary
 
 
 def _active(email: str, topic_arn: str, table: Any, sns: Any) -> None:
+    from gatepass.dal.layout import subscription_key
+
     arn = sns.subscribe(
         TopicArn=topic_arn, Protocol="email", Endpoint=email, ReturnSubscriptionArn=True
     )["SubscriptionArn"]
     table.put_item(
         Item={
-            "pk": f"SUB#{email}",
-            "sk": "META",
+            **subscription_key(email),
             "email": email,
             "status": "active",
             "attempt": 1,
