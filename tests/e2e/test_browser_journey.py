@@ -111,8 +111,11 @@ def test_an_organizer_runs_an_event_from_subscription_to_check_in(
     sign_up_on_the_site(page, stack, ORGANIZER, camera)
     camera.shoot(page, "mailbox-welcome")
 
-    # --- sign in with the link from the mailbox, in the browser that asked for it
-    page.goto(f"{stack.web_url}/signin")
+    # --- sign in: the welcome's link leads to the sign-in page, whose mail's link signs in the
+    # browser that asked for it
+    welcome = newest_mail(page, stack, ORGANIZER, "notification", "Welcome")
+    welcome.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     camera.shoot(page, "signin")
     page.get_by_label("Email address").fill(ORGANIZER)
     page.get_by_role("button", name="Email me a sign-in link").click()

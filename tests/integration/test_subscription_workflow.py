@@ -95,6 +95,9 @@ def test_a_confirmed_address_becomes_active_with_its_own_filter_and_a_welcome(
     assert len(welcomes) == 1
     _, message, _, message_attributes, _ = welcomes[0]
     assert EMAIL in message
+    # And it leads to the site's sign-in page (AllowedWebOrigin's)
+    origin = aws.resolve({"Ref": "AllowedWebOrigin"})
+    assert f"Sign in at {origin}/signin " in message
     assert message_attributes is not None
     assert message_attributes["recipient"]["Value"] == EMAIL
     assert matcher.matches(message_attributes, message)
