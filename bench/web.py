@@ -58,6 +58,8 @@ def seed_read_model(database_url: str, redis_url: str, events: int) -> None:
                 "checked_in": 0,
                 "organizer": f"organizer{number % 7}@example.com",
                 "image_status": "none",
+                # Events carry their published verifying key (a public key: any 32 bytes do here).
+                "verifying_key": "A" * 43,
                 "created_at": stamp,
                 "updated_at": stamp,
                 "version": 1,
