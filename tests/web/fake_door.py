@@ -37,7 +37,7 @@ class SeedBundleSigner:
         return bundles.sign_with_seed(BUNDLE_SEED, content)
 
     def public_key(self) -> Any:
-        return bundles._public(BUNDLE_SEED)
+        return bundles.public_key_of(BUNDLE_SEED)
 
 
 class ItemsDoorStore:
