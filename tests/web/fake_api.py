@@ -74,6 +74,8 @@ class FakeApi:
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     browsers: dict[str, set[str]] = field(default_factory=dict)
     subscribe_requests: list[str] = field(default_factory=list)
+    # Addresses whose code tries are used up (90 in 30 days): codes answer 429.
+    codes_paused: set[str] = field(default_factory=set)
     items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     activity: list[dict[str, Any]] = field(default_factory=list)
@@ -140,6 +142,14 @@ class FakeApi:
 
     def verify_otp(self, email: str, code: str) -> tokens.IssuedToken:
         self.calls.append("verify_otp")
+        if email in self.codes_paused:
+            raise ApiError(
+                429,
+                "code_tries_exhausted",
+                "Too many codes were tried for this address recently, so codes are paused for "
+                "it. The sign-in link in your latest Gatepass email still works.",
+                retry_after="86400",
+            )
         expected = self.outbox.get(email)
         if expected is None or not secrets.compare_digest(expected, code):
             raise ApiError(401, "invalid_code", "The code is wrong or has expired.")

@@ -223,3 +223,31 @@ def test_a_forged_link_token_shows_a_readable_page(client: FlaskClient, fake_api
 
     assert status == 401
     assert "This sign-in link is not valid" in page
+
+
+def test_paused_codes_tell_the_person_to_use_the_link(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    # Given someone has used up the code tries of Alice's address
+    fake_api.subscribed.add("alice@example.com")
+    _, _, page = ask_for_mail(client, "alice@example.com")
+    fake_api.codes_paused.add("alice@example.com")
+
+    # When she types the code from her mail
+    answer = client.post(
+        "/signin/code",
+        data={
+            "csrf_token": csrf_from(page),
+            "email": "alice@example.com",
+            "code": fake_api.outbox["alice@example.com"],
+        },
+    )
+
+    # Then the page says codes are paused and the link still works, and she is not signed in
+    assert answer.status_code == 429
+    assert "The sign-in link in your latest Gatepass email still works." in answer.get_data(
+        as_text=True
+    )
+    assert "gp_session" not in answer.headers.get("Set-Cookie", "")
+    # And the link does sign her in
+    assert finish(client, fake_api.link_outbox["alice@example.com"])[:2] == (302, "/")
