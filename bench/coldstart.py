@@ -194,13 +194,11 @@ def with_code_sent(world: World, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_fresh_token(world: World, event: dict[str, Any]) -> dict[str, Any]:
-    # The sample's token was signed at a fixed time; sign a current one with the stack's KMS key.
-    import os
+    # The sample's token was signed at a fixed time; start a current session, signed with the
+    # stack's KMS key and recorded in its session store, as a sign-in would.
+    from tests.support.session_keys import start_stack_session
 
-    from gatepass import tokens
-
-    signer = tokens.KmsSigner(os.environ["SESSION_SIGNING_KEY_ID"])
-    token = tokens.issue_session_token(signer, "alice@example.com", ttl_seconds=3600).token
+    token = start_stack_session("alice@example.com").token
     return {**event, "authorizationToken": f"Bearer {token}"}
 
 

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import VerifyIdTokenSettings
 from gatepass.dal.federation import DynamoIdTokenLedger
+from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.federation import IdTokenVerifier
 from gatepass.http import make_resolver
 from gatepass.logic.federation import verify_id_token
@@ -17,6 +18,8 @@ from gatepass.tokens import KmsSigner
 
 settings = VerifyIdTokenSettings.load()
 ledger = DynamoIdTokenLedger(settings.identity_table)
+sessions = DynamoSessionStore(settings.identity_table)
+policy = settings.sign_in_policy().sessions
 signer = KmsSigner(settings.session_signing_key_id)
 # None when the stack signs people in with Gatepass's own emailed code only.
 verifier = (
@@ -34,7 +37,8 @@ def verify(body: VerifyIdTokenRequest) -> SessionTokenResponse:
         verifier=verifier,
         ledger=ledger,
         signer=signer,
-        session_ttl_seconds=settings.session_ttl_seconds,
+        sessions=sessions,
+        policy=policy,
     )
 
 

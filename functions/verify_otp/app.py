@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import VerifyOtpSettings
+from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.http import make_resolver
 from gatepass.logic.sign_in import verify_code, verify_link
@@ -19,6 +20,7 @@ from gatepass.sessions import SecretSessionKeys
 
 settings = VerifyOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table)
+sessions = DynamoSessionStore(settings.identity_table)
 keys = SecretSessionKeys(settings.session_key_secret_arn, settings.session_signing_key_id)
 policy = settings.sign_in_policy()
 app = make_resolver(settings.allowed_web_origin)
@@ -26,12 +28,16 @@ app = make_resolver(settings.allowed_web_origin)
 
 @app.post("/verify-otp")
 def verify_otp(body: VerifyOtpRequest) -> SessionTokenResponse:
-    return verify_code(body.email, body.code, store=store, keys=keys, policy=policy)
+    return verify_code(
+        body.email, body.code, store=store, keys=keys, policy=policy, sessions=sessions
+    )
 
 
 @app.post("/verify-link")
 def verify_sign_in_link(body: VerifyLinkRequest) -> SessionTokenResponse:
-    return verify_link(body.token, body.browser, store=store, keys=keys, policy=policy)
+    return verify_link(
+        body.token, body.browser, store=store, keys=keys, policy=policy, sessions=sessions
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -10,6 +10,7 @@ template test checks it against the template's ``Environment``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Annotated, Literal, Self, cast
 
@@ -18,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from gatepass.errors import ConfigurationError as ConfigurationError
 from gatepass.models.identity import SignInPolicy
+from gatepass.models.sessions import SessionPolicy
 
 
 class FunctionSettings(BaseSettings):
@@ -89,7 +91,7 @@ class TicketingTable(FunctionSettings):
 
 
 class IdentityTable(FunctionSettings):
-    identity_table: Annotated[str, Field(description="Subscriptions and sign-in codes.")]
+    identity_table: Annotated[str, Field(description="Subscriptions, sign-in codes and sessions.")]
 
 
 class ActivityTable(FunctionSettings):
@@ -219,6 +221,41 @@ class SignIn(FunctionSettings):
         )
 
 
+class Sessions(FunctionSettings):
+    """How sessions end besides their token's expiry (docs/decisions/0046)."""
+
+    session_idle_seconds: Annotated[
+        int,
+        Field(
+            ge=300,
+            le=43200,
+            description="A session ends after this long without a request, seconds "
+            "(`SessionIdleTimeoutSeconds`).",
+        ),
+    ] = 1800
+    session_activity_interval_seconds: Annotated[
+        int,
+        Field(
+            ge=10,
+            le=600,
+            description="A session's activity is written at most once per this many seconds.",
+        ),
+    ] = 60
+
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(
+            idle_seconds=self.session_idle_seconds,
+            activity_interval_seconds=self.session_activity_interval_seconds,
+        )
+
+
+class SignInSessions(SignIn, Sessions):
+    """Where sign-ins start sessions: their lifetime and their idle period."""
+
+    def sign_in_policy(self) -> SignInPolicy:
+        return replace(super().sign_in_policy(), session_idle_seconds=self.session_idle_seconds)
+
+
 class IdentityProvider(FunctionSettings):
     """The stack's OpenID Connect provider (SignInMethod cognito or oidc); none with email-code."""
 
@@ -288,7 +325,11 @@ class ReadModel(FunctionSettings):
 # ---------------------------------------------------------------------- one model a function
 
 
-class AuthorizerSettings(SessionSigningKey):
+class AuthorizerSettings(IdentityTable, SessionSigningKey, Sessions):
+    pass
+
+
+class SessionsSettings(Api, IdentityTable, SessionSigningKey, Sessions):
     pass
 
 
@@ -300,7 +341,7 @@ class SendOtpSettings(Api, IdentityTable, SessionKey, Mail, SignIn):
     pass
 
 
-class VerifyOtpSettings(Api, IdentityTable, SessionKey, SessionSigningKey, SignIn):
+class VerifyOtpSettings(Api, IdentityTable, SessionKey, SessionSigningKey, SignInSessions):
     pass
 
 
@@ -364,7 +405,9 @@ class LogActivitySettings(Api, ActivityTable, SessionSigningKey):
     pass
 
 
-class VerifyIdTokenSettings(Api, IdentityTable, SessionSigningKey, IdentityProvider, SignIn):
+class VerifyIdTokenSettings(
+    Api, IdentityTable, SessionSigningKey, IdentityProvider, SignInSessions
+):
     pass
 
 
@@ -402,6 +445,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "LogActivityFunction": LogActivitySettings,
     "ProjectorFunction": ProjectorSettings,
     "VerifyIdTokenFunction": VerifyIdTokenSettings,
+    "SessionsFunction": SessionsSettings,
     "CognitoPostConfirmationFunction": CognitoPostConfirmationSettings,
     "DeliverTicketsFunction": DeliverTicketsSettings,
 }

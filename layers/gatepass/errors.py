@@ -81,6 +81,12 @@ class SignInLinkUsed(GatepassError):
     code = "sign_in_link_used"
 
 
+class SessionEnded(Unauthorized):
+    """The token is genuine, but its session was signed out, ended everywhere, or idle too long."""
+
+    code = "session_ended"
+
+
 class Forbidden(GatepassError):
     status = 403
     code = "forbidden"

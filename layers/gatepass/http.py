@@ -107,3 +107,13 @@ def caller_id(app: APIGatewayRestResolver) -> str:
     if not principal or principal == "anonymous":
         raise Unauthorized("Sign in first.")
     return str(principal)
+
+
+def caller_session(app: APIGatewayRestResolver) -> tuple[str, str]:
+    """The signed-in caller and the id of the session the authorizer found live."""
+    person = caller_id(app)
+    authorizer = app.current_event.request_context.authorizer
+    session_id = authorizer.get("sid") if authorizer else None
+    if not session_id:
+        raise Unauthorized("Sign in first.")
+    return person, str(session_id)

@@ -17,8 +17,10 @@ from gatepass import clock, tokens
 from tests.conftest import load_event
 from tests.support.session_keys import (
     SAMPLE_ISSUED_AT,
+    seed_sample_session,
     stack_signer,
     stack_verifying_key,
+    start_stack_session,
     use_sample_key,
 )
 
@@ -46,7 +48,8 @@ def b64(data: dict[str, Any]) -> str:
 
 def test_valid_token_is_allowed_on_the_whole_stage(aws: Any, lambda_context: Any) -> None:
     # Given Alice holds a fresh session token
-    token = tokens.issue_session_token(key(), ALICE, ttl_seconds=3600)
+    token = start_stack_session(ALICE)
+    sid = tokens.verify_session_token(stack_verifying_key(), token.token).session_id
 
     # When the authorizer checks it for one route
     answer = authorize(f"Bearer {token.token}", lambda_context)
@@ -57,7 +60,12 @@ def test_valid_token_is_allowed_on_the_whole_stage(aws: Any, lambda_context: Any
         "Version": "2012-10-17",
         "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": STAGE_ARN}],
     }
-    assert answer["context"] == {"sub": ALICE, "amr": "otp-email", "expires_at": token.expires_at}
+    assert answer["context"] == {
+        "sub": ALICE,
+        "sid": sid,
+        "amr": "otp-email",
+        "expires_at": token.expires_at,
+    }
 
 
 def _hmac_signed_with_public_key(header: str, payload: str) -> str:
@@ -130,7 +138,7 @@ def test_missing_token_is_refused_with_401(
 
 
 def test_unrecognised_method_arn_is_refused(aws: Any, lambda_context: Any) -> None:
-    token = tokens.issue_session_token(key(), ALICE, ttl_seconds=3600).token
+    token = start_stack_session(ALICE).token
     event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": "nonsense"}
 
     with pytest.raises(Exception, match=r"^Unauthorized$"):
@@ -142,6 +150,7 @@ def test_authorizer_event_file(
 ) -> None:
     # Given the stack's signing key is the one the sample token was made with, a minute later
     use_sample_key(authorizer_app.settings.session_signing_key_id)
+    seed_sample_session()
     moment = int(SAMPLE_ISSUED_AT.timestamp()) + 60
     monkeypatch.setattr(clock, "epoch", lambda: moment)
 

@@ -22,6 +22,7 @@ from functions.create_ticket import app as create_ticket_app
 from functions.get_qr_code import app as get_qr_code_app
 from functions.log_activity import app as log_activity_app
 from functions.send_otp import app as send_otp_app
+from functions.sessions import app as sessions_app
 from functions.subscribe import app as subscribe_app
 from functions.verify_otp import app as verify_otp_app
 from gatepass.logic import sign_in
@@ -201,6 +202,22 @@ def test_a_journey_leaves_no_secret_in_the_logs(
         lambda_context,
     )
     assert logged["statusCode"] == 202
+
+    # And she signs out, after which her token is refused
+    signed_out = call(
+        "sign-out",
+        sessions_app.lambda_handler,
+        api_event("POST", "/sign-out", body={}, headers={"Authorization": f"Bearer {token}"}),
+        lambda_context,
+    )
+    assert signed_out["statusCode"] == 200
+    with pytest.raises(Exception, match="Unauthorized"):
+        call(
+            "authorizer-signed-out",
+            authorizer_app.lambda_handler,
+            {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN},
+            lambda_context,
+        )
 
     # Then the logs recorded the journey (each invocation's context, the refusals)...
     lines = [json.loads(line) for line in telemetry.text().splitlines() if line.strip()]

@@ -295,6 +295,12 @@ def test_correct_code_gives_a_session_token_once(
     claims = tokens.verify_session_token(stack_verifying_key(), body["token"])
     assert claims.subject == ALICE
     assert claims.methods == ("otp-email",)
+    # And her session is recorded, live for the authorizer
+    session = _table().get_item(
+        Key={"pk": f"SESSIONS#{ALICE}", "sk": f"SESSION#{claims.session_id}"}
+    )["Item"]
+    assert session["session_expires_at"] == body["expires_at"]
+    assert session["methods"] == ["otp-email"]
     # And the code is gone: using it again is refused
     again = verify(lambda_context, ALICE, code)
     assert again["statusCode"] == 401

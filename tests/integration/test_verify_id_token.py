@@ -55,6 +55,12 @@ def test_a_provider_token_becomes_a_gatepass_session(issuer: Issuer, lambda_cont
     assert claims.subject == "alice@example.com"
     assert claims.methods == ("oidc", "pwd")
     assert len(used_marks()) == 1
+    # And her session is recorded like any other sign-in's
+    table = boto3.resource("dynamodb").Table(verify_id_token_app.settings.identity_table)
+    session = table.get_item(
+        Key={"pk": "SESSIONS#alice@example.com", "sk": f"SESSION#{claims.session_id}"}
+    )["Item"]
+    assert session["methods"] == ["oidc", "pwd"]
 
 
 def test_a_replayed_token_is_refused(issuer: Issuer, lambda_context: Any) -> None:

@@ -394,6 +394,7 @@ PUBLIC_FUNCTIONS = {
     "TransferTicketFunction": "PublicReservedConcurrency",
     "DoorFunction": "PublicReservedConcurrency",
     "ScannerBundleFunction": "PublicReservedConcurrency",
+    "SessionsFunction": "SignInReservedConcurrency",
 }
 
 

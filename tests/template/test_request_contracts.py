@@ -47,6 +47,7 @@ VALID: dict[str, dict[str, Any]] = {
     "RemoveDoorStaffRequest": {"event_id": "mfrggzdfmztwq2lk", "email": "sam@example.com"},
     "AddGateRequest": {"event_id": "mfrggzdfmztwq2lk", "name": "North gate"},
     "UpdateGateRequest": {"event_id": "mfrggzdfmztwq2lk", "gate_id": "nbswy3dpo5xxe3de"},
+    "SignOutRequest": {},
 }
 BOUNDS = {
     "minLength": ("maxLength", -1),

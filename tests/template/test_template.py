@@ -176,6 +176,8 @@ def test_protected_routes_use_the_session_authorizer() -> None:
         "/verify-otp",
         "/verify-link",
         "/verify-id-token",
+        # Ends the session of the token it is sent, live or not (the function verifies it).
+        "/sign-out",
         "/log-activity",
         "/events",
         "/events/{event_id}",

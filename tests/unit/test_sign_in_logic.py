@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from gatepass.errors import (
     Unauthorized,
 )
 from gatepass.logic import sign_in
+from gatepass.logic.sessions import start_session
+from gatepass.models.sessions import SessionPolicy, SessionRecord, SessionState
 
 pytestmark = pytest.mark.unit
 
@@ -113,6 +116,42 @@ class MemoryStore:
 
     def drop_code(self, email: str) -> None:
         self.codes.pop(email, None)
+
+
+class MemorySessions:
+    """The session store in a dict: what a sign-in starts and the authorizer reads."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[tuple[str, str], SessionRecord] = {}
+        self.valid_after: dict[str, int] = {}
+
+    def create(self, record: SessionRecord) -> None:
+        self.sessions[(record.person, record.session_id)] = record
+
+    def state(self, person: str, session_id: str) -> SessionState:
+        return SessionState(self.sessions.get((person, session_id)), self.valid_after.get(person))
+
+    def touch(
+        self, person: str, session_id: str, *, now: int, stale_before: int, idle_expires_at: int
+    ) -> bool:
+        record = self.sessions[(person, session_id)]
+        self.sessions[(person, session_id)] = replace(
+            record, last_seen_at=now, idle_expires_at=idle_expires_at
+        )
+        return True
+
+    def end(self, person: str, session_id: str, *, now: int) -> bool:
+        record = self.sessions.get((person, session_id))
+        if record is None or record.ended_at is not None:
+            return False
+        self.sessions[(person, session_id)] = replace(record, ended_at=now)
+        return True
+
+    def end_all(self, person: str, *, now: int, keep_until: int) -> None:
+        self.valid_after[person] = max(now, self.valid_after.get(person, 0))
+
+
+SESSIONS = MemorySessions()
 
 
 class Outbox:
@@ -231,13 +270,17 @@ def test_the_link_signs_in_the_browser_that_asked_once() -> None:
     send(store, outbox)
     token = link_token(outbox.sent[0][2])
 
-    answer = sign_in.verify_link(token, BROWSER, store=store, keys=KEYS, policy=POLICY)
+    answer = sign_in.verify_link(
+        token, BROWSER, store=store, keys=KEYS, policy=POLICY, sessions=SESSIONS
+    )
 
     claims = tokens.verify_session_token(PUBLIC, answer.token)
     assert (claims.subject, claims.methods) == ("a@example.com", ("link-email",))
     assert store.codes == {}
     with pytest.raises(SignInLinkUsed):
-        sign_in.verify_link(token, BROWSER, store=store, keys=KEYS, policy=POLICY)
+        sign_in.verify_link(
+            token, BROWSER, store=store, keys=KEYS, policy=POLICY, sessions=SESSIONS
+        )
 
 
 def test_the_link_is_refused_in_another_browser_and_stays_usable() -> None:
@@ -246,14 +289,20 @@ def test_the_link_is_refused_in_another_browser_and_stays_usable() -> None:
     token = link_token(outbox.sent[0][2])
 
     with pytest.raises(SignInLinkOtherBrowser):
-        sign_in.verify_link(token, "o" * 43, store=store, keys=KEYS, policy=POLICY)
+        sign_in.verify_link(
+            token, "o" * 43, store=store, keys=KEYS, policy=POLICY, sessions=SESSIONS
+        )
 
-    assert sign_in.verify_link(token, BROWSER, store=store, keys=KEYS, policy=POLICY).token
+    assert sign_in.verify_link(
+        token, BROWSER, store=store, keys=KEYS, policy=POLICY, sessions=SESSIONS
+    ).token
 
 
 def test_an_unknown_link_is_refused() -> None:
     with pytest.raises(InvalidSignInLink):
-        sign_in.verify_link("x" * 43, BROWSER, store=MemoryStore(), keys=KEYS, policy=POLICY)
+        sign_in.verify_link(
+            "x" * 43, BROWSER, store=MemoryStore(), keys=KEYS, policy=POLICY, sessions=SESSIONS
+        )
 
 
 def test_code_tries_stop_at_the_monthly_bound_even_with_the_right_code(
@@ -265,7 +314,9 @@ def test_code_tries_stop_at_the_monthly_bound_even_with_the_right_code(
     store.tries = [0] * POLICY.code_tries_per_month
 
     with pytest.raises(CodeTriesExhausted) as refused:
-        sign_in.verify_code("a@example.com", "012345", store=store, keys=KEYS, policy=POLICY)
+        sign_in.verify_code(
+            "a@example.com", "012345", store=store, keys=KEYS, policy=POLICY, sessions=SESSIONS
+        )
 
     assert (refused.value.status, refused.value.code) == (429, "code_tries_exhausted")
     assert "a@example.com" in store.codes
@@ -282,6 +333,7 @@ def test_code_with_spaces_around_it_is_accepted(monkeypatch: pytest.MonkeyPatch)
         store=store,
         keys=KEYS,
         policy=POLICY,
+        sessions=SESSIONS,
     )
 
     assert tokens.verify_session_token(PUBLIC, answer.token).subject == "a@example.com"
@@ -298,6 +350,7 @@ def test_wrong_code_is_refused_generically() -> None:
             store=store,
             keys=KEYS,
             policy=POLICY,
+            sessions=SESSIONS,
         )
 
     assert refused.value.status == 401
@@ -305,10 +358,18 @@ def test_wrong_code_is_refused_generically() -> None:
 
 
 def test_authorizer_policy_names_the_stage_of_any_partition() -> None:
-    token = tokens.issue_session_token(SIGNER, "a@example.com", ttl_seconds=60).token
+    token = start_session(
+        "a@example.com",
+        methods=("otp-email",),
+        signer=SIGNER,
+        store=SESSIONS,
+        policy=SessionPolicy(),
+    ).token
     arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/staging/GET/events/x"
 
-    policy = sign_in.authorize(f"Bearer {token}", arn, keys=KEYS)
+    policy = sign_in.authorize(
+        f"Bearer {token}", arn, keys=KEYS, sessions=SESSIONS, policy=SessionPolicy()
+    )
 
     statement = policy.model_dump(by_alias=True)["policyDocument"]["Statement"][0]
     assert statement["Resource"] == (
@@ -318,4 +379,10 @@ def test_authorizer_policy_names_the_stage_of_any_partition() -> None:
 
 def test_authorizer_refuses_a_missing_header() -> None:
     with pytest.raises(Unauthorized):
-        sign_in.authorize(None, "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/x", keys=KEYS)
+        sign_in.authorize(
+            None,
+            "arn:aws:execute-api:us-east-1:123456789012:a/dev/GET/x",
+            keys=KEYS,
+            sessions=SESSIONS,
+            policy=SessionPolicy(),
+        )

@@ -177,6 +177,26 @@ def sign_in_link_key(token_hash: str) -> Key:
     return {"pk": f"LINK#{token_hash}", "sk": META}
 
 
+# A person's sessions share one partition (docs/decisions/0046): each session's item, and the
+# "sessions valid after" mark that ends them all at once. The authorizer may read and touch
+# only keys under this prefix (the template's ``dynamodb:LeadingKeys`` condition).
+SESSIONS_PREFIX = "SESSIONS#"
+SESSION_SORT_PREFIX = "SESSION#"
+VALID_AFTER = "VALID_AFTER"
+
+
+def person_sessions_partition(email: str) -> str:
+    return f"{SESSIONS_PREFIX}{email}"
+
+
+def session_key(email: str, session_id: str) -> Key:
+    return {"pk": person_sessions_partition(email), "sk": f"{SESSION_SORT_PREFIX}{session_id}"}
+
+
+def sessions_valid_after_key(email: str) -> Key:
+    return {"pk": person_sessions_partition(email), "sk": VALID_AFTER}
+
+
 # ActivityTable -------------------------------------------------------------------------------
 ACTIVITY_INDEX = "gsi1"
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from gatepass import tokens
 from gatepass.dal.federation import IdTokenLedger
+from gatepass.dal.sessions import SessionStore
 from gatepass.errors import NotFound, Unauthorized
 from gatepass.federation import IdTokenVerifier
+from gatepass.logic.sessions import start_session
 from gatepass.models.common import normalize_email
 from gatepass.models.identity import SessionTokenResponse, VerifyIdTokenRequest
+from gatepass.models.sessions import SessionPolicy
 from gatepass.observability import MetricUnit, metrics
 
 
@@ -20,7 +23,8 @@ def verify_id_token(
     verifier: IdTokenVerifier | None,
     ledger: IdTokenLedger,
     signer: tokens.Signer,
-    session_ttl_seconds: int,
+    sessions: SessionStore,
+    policy: SessionPolicy,
 ) -> SessionTokenResponse:
     if verifier is None:
         raise NotFound("This stack does not sign people in through an identity provider.")
@@ -32,10 +36,6 @@ def verify_id_token(
     if not ledger.use_once(identity.fingerprint, expires_at=identity.expires_at):
         metrics.add_metric(name="IdTokensReplayed", unit=MetricUnit.Count, value=1)
         raise Unauthorized("This sign-in was already used; sign in again.")
-    issued = tokens.issue_session_token(
-        signer, email, ttl_seconds=session_ttl_seconds, methods=identity.methods
-    )
-    metrics.add_metric(name="SessionsIssued", unit=MetricUnit.Count, value=1)
-    return SessionTokenResponse(
-        token=issued.token, expires_in=issued.expires_in, expires_at=issued.expires_at
+    return start_session(
+        email, methods=identity.methods, signer=signer, store=sessions, policy=policy
     )

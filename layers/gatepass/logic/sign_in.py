@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from gatepass import clock, tokens
 from gatepass.dal.mail import Mailer
+from gatepass.dal.sessions import SessionStore
 from gatepass.dal.sign_in import SignInStore
 from gatepass.equalise import StandIn
 from gatepass.errors import (
@@ -27,6 +28,7 @@ from gatepass.errors import (
     SignInLinkUsed,
     Unauthorized,
 )
+from gatepass.logic.sessions import check_session, start_session
 from gatepass.models.identity import (
     CODE_TRIES_WINDOW_SECONDS,
     AuthorizerPolicy,
@@ -34,6 +36,7 @@ from gatepass.models.identity import (
     SessionTokenResponse,
     SignInPolicy,
 )
+from gatepass.models.sessions import SessionPolicy
 from gatepass.observability import MetricUnit, logger, metrics
 from gatepass.sessions import SessionKeys, SessionVerifier
 
@@ -153,6 +156,7 @@ def verify_code(
     store: SignInStore,
     keys: SessionKeys,
     policy: SignInPolicy,
+    sessions: SessionStore,
 ) -> SessionTokenResponse:
     """Exchange a correct, live, unused code for a session token; anything else is one 401.
 
@@ -183,7 +187,7 @@ def verify_code(
     if stored.link_hash:
         # The same mail's link ends with its code (it may already be used: nothing to do).
         store.consume_link(stored.link_hash, now=moment, used_at=clock.iso(clock.now()))
-    return _session(email, keys=keys, policy=policy, now=moment)
+    return _session(email, keys=keys, policy=policy, sessions=sessions, now=moment)
 
 
 def verify_link(
@@ -193,6 +197,7 @@ def verify_link(
     store: SignInStore,
     keys: SessionKeys,
     policy: SignInPolicy,
+    sessions: SessionStore,
 ) -> SessionTokenResponse:
     """Exchange a live, unused sign-in link, opened in a browser that asked for sign-in mail
     for its address, for a session token. The link is used up only when it signs someone in."""
@@ -216,24 +221,28 @@ def verify_link(
         _refuse_link("used")
         raise SignInLinkUsed(USED_LINK_MESSAGE)
     store.drop_code(link.email)
-    return _session(link.email, keys=keys, policy=policy, now=moment, method="link-email")
+    return _session(
+        link.email, keys=keys, policy=policy, sessions=sessions, now=moment, method="link-email"
+    )
 
 
 def _session(
-    email: str, *, keys: SessionKeys, policy: SignInPolicy, now: int, method: str = "otp-email"
+    email: str,
+    *,
+    keys: SessionKeys,
+    policy: SignInPolicy,
+    sessions: SessionStore,
+    now: int,
+    method: str = "otp-email",
 ) -> SessionTokenResponse:
-    issued = tokens.issue_session_token(
-        keys.session_signer(),
+    # Every sign-in starts its session in one place (logic.sessions, ADR 0046).
+    return start_session(
         email,
-        ttl_seconds=policy.session_ttl_seconds,
-        now=now,
         methods=(method,),
-    )
-    metrics.add_metric(name="SessionsIssued", unit=MetricUnit.Count, value=1)
-    return SessionTokenResponse(
-        token=issued.token,
-        expires_in=issued.expires_in,
-        expires_at=issued.expires_at,
+        signer=keys.session_signer(),
+        store=sessions,
+        policy=policy.sessions,
+        now=now,
     )
 
 
@@ -248,20 +257,27 @@ def _refuse_link(reason: str) -> None:
 
 
 def authorize(
-    authorization: str | None, method_arn: str, *, keys: SessionVerifier
+    authorization: str | None,
+    method_arn: str,
+    *,
+    keys: SessionVerifier,
+    sessions: SessionStore,
+    policy: SessionPolicy,
 ) -> AuthorizerPolicy:
-    """Allow a valid session token on the whole API stage, or raise ``Unauthorized``.
+    """Allow a valid token of a live session on the whole API stage, or raise ``Unauthorized``.
 
-    The policy covers every method of the stage because API Gateway caches it per token and
-    reuses it for the caller's next requests to other routes.
+    The policy covers every method of the stage because API Gateway caches it per token (at
+    most 60 s) and reuses it for the caller's next requests to other routes. The signature is
+    checked before the session store is read, so a forged token costs no read.
     """
     token = tokens.bearer_token(authorization)
     if token is None:
         raise Unauthorized("No bearer token.")
-    claims = tokens.verify_session_token(keys.session_verifying_key(), token)
     arn = _METHOD_ARN.match(method_arn or "")
     if arn is None:
         raise Unauthorized("Unrecognised method ARN.")
+    claims = tokens.verify_session_token(keys.session_verifying_key(), token)
+    check_session(claims.subject, claims.session_id, store=sessions, policy=policy)
     resource = (
         f"arn:{arn['partition']}:execute-api:{arn['region']}:{arn['account']}:"
         f"{arn['api']}/{arn['stage']}/*/*"
@@ -276,6 +292,7 @@ def authorize(
         },
         context={
             "sub": claims.subject,
+            "sid": claims.session_id,
             "amr": " ".join(claims.methods),
             "expires_at": claims.expires_at,
         },

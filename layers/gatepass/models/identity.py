@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatepass.models.common import Email
+from gatepass.models.sessions import SessionPolicy
 
 # A browser's sign-in nonce and a link's token: URL-safe base64 of at least 128 random bits.
 BROWSER_NONCE = r"^[A-Za-z0-9_-]{22,128}$"
@@ -23,6 +24,14 @@ class SignInPolicy:
     max_attempts: int
     code_tries_per_month: int
     session_ttl_seconds: int
+    session_idle_seconds: int = 1800
+
+    @property
+    def sessions(self) -> SessionPolicy:
+        """What the sessions this sign-in starts live by."""
+        return SessionPolicy(
+            ttl_seconds=self.session_ttl_seconds, idle_seconds=self.session_idle_seconds
+        )
 
     @property
     def link_ttl_seconds(self) -> int:
