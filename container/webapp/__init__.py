@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from gatepass import tokens
 from webapp import errors, security
 from webapp.api_client import ApiClient, HttpApiClient
-from webapp.auth import current_viewer
+from webapp.auth import current_viewer, keep_session_cookie
 from webapp.cache import ReadCache, redis_client
 from webapp.config import Config, WebConfigurationError
 from webapp.degraded import DEGRADED_HEADER, LastGoodCopies
@@ -96,14 +96,15 @@ def create_app(
             response.headers[DEGRADED_HEADER] = g.gatepass_degraded
         return response
 
+    app.after_request(keep_session_cookie)
     limiter.init_app(app)
     oidc.init_app(app)
     security.init_app(app, config)
     errors.init_app(app)
     app.jinja_env.globals["current_viewer"] = current_viewer
 
-    from webapp.views import api as api_views
     from webapp.views import (
+        account,
         catalog,
         door,
         health,
@@ -114,11 +115,13 @@ def create_app(
         tickets,
         waitlist,
     )
+    from webapp.views import api as api_views
 
     for blueprint in (
         catalog.bp,
         signin.bp,
         signup.bp,
+        account.bp,
         oidc.bp,
         tickets.bp,
         waitlist.bp,

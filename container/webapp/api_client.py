@@ -49,6 +49,12 @@ class ApiClient(Protocol):
 
     def verify_id_token(self, id_token: str) -> IssuedToken: ...
 
+    def session(self, token: str) -> dict[str, Any]: ...
+
+    def sign_out(self, token: str) -> None: ...
+
+    def sign_out_everywhere(self, token: str) -> None: ...
+
     def create_event(
         self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None
     ) -> CreatedEvent: ...
@@ -157,6 +163,17 @@ class HttpApiClient:
             expires_in=int(answer["expires_in"]),
             expires_at=int(answer["expires_at"]),
         )
+
+    def session(self, token: str) -> dict[str, Any]:
+        """The token's session if it is live (``GET /session``, which counts as activity);
+        ``ApiError`` 401 when it has ended."""
+        return self._call("GET", "/session", token=token)
+
+    def sign_out(self, token: str) -> None:
+        self._call("POST", "/sign-out", token=token, body={})
+
+    def sign_out_everywhere(self, token: str) -> None:
+        self._call("POST", "/sign-out-everywhere", token=token, body={})
 
     def create_event(
         self, token: str, event: dict[str, Any], image_upload: dict[str, Any] | None

@@ -200,6 +200,14 @@ class SecuritySettings(_Settings):
     SESSION_COOKIE_SECURE: bool = Field(
         True, description="`false` only for local plain-http development."
     )
+    SESSION_CHECK_SECONDS: int = Field(
+        60,
+        ge=10,
+        le=600,
+        description="How often, at most, a signed-in visitor's session is confirmed live with the "
+        "API (`GET /session`, which also counts as activity there); a session ended elsewhere "
+        "is signed out on the site within this time.",
+    )
     PROXY_FIX_HOPS: int = Field(
         1,
         ge=0,

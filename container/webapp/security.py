@@ -76,12 +76,12 @@ def bound_value(raw: str, binding: str) -> str:
 
 def _session_binding() -> str:
     # Here, not at the top: webapp.auth imports this module.
-    from webapp.auth import current_viewer
+    from webapp.auth import session_binding_id
 
-    viewer = current_viewer()
-    if viewer is None:
+    session_id = session_binding_id()
+    if session_id is None:
         return ""
-    return hashlib.sha256(f"csrf\n{viewer.session_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"csrf\n{session_id}".encode()).hexdigest()[:32]
 
 
 def check_csrf() -> None:

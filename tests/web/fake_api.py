@@ -87,6 +87,14 @@ class FakeApi:
     calls: list[str] = field(default_factory=list)
     # The public reads answer 503, as when API Gateway or DynamoDB cannot be reached.
     public_reads_down: bool = False
+    # Sessions, as the API's session store keeps them: every genuine token's session is live
+    # until it is signed out, ended everywhere, or idle for ``idle_seconds``.
+    ended_sessions: set[str] = field(default_factory=set)
+    sessions_valid_after: dict[str, int] = field(default_factory=dict)
+    last_seen: dict[str, int] = field(default_factory=dict)
+    idle_seconds: int = 1800
+    session_checks: int = 0
+    sessions_down: bool = False
 
     # ------------------------------------------------------------ the stream
 
@@ -97,11 +105,57 @@ class FakeApi:
         change = Change("MODIFY" if old else "INSERT", new_image=item, old_image=old or {})
         apply_change(self.engine, self.invalidator, change)
 
-    def _caller(self, token: str) -> str:
+    def _claims(self, token: str) -> tokens.SessionClaims:
         try:
-            return tokens.verify_session_token(SESSION_KEY, token).subject
+            return tokens.verify_session_token(SESSION_KEY, token)
         except Unauthorized as exc:
             raise ApiError(401, "unauthorized", exc.message) from exc
+
+    def _caller(self, token: str) -> str:
+        """The person of a live session, as the authorizer lets through (and counts as use)."""
+        claims = self._claims(token)
+        now = clock.epoch()
+        seen = self.last_seen.get(claims.session_id, claims.issued_at)
+        valid_after = self.sessions_valid_after.get(claims.subject)
+        if (
+            claims.session_id in self.ended_sessions
+            or (valid_after is not None and claims.issued_at <= valid_after)
+            or now - seen >= self.idle_seconds
+        ):
+            raise ApiError(401, "unauthorized", "Sign in first.")
+        self.last_seen[claims.session_id] = now
+        return claims.subject
+
+    # ------------------------------------------------------------ sessions
+
+    def session(self, token: str) -> dict[str, Any]:
+        self.session_checks += 1
+        if self.sessions_down:
+            raise ApiError(503, "api_unavailable", "The ticketing service is unreachable.")
+        person = self._caller(token)
+        claims = self._claims(token)
+        now = clock.epoch()
+        return {
+            "session_id": claims.session_id,
+            "email": person,
+            "methods": list(claims.methods),
+            "created_at": claims.issued_at,
+            "last_seen_at": now,
+            "idle_expires_at": min(now + self.idle_seconds, claims.expires_at),
+            "expires_at": claims.expires_at,
+            "idle_timeout_seconds": self.idle_seconds,
+        }
+
+    def sign_out(self, token: str) -> None:
+        self.calls.append("sign_out")
+        self.ended_sessions.add(self._claims(token).session_id)
+
+    def sign_out_everywhere(self, token: str) -> None:
+        self.calls.append("sign_out_everywhere")
+        if self.sessions_down:
+            raise ApiError(503, "api_unavailable", "The ticketing service is unreachable.")
+        person = self._caller(token)
+        self.sessions_valid_after[person] = clock.epoch()
 
     # ------------------------------------------------------------ sign-in
 

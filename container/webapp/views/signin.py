@@ -17,7 +17,7 @@ from gatepass import tokens
 from gatepass.errors import Unauthorized
 from gatepass.models.common import normalize_email
 from webapp.api_client import ApiError
-from webapp.auth import clear_session_cookie, safe_next, set_session_cookie
+from webapp.auth import safe_next, set_session_cookie, sign_out_here
 from webapp.extensions import limiter, sign_in_limit
 from webapp.security import cookie_name
 from webapp.services import services
@@ -201,7 +201,8 @@ def _link_problem(
 
 @bp.post("/signout")
 def sign_out() -> Response:
+    """Ends the session at the API too: its token stops working there within a minute."""
     response = redirect(url_for("catalog.index"))
-    clear_session_cookie(response)
+    sign_out_here(response)
     flash("Signed out.", "success")
     return response
