@@ -349,6 +349,12 @@ class TemplateModel:
             generate = resource["Properties"].get("GenerateSecretString", {})
             length = int(generate.get("PasswordLength", 32))
             value = "".join(secrets.choice(alphabet) for _ in range(length))
+            generator = resource.get("Metadata", {}).get("devstack", {}).get("generate")
+            if generator:
+                # Credentials of another party's shape (wallet keys): generated stand-ins.
+                from devstack.wallet_credentials import GENERATORS
+
+                value = GENERATORS[generator]()
             name = self.physical_name(logical_id)
             secretsmanager.create_secret(Name=name, SecretString=value)
             # Ref of a secret is its ARN in CloudFormation; the name works as SecretId too.

@@ -155,6 +155,26 @@ class BundleKey(FunctionSettings):
     ]
 
 
+class ApplePassSecret(FunctionSettings):
+    apple_pass_secret_arn: Annotated[
+        str,
+        Field(
+            description="Secret with the Apple pass type certificate, its key and Apple's WWDR "
+            "certificate (JSON; docs/operations.md)."
+        ),
+    ]
+
+
+class GoogleWalletSecret(FunctionSettings):
+    google_wallet_secret_arn: Annotated[
+        str,
+        Field(
+            description="Secret with the Google Wallet issuer id and service-account key (JSON; "
+            "docs/operations.md)."
+        ),
+    ]
+
+
 class Mail(FunctionSettings):
     mail_channel: Annotated[
         Literal["SNS", "SES"], Field(description="How personal mail is sent (`MailChannel`).")
@@ -423,6 +443,16 @@ class DeliverTicketsSettings(TicketingTable, Mail, Site):
     pass
 
 
+class AppleWalletPassSettings(
+    Api, TicketingTable, TicketsBucket, PresignedUrls, ApplePassSecret, Site
+):
+    pass
+
+
+class GoogleWalletLinkSettings(Api, TicketingTable, GoogleWalletSecret, Site):
+    pass
+
+
 FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "AuthorizerFunction": AuthorizerSettings,
     "SubscribeFunction": SubscribeSettings,
@@ -448,6 +478,8 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "SessionsFunction": SessionsSettings,
     "CognitoPostConfirmationFunction": CognitoPostConfirmationSettings,
     "DeliverTicketsFunction": DeliverTicketsSettings,
+    "AppleWalletPassFunction": AppleWalletPassSettings,
+    "GoogleWalletLinkFunction": GoogleWalletLinkSettings,
 }
 
 

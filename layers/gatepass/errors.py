@@ -245,3 +245,9 @@ class TooManyGates(Conflict):
 
 class TooManyDoorStaff(Conflict):
     code = "too_many_door_staff"
+
+
+class WalletNotConfigured(ServiceUnavailable):
+    """The wallet's signing credentials in Secrets Manager are still the deploy's placeholder."""
+
+    code = "wallet_not_configured"

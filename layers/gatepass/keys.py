@@ -21,6 +21,7 @@ from gatepass import clients
 
 CACHE_SECONDS = 300
 _cache: dict[str, tuple[float, bytes]] = {}
+_strings: dict[str, tuple[float, str | None]] = {}
 
 
 def secret_string(secret_id: str) -> str | None:
@@ -29,6 +30,16 @@ def secret_string(secret_id: str) -> str | None:
         clients.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
     )
     return value if isinstance(value, str) else None
+
+
+def cached_secret_string(secret_id: str) -> str | None:
+    """``secret_string``, kept for ``CACHE_SECONDS`` (wallet credentials: JSON, not a key)."""
+    cached = _strings.get(secret_id)
+    if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    value = secret_string(secret_id)
+    _strings[secret_id] = (time.monotonic(), value)
+    return value
 
 
 def secret_key(secret_id: str) -> bytes:
@@ -52,6 +63,7 @@ def derive(key: bytes, purpose: str) -> bytes:
 def reset() -> None:
     """Forget cached secrets (tests start each case against a fresh moto)."""
     _cache.clear()
+    _strings.clear()
 
 
 class TicketKeys(Protocol):

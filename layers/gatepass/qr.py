@@ -73,5 +73,32 @@ def render_png(text: str, box_size: int = BOX_SIZE) -> bytes:
     return png_from_matrix(module_matrix(text), box_size)
 
 
+def pass_icon_pngs() -> dict[str, bytes]:
+    """An Apple Wallet pass's icon (required; 29 pt at 1x and 2x) and logo: a ticket shape with
+    a tear line, drawn with the same 1-bit PNG writer as the codes."""
+
+    def ticket(size: int) -> list[list[bool]]:
+        middle, notch = size // 2, max(2, size // 7)
+        rows = []
+        for y in range(size):
+            row = []
+            for x in range(size):
+                inside = size // 8 <= y < size - size // 8
+                notched = (x - 0) ** 2 + (y - middle) ** 2 < notch**2 or (x - size + 1) ** 2 + (
+                    y - middle
+                ) ** 2 < notch**2
+                tear = x == size * 2 // 3 and y % 3 == 0
+                row.append(inside and not notched and not tear)
+            rows.append(row)
+        return rows
+
+    return {
+        "icon.png": png_from_matrix(ticket(29), 1),
+        "icon@2x.png": png_from_matrix(ticket(29), 2),
+        "logo.png": png_from_matrix(ticket(50), 1),
+        "logo@2x.png": png_from_matrix(ticket(50), 2),
+    }
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

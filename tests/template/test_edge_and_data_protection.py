@@ -384,6 +384,8 @@ PUBLIC_FUNCTIONS = {
     "EventsReadFunction": "PublicReservedConcurrency",
     "CreateTicketFunction": "PublicReservedConcurrency",
     "GetQrCodeFunction": "PublicReservedConcurrency",
+    "AppleWalletPassFunction": "PublicReservedConcurrency",
+    "GoogleWalletLinkFunction": "PublicReservedConcurrency",
     "LogActivityFunction": "PublicReservedConcurrency",
     "CheckInFunction": "CheckInReservedConcurrency",
     "AddTicketTypeFunction": "PublicReservedConcurrency",

@@ -138,7 +138,8 @@ def ticket_mail(
         if value
     )
     link_html = (
-        f"<p><a href='{escape(link)}'>Open your ticket on the site</a>.</p>"
+        f"<p><a href='{escape(link)}'>Open your ticket on the site</a> "
+        "(and add it to Apple Wallet or Google Wallet there).</p>"
         if link
         else "<p>Sign in to Gatepass and find it under My tickets.</p>"
     )

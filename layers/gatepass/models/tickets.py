@@ -128,3 +128,21 @@ class TransferTicketResponse(BaseModel):
 
     transferred: str
     ticket: Ticket
+
+
+class ApplePassLink(BaseModel):
+    """Where the caller's ``.pkpass`` can be fetched for a short while."""
+
+    ticket_id: str
+    url: str
+    expires_at: str
+    expires_in: int
+    voided: bool
+
+
+class GoogleWalletLink(BaseModel):
+    """A Google Wallet save link for the caller's ticket, and the state it gives the ticket."""
+
+    ticket_id: str
+    save_url: str
+    state: Literal["ACTIVE", "INACTIVE", "EXPIRED"]
