@@ -69,6 +69,10 @@ class ApiClient(Protocol):
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]: ...
 
+    def apple_wallet_pass(self, token: str, ticket_id: str) -> dict[str, Any]: ...
+
+    def google_wallet_link(self, token: str, ticket_id: str) -> dict[str, Any]: ...
+
     def cancel_ticket(
         self, token: str, *, ticket_id: str | None = None, order_id: str | None = None
     ) -> dict[str, Any]: ...
@@ -205,6 +209,14 @@ class HttpApiClient:
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]:
         return self._call("GET", "/get-qr-code", token=token, params={"ticket_id": ticket_id})
+
+    def apple_wallet_pass(self, token: str, ticket_id: str) -> dict[str, Any]:
+        return self._call("GET", "/apple-wallet-pass", token=token, params={"ticket_id": ticket_id})
+
+    def google_wallet_link(self, token: str, ticket_id: str) -> dict[str, Any]:
+        return self._call(
+            "GET", "/google-wallet-link", token=token, params={"ticket_id": ticket_id}
+        )
 
     def cancel_ticket(
         self, token: str, *, ticket_id: str | None = None, order_id: str | None = None

@@ -95,6 +95,8 @@ class FakeApi:
     idle_seconds: int = 1800
     session_checks: int = 0
     sessions_down: bool = False
+    # False: the wallet routes answer 503 as before real credentials are installed.
+    wallets_configured: bool = True
 
     # ------------------------------------------------------------ the stream
 
@@ -458,6 +460,39 @@ class FakeApi:
             "url": f"{TICKETS_ORIGIN}/tickets/{ticket_id}.png?X-Amz-Signature=fake",
             "expires_at": clock.iso(clock.now() + timedelta(minutes=5)),
             "expires_in": 300,
+        }
+
+    def _held(self, token: str, ticket_id: str) -> dict[str, Any]:
+        caller = self._caller(token)
+        ticket = self.items.get(_at(layout.ticket_key(ticket_id)))
+        if ticket is None:
+            raise ApiError(404, "not_found", "No such ticket.")
+        if ticket["holder"] != caller:
+            raise ApiError(403, "forbidden", "This ticket belongs to someone else.")
+        if not self.wallets_configured:
+            raise ApiError(
+                503, "wallet_not_configured", "This wallet is not set up for this deployment yet."
+            )
+        return ticket
+
+    def apple_wallet_pass(self, token: str, ticket_id: str) -> dict[str, Any]:
+        self.calls.append("apple_wallet_pass")
+        ticket = self._held(token, ticket_id)
+        return {
+            "ticket_id": ticket_id,
+            "url": f"{TICKETS_ORIGIN}/passes/{ticket_id}.pkpass?X-Amz-Signature=fake",
+            "expires_at": clock.iso(clock.now() + timedelta(minutes=5)),
+            "expires_in": 300,
+            "voided": ticket["status"] in ("cancelled", "transferred"),
+        }
+
+    def google_wallet_link(self, token: str, ticket_id: str) -> dict[str, Any]:
+        self.calls.append("google_wallet_link")
+        ticket = self._held(token, ticket_id)
+        return {
+            "ticket_id": ticket_id,
+            "save_url": "https://pay.google.com/gp/v/save/fake.jwt.value",
+            "state": "ACTIVE" if ticket["status"] in ("issued", "checked_in") else "INACTIVE",
         }
 
     def check_in(

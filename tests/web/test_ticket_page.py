@@ -105,3 +105,60 @@ def test_a_cancelled_ticket_shows_no_code(client: FlaskClient, fake_api: FakeApi
     assert "no longer works" in _text(page)
     assert ticket["code"] not in page
     assert "QR code for ticket" not in page
+
+
+@pytest.mark.parametrize(
+    ("button", "path", "target"),
+    [
+        ("Add to Apple Wallet", "apple-wallet", "/passes/"),
+        ("Add to Google Wallet", "google-wallet", "https://pay.google.com/gp/v/save/"),
+    ],
+)
+def test_the_ticket_page_adds_the_ticket_to_a_phone_wallet(
+    client: FlaskClient, fake_api: FakeApi, button: str, path: str, target: str
+) -> None:
+    # Given Alice on her ticket's page
+    ticket = _alices_ticket(fake_api)
+    sign_in_as(client, ALICE)
+    page = client.get(f"/me/tickets/{ticket['ticket_id']}").get_data(as_text=True)
+    assert button in page
+
+    # When she follows the wallet's link
+    answer = client.get(f"/me/tickets/{ticket['ticket_id']}/{path}")
+
+    # Then she is sent to the signed pass or Google's save page
+    assert answer.status_code in (302, 303)
+    assert target in answer.headers["Location"]
+
+
+def test_someone_elses_wallet_pass_or_an_unset_wallet_is_a_page_that_says_why(
+    client: FlaskClient, fake_api: FakeApi
+) -> None:
+    # Given Alice's ticket
+    ticket = _alices_ticket(fake_api)
+
+    # When Bob asks for its Apple pass
+    sign_in_as(client, BOB)
+    theirs = client.get(f"/me/tickets/{ticket['ticket_id']}/apple-wallet")
+
+    # Then he is refused with a page
+    assert theirs.status_code == 403
+    assert "This ticket is not yours" in _text(theirs.get_data(as_text=True))
+
+    # And when the deployment has no Google credentials yet, Alice is told so
+    fake_api.wallets_configured = False
+    sign_in_as(client, ALICE)
+    unset = client.get(f"/me/tickets/{ticket['ticket_id']}/google-wallet")
+    assert unset.status_code == 503
+    assert "The wallet is not available here yet" in _text(unset.get_data(as_text=True))
+
+
+def test_a_cancelled_ticket_offers_no_wallet(client: FlaskClient, fake_api: FakeApi) -> None:
+    ticket = _alices_ticket(fake_api)
+    fake_api.cancel_ticket(session_token(ALICE), ticket_id=ticket["ticket_id"])
+    sign_in_as(client, ALICE)
+
+    page = client.get(f"/me/tickets/{ticket['ticket_id']}").get_data(as_text=True)
+
+    assert "Add to Apple Wallet" not in page
+    assert "Add to Google Wallet" not in page

@@ -43,6 +43,7 @@ REFUSALS = {
     "transfer_to_self": "That is your own address",
     "validation_error": "That is not an email address",
     "unauthorized": "Sign in again",
+    "wallet_not_configured": "The wallet is not available here yet",
 }
 
 
@@ -227,6 +228,38 @@ def one(ticket_id: str) -> Any:
     now = clock.iso(clock.now())
     activity.record("ticket_view", count=1)
     return render_template("ticket.html", ticket={**shown, "changeable": changeable(shown, now)})
+
+
+@bp.get("/me/tickets/<ticket_id>/apple-wallet")
+@login_required
+def apple_wallet(ticket_id: str) -> Any:
+    """Add to Apple Wallet: the API signs the pass; the browser is sent to its short-lived link
+    (Safari on an iPhone opens a .pkpass in Wallet)."""
+    return _to_wallet(ticket_id, "apple")
+
+
+@bp.get("/me/tickets/<ticket_id>/google-wallet")
+@login_required
+def google_wallet(ticket_id: str) -> Any:
+    """Add to Google Wallet: the API signs a save link; the browser is sent to Google."""
+    return _to_wallet(ticket_id, "google")
+
+
+def _to_wallet(ticket_id: str, wallet: str) -> Any:
+    if not is_id(ticket_id):
+        abort(404)
+    viewer = _viewer()
+    api = services().api
+    try:
+        if wallet == "apple":
+            target = str(api.apple_wallet_pass(viewer.token, ticket_id)["url"])
+        else:
+            target = str(api.google_wallet_link(viewer.token, ticket_id)["save_url"])
+    except ApiError as exc:
+        if is_api_request():
+            raise
+        return _refused(exc)
+    return redirect(target)
 
 
 # ---------------------------------------------------------------------------- transferring
