@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 # The test tiers: each is a folder of tests/ and the marker its tests carry.
 TIERS := unit integration web template e2e
 
-.PHONY: help install node dev test lint format typecheck imports cfn-lint validate checkov build pytest bench clean replay-projector $(TIERS)
+.PHONY: help install node dev test lint format typecheck imports cfn-lint validate checkov build pytest bench clean replay-projector backfill-ticket-keys $(TIERS)
 
 help:
 	@echo "make dev    run Gatepass locally (AWS stand-in, API, mailbox, database, cache, web)"
@@ -95,6 +95,11 @@ bench: install
 # (make dev's stack); docs/operations.md, "Replaying the projector's dead letters".
 replay-projector: install
 	PYTHONPATH=layers:. $(BIN)/python -m ops.replay_projector $(REPLAY_ARGS)
+
+# Every event created before per-event keys gets a random key of its own (ADR 0064):
+# BACKFILL_ARGS="--stack gatepass [--dry-run]"; docs/operations.md, "Ticket signing keys".
+backfill-ticket-keys: install
+	PYTHONPATH=layers:. $(BIN)/python -m ops.backfill_ticket_keys $(BACKFILL_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts $(OIDC_DIR)/node_modules

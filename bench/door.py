@@ -91,13 +91,13 @@ def _blank_origin() -> Iterator[str]:
 def _codes(count: int) -> tuple[list[str], str, dict[str, Any], str]:
     from gatepass import bundles, ids, ticket_codes
 
-    seed = b"bench-ticket-seed-0123456789abcd"
+    key = ticket_codes.generate_signing_key()  # the event's own key (docs/decisions/0064)
     event_id = ids.new_id()
-    codes = [ticket_codes.sign(seed, event_id, ids.new_id()) for _ in range(count)]
+    codes = [key.sign(event_id, ids.new_id()) for _ in range(count)]
     content = {
         "format": 1,
         "event_id": event_id,
-        "verifying_keys": {"v1": ticket_codes.event_verifying_key(seed, event_id)},
+        "verifying_keys": {key.key_id: key.public()},
         "tickets": [
             {
                 "ticket_id": ids.new_id(),
@@ -114,7 +114,7 @@ def _codes(count: int) -> tuple[list[str], str, dict[str, Any], str]:
     bundle_seed = b"bench-bundle-seed-0123456789abcd"
     signed = bundles.sign_with_seed(bundle_seed, content).model_dump()
     bundle_key = bundles._public(bundle_seed).public_key
-    return codes, ticket_codes.event_verifying_key(seed, event_id), signed, bundle_key
+    return codes, key.public(), signed, bundle_key
 
 
 def run(rounds: int, per_round: int) -> dict[str, Any]:

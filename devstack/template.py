@@ -361,10 +361,12 @@ class TemplateModel:
             self.created.setdefault(logical_id, {})["ref"] = name
 
     def _create_keys(self, kms: Any) -> None:
-        """The asymmetric KMS keys (session signing) and their aliases, which name them."""
+        """The KMS keys that Gatepass itself calls, and their aliases, which name them: the
+        asymmetric session-signing key and the symmetric key sealing ticket keys (those that
+        say their ``KeyUsage``; keys only AWS services use, like the topics', are left out)."""
         for logical_id, resource in self.of_type("AWS::KMS::Key").items():
             props = resource["Properties"]
-            if props.get("KeyUsage") != "SIGN_VERIFY":
+            if props.get("KeyUsage") not in ("SIGN_VERIFY", "ENCRYPT_DECRYPT"):
                 continue
             key = kms.create_key(
                 Description=str(props.get("Description", logical_id)),

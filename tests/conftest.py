@@ -48,11 +48,12 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def _reset_caches() -> None:
-    from gatepass import clients, keys, tokens
+    from gatepass import clients, keys, ticket_keys, tokens
 
     clients.reset()
     keys.reset()
     tokens.reset()
+    ticket_keys.reset()
 
 
 @pytest.fixture

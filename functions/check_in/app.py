@@ -9,17 +9,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import CheckInSettings
 from gatepass.dal.door import DynamoDoorStore
+from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.check_in import check_in as check_in_ticket
 from gatepass.logic.check_in import sync_scans as sync_queued_scans
 from gatepass.models.door import SyncScansRequest, SyncScansResponse
 from gatepass.models.tickets import CheckInRequest, CheckInResult
 from gatepass.observability import correlation_paths, logger, metrics, tracer
-from gatepass.ticket_codes import SecretTicketKeys
+from gatepass.ticket_keys import EventTicketKeys
 
 settings = CheckInSettings.load()
 door = DynamoDoorStore(settings.ticketing_table)
-keys = SecretTicketKeys(settings.ticket_key_secret_arn)
+# Verifying needs only the events' public keys: no KMS, no secret.
+keys = EventTicketKeys(DynamoTicketKeyStore(settings.ticketing_table))
 app = make_resolver(settings.allowed_web_origin)
 
 

@@ -10,16 +10,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.config import CreateEventSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
+from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.events import create_event as create
 from gatepass.models.events import CreateEventRequest, CreateEventResponse
 from gatepass.observability import MetricUnit, correlation_paths, logger, metrics, tracer
-from gatepass.ticket_codes import SecretTicketKeys
+from gatepass.ticket_keys import EventTicketKeys
 
 settings = CreateEventSettings.load()
 events = DynamoEventStore(settings.ticketing_table)
 media = S3MediaStore(settings.uploads_bucket, None)
-keys = SecretTicketKeys(settings.ticket_key_secret_arn)
+keys = EventTicketKeys(
+    DynamoTicketKeyStore(settings.ticketing_table), kms_key_id=settings.ticket_keys_key_id
+)
 app = make_resolver(settings.allowed_web_origin)
 
 

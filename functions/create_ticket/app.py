@@ -10,13 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.config import CreateTicketSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
+from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.tickets import IDEMPOTENCY_CONFIG
 from gatepass.logic.tickets import create_ticket as take_ticket
 from gatepass.models.tickets import CreateTicketRequest, CreateTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
-from gatepass.ticket_codes import SecretTicketKeys
+from gatepass.ticket_keys import EventTicketKeys
 
 settings = CreateTicketSettings.load()
 tickets = DynamoTicketsDataAccess(
@@ -26,7 +27,11 @@ tickets = DynamoTicketsDataAccess(
 )
 events = DynamoEventStore(settings.ticketing_table)
 orders = DynamoOrderStore(settings.ticketing_table)
-keys = SecretTicketKeys(settings.ticket_key_secret_arn)
+keys = EventTicketKeys(
+    DynamoTicketKeyStore(settings.ticketing_table),
+    kms_key_id=settings.ticket_keys_key_id,
+    legacy_secret_id=settings.ticket_key_secret_arn,
+)
 app = make_resolver(settings.allowed_web_origin)
 
 

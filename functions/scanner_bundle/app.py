@@ -10,15 +10,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.bundles import SecretBundleSigner
 from gatepass.config import ScannerBundleSettings
 from gatepass.dal.door import DynamoDoorStore
+from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.bundle import bundle_key, scanner_bundle
 from gatepass.models.door import BundleKey, SignedBundle
 from gatepass.observability import correlation_paths, logger, metrics, tracer
-from gatepass.ticket_codes import SecretTicketKeys
+from gatepass.ticket_keys import EventTicketKeys
 
 settings = ScannerBundleSettings.load()
 door = DynamoDoorStore(settings.ticketing_table)
-keys = SecretTicketKeys(settings.ticket_key_secret_arn)
+# The events' published verifying keys (public): no KMS, no secret.
+keys = EventTicketKeys(DynamoTicketKeyStore(settings.ticketing_table))
 signer = SecretBundleSigner(settings.scanner_bundle_key_secret_arn)
 app = make_resolver(settings.allowed_web_origin)
 

@@ -8,18 +8,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import TransferTicketSettings
 from gatepass.dal.orders import DynamoOrderStore
+from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.transfers import transfer_ticket as transfer
 from gatepass.models.orders import TransferTicketRequest
 from gatepass.models.tickets import TransferTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
-from gatepass.ticket_codes import SecretTicketKeys
+from gatepass.ticket_keys import EventTicketKeys
 
 settings = TransferTicketSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)
 tickets = DynamoTicketsDataAccess(settings.ticketing_table, bucket_name=settings.tickets_bucket)
-keys = SecretTicketKeys(settings.ticket_key_secret_arn)
+keys = EventTicketKeys(
+    DynamoTicketKeyStore(settings.ticketing_table),
+    kms_key_id=settings.ticket_keys_key_id,
+    legacy_secret_id=settings.ticket_key_secret_arn,
+)
 app = make_resolver(settings.allowed_web_origin)
 
 

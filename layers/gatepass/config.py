@@ -145,7 +145,21 @@ class SessionSigningKey(FunctionSettings):
 
 class TicketKey(FunctionSettings):
     ticket_key_secret_arn: Annotated[
-        str, Field(description="Secret that events' ticket-signing keys are derived from.")
+        str,
+        Field(
+            description="Secret that the ticket keys of events created before per-event keys "
+            "are derived from (read only to sign for such events; docs/decisions/0064)."
+        ),
+    ]
+
+
+class TicketKeysKey(FunctionSettings):
+    ticket_keys_key_id: Annotated[
+        str,
+        Field(
+            description="KMS key (alias) that seals each event's ticket-signing key (envelope "
+            "encryption): kms:GenerateDataKey where keys are made, kms:Decrypt where they sign."
+        ),
     ]
 
 
@@ -365,7 +379,7 @@ class VerifyOtpSettings(Api, IdentityTable, SessionKey, SessionSigningKey, SignI
     pass
 
 
-class CreateEventSettings(Api, TicketingTable, UploadsBucket, TicketKey, PresignedUrls):
+class CreateEventSettings(Api, TicketingTable, UploadsBucket, TicketKeysKey, PresignedUrls):
     pass
 
 
@@ -377,7 +391,9 @@ class EventsReadSettings(Api, TicketingTable, MediaBucket, PresignedUrls):
     pass
 
 
-class CreateTicketSettings(Api, TicketingTable, IdempotencyTable, TicketsBucket, TicketKey):
+class CreateTicketSettings(
+    Api, TicketingTable, IdempotencyTable, TicketsBucket, TicketKey, TicketKeysKey
+):
     pass
 
 
@@ -401,7 +417,15 @@ class EventRevocationsSettings(Api, TicketingTable):
     pass
 
 
-class TransferTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey):
+class TransferTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey, TicketKeysKey):
+    pass
+
+
+class RotateEventKeySettings(Api, TicketingTable, TicketKeysKey):
+    pass
+
+
+class ReissueTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey, TicketKeysKey, Mail):
     pass
 
 
@@ -409,7 +433,7 @@ class GetQrCodeSettings(Api, TicketingTable, TicketsBucket, PresignedUrls):
     pass
 
 
-class CheckInSettings(Api, TicketingTable, TicketKey):
+class CheckInSettings(Api, TicketingTable):
     pass
 
 
@@ -417,7 +441,7 @@ class DoorSettings(Api, TicketingTable):
     pass
 
 
-class ScannerBundleSettings(Api, TicketingTable, TicketKey, BundleKey):
+class ScannerBundleSettings(Api, TicketingTable, BundleKey):
     pass
 
 
@@ -468,6 +492,8 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "CancelEventFunction": CancelEventSettings,
     "EventRevocationsFunction": EventRevocationsSettings,
     "TransferTicketFunction": TransferTicketSettings,
+    "RotateEventKeyFunction": RotateEventKeySettings,
+    "ReissueTicketFunction": ReissueTicketSettings,
     "GetQrCodeFunction": GetQrCodeSettings,
     "CheckInFunction": CheckInSettings,
     "DoorFunction": DoorSettings,

@@ -45,6 +45,12 @@ class InvalidTicketCode(BadRequest):
     code = "invalid_ticket_code"
 
 
+class UnknownTicketKey(InvalidTicketCode):
+    """The code names a signing key that is not among its event's verifying keys."""
+
+    code = "unknown_ticket_key"
+
+
 class WrongEvent(BadRequest):
     code = "wrong_event"
 

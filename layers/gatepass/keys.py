@@ -7,7 +7,9 @@ purpose-specific keys are derived with HMAC so that one secret never serves two 
 directly.
 
 Logic takes a ``TicketKeys`` (or a ``gatepass.sessions.SessionKeys``) and asks it for a key only
-when a rule needs one, so a request that never signs anything never reads a secret.
+when a rule needs one, so a request that never signs anything never reads a secret. Ticket keys
+are per event and sealed with KMS (``gatepass.ticket_keys``); the ticket seed secret is read only
+to sign for events created before that (docs/decisions/0064).
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gatepass import clients
+
+if TYPE_CHECKING:
+    from gatepass.models.ticket_keys import SealedKey
+    from gatepass.ticket_codes import SigningKey
 
 CACHE_SECONDS = 300
 _cache: dict[str, tuple[float, bytes]] = {}
@@ -67,10 +73,22 @@ def reset() -> None:
 
 
 class TicketKeys(Protocol):
-    """Each event's Ed25519 ticket keys (``gatepass.ticket_codes.SecretTicketKeys``)."""
+    """Each event's Ed25519 ticket keys by key id (``gatepass.ticket_keys.EventTicketKeys``;
+    docs/decisions/0064). Verifying needs only public keys; signing opens one private key."""
 
-    def seed(self) -> bytes:
-        """The seed each event's ticket-signing key is derived from."""
+    def verifying_keys(
+        self, event_id: str, *, key_id: str | None = None, fresh: bool = False
+    ) -> dict[str, str]:
+        """Every valid public key of the event by key id (raw Ed25519, base64url; ``v1`` for
+        the derived key of events created before per-event keys); empty for no such event.
+        ``key_id``: the key a code names; if it is not among cached keys, they are read again.
+        ``fresh``: read them now (a scanner bundle), not from the container's cache."""
 
-    def verifying_key(self, event_id: str) -> str:
-        """The event's public key, safe to publish."""
+    def signing_key(self, event_id: str, key_id: str) -> SigningKey:
+        """The event's private key ``key_id``, to sign codes with."""
+
+    def current_signing_key(self, event_id: str) -> SigningKey:
+        """The key the event signs new tickets with now (read fresh: rotations are elsewhere)."""
+
+    def new_key(self, event_id: str) -> tuple[SigningKey, SealedKey]:
+        """A new random key pair for the event, and its private half sealed for storage."""

@@ -13,9 +13,9 @@ restore this module:
   were opened before the snapshot, possibly long ago;
 - forgets secrets read from Secrets Manager (``gatepass.keys``) and the session verifying key
   (``gatepass.tokens``): the snapshot may be older than the last rotation, and a cache stamped
-  with ``time.monotonic()`` before the snapshot would look fresh after it. (The per-event
-  ticket signing keys of ``gatepass.ticket_codes`` are cached by the secret they come from, so
-  a rotated secret makes new ones.)
+  with ``time.monotonic()`` before the snapshot would look fresh after it; and the opened
+  ticket-signing keys and cached verifying keys (``gatepass.ticket_keys``), for the same reason
+  and so that no private key outlives its container's snapshot.
 
 Modules not yet imported are left alone (importing them here would add to every cold start).
 The hooks come from ``snapshot_restore_py``, which the Lambda runtime provides; without it (no
@@ -35,6 +35,7 @@ _FORGET: tuple[tuple[str, str], ...] = (
     ("gatepass.clients", "reset"),
     ("gatepass.keys", "reset"),
     ("gatepass.tokens", "reset"),
+    ("gatepass.ticket_keys", "reset"),
 )
 
 

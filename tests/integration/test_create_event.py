@@ -128,9 +128,16 @@ def test_an_event_without_an_image_is_stored_as_documented(aws, lambda_context) 
     )
     assert item["image_status"] == "none"
     assert "image_upload_key" not in item
-    seed = ticket_seed()
-    assert item["verifying_key"] == ticket_codes.event_verifying_key(seed, event_id)
+    # and its own signing key: the public half published, the private half only sealed
+    key_id = item["signing_key_id"]
+    assert ticket_codes.KEY_ID_PATTERN.match(key_id)
+    assert item["verifying_keys"] == {key_id: item["verifying_key"]}
     assert event["verifying_key"] == item["verifying_key"]
+    sealed = get_item(f"SIGNINGKEY#{event_id}", f"KEY#{key_id}")
+    assert sealed is not None
+    assert sealed["public_key"] == item["verifying_key"]
+    assert len(bytes(sealed["ciphertext"].value)) == 32 + 16  # AES-GCM of the 32 private bytes
+    assert item["verifying_key"] != ticket_codes.event_verifying_key(ticket_seed(), event_id)
 
 
 def test_the_sample_event_asks_for_a_presigned_upload(aws, lambda_context) -> None:

@@ -71,9 +71,8 @@ def test_a_signed_in_attendee_takes_a_ticket_with_a_scannable_qr_code(
     assert ticket["status"] == "issued"
     assert ticket["checked_in_at"] is None
     # and its code is genuine, for this event and ticket
-    seed = factories.ticket_seed()
-    assert ticket_codes.verify(seed, ticket["code"]) == ticket_codes.TicketCode(
-        event_id=event["event_id"], ticket_id=ticket["ticket_id"]
+    assert factories.verify_code(ticket["code"]) == ticket_codes.TicketCode(
+        event_id=event["event_id"], ticket_id=ticket["ticket_id"], key_id=event["signing_key_id"]
     )
     # and the event counts one seat sold, one write later
     stored_event = factories.seats(event["event_id"])

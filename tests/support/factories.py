@@ -18,6 +18,7 @@ from gatepass.config import (
     SubscriptionWorkflow,
     TicketingTable,
     TicketKey,
+    TicketKeysKey,
     TicketsBucket,
     UploadsBucket,
 )
@@ -25,11 +26,13 @@ from gatepass.dal import layout
 from gatepass.dal.events import event_item, seats_item, ticket_type_item
 from gatepass.dal.layout import seats_key, ticket_type_key
 from gatepass.dal.orders import order_item
+from gatepass.dal.ticket_keys import DynamoTicketKeyStore, sealed_key_item
 from gatepass.dal.tickets import TicketRecord, qr_object_key, ticket_item
 from gatepass.logic.events import new_ticket_types
 from gatepass.models.events import EventRecord
 from gatepass.models.orders import OrderRecord
-from gatepass.ticket_codes import SecretTicketKeys
+from gatepass.ticket_codes import TicketCode
+from gatepass.ticket_keys import EventTicketKeys
 
 
 class StackSettings(
@@ -43,6 +46,7 @@ class StackSettings(
     PresignedUrls,
     SessionKey,
     TicketKey,
+    TicketKeysKey,
     Mail,
     SignIn,
     SubscriptionWorkflow,
@@ -55,7 +59,31 @@ def settings() -> StackSettings:
 
 
 def ticket_seed() -> bytes:
-    return SecretTicketKeys(settings().ticket_key_secret_arn).seed()
+    """The shared seed that events created before per-event keys derive their key from."""
+    from gatepass import keys
+
+    return keys.secret_key(settings().ticket_key_secret_arn)
+
+
+def ticket_keys() -> EventTicketKeys:
+    """The stack's ticket keys, as the functions that sign use them (KMS in moto)."""
+    stack = settings()
+    return EventTicketKeys(
+        DynamoTicketKeyStore(stack.ticketing_table),
+        kms_key_id=stack.ticket_keys_key_id,
+        legacy_secret_id=stack.ticket_key_secret_arn,
+    )
+
+
+def sign_code(event_id: str, ticket_id: str) -> str:
+    """A genuine code, signed with the event's current key."""
+    return ticket_keys().current_signing_key(event_id).sign(event_id, ticket_id)
+
+
+def verify_code(code: str) -> TicketCode:
+    """What a genuine code names, checked with its event's published keys."""
+    claimed = ticket_codes.parse(code).claims
+    return ticket_codes.verify(code, ticket_keys().verifying_keys(claimed.event_id))
 
 
 def _table() -> Any:
@@ -73,9 +101,11 @@ def put_event(
     event_id: str | None = None,
     ticket_type_ids: list[str] | None = None,
     max_tickets_per_buyer: int = 4,
+    legacy: bool = False,
 ) -> dict[str, Any]:
     """An event exactly as create-event writes it (one "General admission" type whose quota is
-    the capacity), with ``sold`` and ``checked_in`` counted on its seats and its type."""
+    the capacity, its own sealed signing key), with ``sold`` and ``checked_in`` counted on its
+    seats and its type. ``legacy``: as created before per-event keys (one derived key, ``v1``)."""
     event_id = event_id or ids.new_id()
     now = clock.now()
     starts = now + starts_in
@@ -103,16 +133,33 @@ def put_event(
         starts_at_local=starts.isoformat(timespec="seconds"),
         capacity=capacity,
         image_status="none",
-        verifying_key=ticket_codes.event_verifying_key(ticket_seed(), event_id),
         created_at=clock.iso(now),
         sold=sold,
         checked_in=checked_in,
         ticket_types=tuple(kinds),
         max_tickets_per_buyer=max_tickets_per_buyer,
     )
+    sealed: list[dict[str, Any]] = []
+    if legacy:
+        event = event.model_copy(
+            update={"verifying_key": ticket_codes.event_verifying_key(ticket_seed(), event_id)}
+        )
+    else:
+        key, sealed_key = ticket_keys().new_key(event_id)
+        event = event.model_copy(
+            update={
+                "verifying_key": key.public(),
+                "signing_key_id": key.key_id,
+                "verifying_keys": {key.key_id: key.public()},
+            }
+        )
+        sealed.append(sealed_key_item(sealed_key))
     item = event_item(event)
+    if legacy:
+        # Stored before per-event keys: no key id, no key map.
+        del item["signing_key_id"], item["verifying_keys"]
     table = _table()
-    for each in (item, seats_item(event), *(ticket_type_item(k) for k in kinds)):
+    for each in (item, seats_item(event), *(ticket_type_item(k) for k in kinds), *sealed):
         table.put_item(Item=each)
     return {**item, "ticket_type_id": kind.ticket_type_id}
 
@@ -186,7 +233,7 @@ def put_ticket(
         event_id=event_id,
         holder=holder,
         status=status,
-        code=ticket_codes.sign(ticket_seed(), event_id, ticket_id),
+        code=sign_code(event_id, ticket_id),
         qr_key=qr_object_key(ticket_id),
         issued_at=clock.iso(clock.now()),
         order_id=ids.new_id(),

@@ -20,6 +20,8 @@ _ROUTES = {
     "/cancel-event": "cancel_event",
     "/transfer-ticket": "transfer_ticket",
     "/check-in": "check_in",
+    "/rotate-event-key": "rotate_event_key",
+    "/reissue-ticket": "reissue_ticket",
 }
 
 
@@ -32,6 +34,19 @@ def revocations(event_id: str, since: str | None = None) -> Answer:
         resource="/events/{event_id}/revocations",
         path_parameters={"event_id": event_id},
         query={"since": since} if since else None,
+    )
+    return Answer(app.lambda_handler(request, LambdaContext()))
+
+
+def event_keys(event_id: str) -> Answer:
+    """GET /events/{event_id}/keys: the event's published verifying keys."""
+    from functions.events_read import app
+
+    request = api_event(
+        "GET",
+        f"/events/{event_id}/keys",
+        resource="/events/{event_id}/keys",
+        path_parameters={"event_id": event_id},
     )
     return Answer(app.lambda_handler(request, LambdaContext()))
 

@@ -134,10 +134,17 @@ def test_the_template_sets_what_the_settings_model_reads(logical_id: str) -> Non
 
 
 def test_a_missing_variable_fails_the_cold_start_naming_itself() -> None:
-    from gatepass.config import CheckInSettings, ConfigurationError
+    from gatepass.config import ConfigurationError, CreateTicketSettings
 
-    with pytest.raises(ConfigurationError, match="TICKET_KEY_SECRET_ARN"):
-        CheckInSettings.load({"TICKETING_TABLE": "t"})
+    with pytest.raises(ConfigurationError, match="TICKET_KEYS_KEY_ID"):
+        CreateTicketSettings.load(
+            {
+                "TICKETING_TABLE": "t",
+                "IDEMPOTENCY_TABLE": "i",
+                "TICKETS_BUCKET": "b",
+                "TICKET_KEY_SECRET_ARN": "s",
+            }
+        )
 
 
 def test_the_documented_variables_are_the_models() -> None:

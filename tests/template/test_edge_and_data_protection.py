@@ -397,6 +397,8 @@ PUBLIC_FUNCTIONS = {
     "DoorFunction": "PublicReservedConcurrency",
     "ScannerBundleFunction": "PublicReservedConcurrency",
     "SessionsFunction": "SignInReservedConcurrency",
+    "RotateEventKeyFunction": "PublicReservedConcurrency",
+    "ReissueTicketFunction": "PublicReservedConcurrency",
 }
 
 

@@ -21,6 +21,8 @@ def test_a_ticket_code_and_the_naive_ticket_are_both_read_back_by_zxing() -> Non
     assert outcome["gatepass_decoded"] == 2
     assert outcome["naive_decoded"] == 2
     assert outcome["gatepass_png_bytes"] < outcome["naive_png_bytes"]
+    # and the event's sealed key was opened once for both tickets, not once a ticket
+    assert outcome["kms_decrypts"] == 1
 
 
 def test_every_code_of_an_order_is_read_back_by_zxing_both_ways() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gatepass import clock
+from gatepass import clock, ticket_codes
 from gatepass.dal.events import EventPage, decode_cursor, encode_cursor, event_item
 from gatepass.dal.media import PresignedPost, UploadInfo
 from gatepass.dal.storage import StorageUnavailable
@@ -33,7 +33,7 @@ class MemoryEvents:
         self.items: dict[str, dict[str, Any]] = {}
         self.fail = fail
 
-    def put_new(self, event: EventRecord) -> None:
+    def put_new(self, event: EventRecord, sealed_key: Any = None) -> None:
         if self.fail:
             raise StorageUnavailable("The event could not be saved; please try again.")
         self.items[event.event_id] = event_item(event)
@@ -88,11 +88,21 @@ class MemoryMedia:
 
 
 class FixedTicketKeys:
-    def seed(self) -> bytes:
-        return b"s" * 32
+    """Makes a real key pair and hands back a stand-in for its sealed half (no KMS here)."""
 
-    def verifying_key(self, event_id: str) -> str:
-        return f"key-for-{event_id}"
+    def verifying_keys(
+        self, event_id: str, *, key_id: str | None = None, fresh: bool = False
+    ) -> dict[str, str]:
+        return {}
+
+    def signing_key(self, event_id: str, key_id: str) -> ticket_codes.SigningKey:
+        raise AssertionError("creating an event signs nothing")
+
+    def current_signing_key(self, event_id: str) -> ticket_codes.SigningKey:
+        raise AssertionError("creating an event signs nothing")
+
+    def new_key(self, event_id: str) -> tuple[ticket_codes.SigningKey, Any]:
+        return ticket_codes.generate_signing_key(), None
 
 
 def request(**overrides: Any) -> CreateEventRequest:

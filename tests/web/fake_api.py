@@ -388,7 +388,9 @@ class FakeApi:
                 event_id=event_id,
                 holder=buyer,
                 status="issued",
-                code=ticket_codes.sign(TICKET_SEED, event_id, ticket_id),
+                code=ticket_codes.legacy_signing_key(TICKET_SEED, event_id).sign(
+                    event_id, ticket_id
+                ),
                 qr_key=qr_object_key(ticket_id),
                 issued_at=now,
                 order_id=order_id,
@@ -724,7 +726,9 @@ class FakeApi:
             event_id=old["event_id"],
             holder=recipient,
             status="issued",
-            code=ticket_codes.sign(TICKET_SEED, old["event_id"], new_id_),
+            code=ticket_codes.legacy_signing_key(TICKET_SEED, old["event_id"]).sign(
+                old["event_id"], new_id_
+            ),
             qr_key=qr_object_key(new_id_),
             issued_at=clock.iso(clock.now()),
             order_id=old["order_id"],

@@ -22,14 +22,25 @@ BUNDLE_SEED = b"b" * 32
 
 
 class TicketSeedKeys:
+    """``gatepass.keys.TicketKeys`` for the stand-in: every event has one key, ``v1``, derived
+    from a seed, as events created before per-event keys do (docs/decisions/0064)."""
+
     def __init__(self, seed: bytes) -> None:
         self._seed = seed
 
-    def seed(self) -> bytes:
-        return self._seed
+    def verifying_keys(
+        self, event_id: str, *, key_id: str | None = None, fresh: bool = False
+    ) -> dict[str, str]:
+        return {ticket_codes.LEGACY_KEY_ID: ticket_codes.event_verifying_key(self._seed, event_id)}
 
-    def verifying_key(self, event_id: str) -> str:
-        return ticket_codes.event_verifying_key(self._seed, event_id)
+    def signing_key(self, event_id: str, key_id: str) -> ticket_codes.SigningKey:
+        return ticket_codes.legacy_signing_key(self._seed, event_id)
+
+    def current_signing_key(self, event_id: str) -> ticket_codes.SigningKey:
+        return ticket_codes.legacy_signing_key(self._seed, event_id)
+
+    def new_key(self, event_id: str) -> Any:
+        raise NotImplementedError("the stand-in's events keep their derived key")
 
 
 class SeedBundleSigner:

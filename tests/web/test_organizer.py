@@ -191,8 +191,11 @@ def test_scanner_script_gets_json_answers(client: FlaskClient, fake_api: FakeApi
     # Given the scanner page's script with a scanned code, and a forged one
     event = fake_api.publish(title="Choir concert", organizer=ORGANIZER)
     ticket = _attendee_takes_ticket(fake_api, event["event_id"], "alice@example.com")
-    forged = ticket_codes.sign(b"f" * 32, event["event_id"], ticket["ticket_id"])
-    assert ticket_codes.sign(TICKET_SEED, event["event_id"], ticket["ticket_id"]) != forged
+    forged = ticket_codes.legacy_signing_key(b"f" * 32, event["event_id"]).sign(
+        event["event_id"], ticket["ticket_id"]
+    )
+    genuine = ticket_codes.legacy_signing_key(TICKET_SEED, event["event_id"])
+    assert genuine.sign(event["event_id"], ticket["ticket_id"]) != forged
     sign_in_as(client, ORGANIZER)
     headers = {"Accept": "application/json", "X-CSRF-Token": page_token(client)}
     url = f"/organizer/events/{event['event_id']}/check-in"

@@ -33,6 +33,7 @@ from gatepass.dal.layout import (
     ticket_type_key,
 )
 from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
+from gatepass.dal.ticket_keys import SealedKey, sealed_key_item
 from gatepass.dal.transactions import transact
 from gatepass.models.events import COUNTER_FIELDS, EventRecord
 from gatepass.models.orders import SeatsRecord, TicketTypeRecord
@@ -54,7 +55,8 @@ class EventPage:
 
 
 class EventStore(Protocol):
-    def put_new(self, event: EventRecord) -> None: ...
+    def put_new(self, event: EventRecord, sealed_key: SealedKey | None = None) -> None:
+        """The event, and its first sealed ticket-signing key, or neither."""
 
     def get(self, event_id: str) -> EventRecord | None: ...
 
@@ -180,10 +182,13 @@ class DynamoEventStore:
     def _table(self) -> Any:
         return clients.dynamodb_table(self._table_name)
 
-    def put_new(self, event: EventRecord) -> None:
-        """The descriptive item, the seats counter and every type, or none of them."""
+    def put_new(self, event: EventRecord, sealed_key: SealedKey | None = None) -> None:
+        """The descriptive item, the seats counter, every type and the first sealed signing
+        key, or none of them."""
         items = [event_item(event), seats_item(event)]
         items += [ticket_type_item(kind) for kind in event.ticket_types]
+        if sealed_key is not None:
+            items.append(sealed_key_item(sealed_key))
         try:
             self._table.meta.client.transact_write_items(
                 TransactItems=[

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
@@ -85,7 +85,14 @@ class OrderStore(Protocol):
         until_start: bool,
     ) -> None: ...
 
-    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None: ...
+    def transfer(
+        self,
+        old: TicketRecord,
+        new: TicketRecord,
+        *,
+        now: str,
+        reason: Literal["transferred", "reissued"] = "transferred",
+    ) -> None: ...
 
     def get_tickets(self, ticket_ids: list[str]) -> list[TicketRecord]: ...
 
@@ -534,8 +541,27 @@ class DynamoOrderStore:
 
     # ------------------------------------------------------------------ transfer
 
-    def transfer(self, old: TicketRecord, new: TicketRecord, *, now: str) -> None:
-        """Revoke ``old`` and issue ``new`` (same order, type and attendee) to its recipient."""
+    def transfer(
+        self,
+        old: TicketRecord,
+        new: TicketRecord,
+        *,
+        now: str,
+        reason: Literal["transferred", "reissued"] = "transferred",
+    ) -> None:
+        """Revoke ``old`` and issue ``new`` (same order, type and attendee) in its place: to a
+        recipient (``transferred``, before the event starts), or to the same holder with a new
+        code (``reissued``, by the organizer, until the event is cancelled)."""
+        # A reissue may be needed at the door, after the start: only a cancelled event refuses.
+        open_event, open_values = "#status = :on_sale", {":on_sale": "on_sale"}
+        if reason == "transferred":
+            open_event, open_values = (
+                f"starts_at > :now AND {open_event}",
+                {
+                    **open_values,
+                    ":now": now,
+                },
+            )
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -550,8 +576,8 @@ class DynamoOrderStore:
                     "ExpressionAttributeValues": {
                         ":holder": old.holder,
                         ":issued": "issued",
-                        ":transferred": "transferred",
-                        ":reason": "transferred",
+                        ":transferred": reason,
+                        ":reason": reason,
                         ":to": new.ticket_id,
                         ":now": now,
                         ":one": 1,
@@ -563,9 +589,9 @@ class DynamoOrderStore:
                 "ConditionCheck": {
                     "TableName": self.table_name,
                     "Key": layout.seats_key(old.event_id),
-                    "ConditionExpression": "starts_at > :now AND #status = :on_sale",
+                    "ConditionExpression": open_event,
                     "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":now": now, ":on_sale": "on_sale"},
+                    "ExpressionAttributeValues": open_values,
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
@@ -579,9 +605,7 @@ class DynamoOrderStore:
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": revocation_item(
-                        old.event_id, old.ticket_id, at=now, reason="transferred"
-                    ),
+                    "Item": revocation_item(old.event_id, old.ticket_id, at=now, reason=reason),
                 }
             },
         ]

@@ -9,7 +9,7 @@ shows its address masked.
 
 from __future__ import annotations
 
-from gatepass import clock, ticket_codes
+from gatepass import clock
 from gatepass.bundles import BundleSigner
 from gatepass.dal.door import DoorStore
 from gatepass.keys import TicketKeys
@@ -66,7 +66,8 @@ def scanner_bundle(
         issued_at=clock.iso(clock.now()),
         issued_to=caller,
         role=role,
-        verifying_keys=ticket_codes.verifying_keys(keys, event_id),
+        # Read fresh: a bundle must carry a key rotated a moment ago (docs/decisions/0064).
+        verifying_keys=keys.verifying_keys(event_id, fresh=True),
         ticket_types=door_ticket_types(state),
         gates=[public_gate(g) for g in state.gates],
         tickets=live,

@@ -1,8 +1,11 @@
 """Scanning a ticket at the door: in or out, at a gate, by the organizer or door staff
 (docs/decisions/0060), one scan at a time or a scanner's queue at once (``sync_scans``).
 
-The code's signature is verified before anything is read from DynamoDB, so a forged or altered
-code costs one Ed25519 verification and nothing else. Then the caller must be the event's
+The code's signature is verified first, with the event's key the code names among its published
+verifying keys, which each container caches (no KMS call; at most one read per event every few
+minutes, gatepass.ticket_keys), so a forged or altered code costs one Ed25519 verification.
+Version 1 codes (events created before per-event keys) verify with the event's ``v1`` key
+(docs/decisions/0064). Then the caller must be the event's
 organizer or active door staff, the gate must scan that way and admit the ticket's type, and one
 transaction moves the ticket and every counter it touches (``gatepass.dal.door``).
 
@@ -82,7 +85,16 @@ def check_in(
 
 def _verified(scan: Scan, keys: TicketKeys) -> str:
     """The ticket id of a genuine code of this event (nothing is read before this)."""
-    scanned = ticket_codes.verify(keys.seed(), scan.code)
+    parsed = ticket_codes.parse(scan.code)
+    claimed = parsed.claims
+    verifying = keys.verifying_keys(claimed.event_id, key_id=claimed.key_id)
+    if not verifying:
+        if claimed.event_id != scan.event_id:
+            raise WrongEvent(
+                "This ticket is for another event.", details={"ticket_event_id": claimed.event_id}
+            )
+        raise NotFound("No such event.")
+    scanned = ticket_codes.verify_parsed(parsed, verifying)
     if scanned.event_id != scan.event_id:
         raise WrongEvent(
             "This ticket is for another event.", details={"ticket_event_id": scanned.event_id}
@@ -309,6 +321,7 @@ def _revoked(ticket: TicketRecord, about: dict[str, Any]) -> TicketRevoked:
         "cancelled_by_holder": "This ticket was cancelled by its holder.",
         "event_cancelled": "This ticket was revoked: the event was cancelled.",
         "transferred": "This ticket was given to someone else; their new ticket replaces it.",
+        "reissued": "This code was replaced by a new one: the holder was emailed the new code.",
     }
     reason = ticket.revoked_reason or ticket.status
     return TicketRevoked(

@@ -71,7 +71,8 @@ def create_event(
     max_upload_bytes: int,
     url_ttl: int,
 ) -> CreateEventResponse:
-    """The event, with its published ticket-verifying key; an inline image is stored before
+    """The event, with its own ticket key pair (the private half sealed, the public half
+    published); an inline image is stored before
     the event, a browser upload gets a pre-signed POST that expires after ``url_ttl``."""
     now = clock.now()
     event_id = ids.new_id()
@@ -88,6 +89,8 @@ def create_event(
             raise PayloadTooLarge(f"The image is larger than {_megabytes(max_upload_bytes)}.")
         key, status = upload_key(event_id, ids.new_id()), "awaiting_upload"
 
+    # The event's own key pair, sealed by KMS before anything is written (docs/decisions/0064).
+    signing_key, sealed_key = ticket_keys.new_key(event_id)
     created_at = clock.iso(now)
     event = EventRecord(
         event_id=event_id,
@@ -100,7 +103,9 @@ def create_event(
         capacity=request.capacity,
         image_status=status,
         image_upload_key=key,
-        verifying_key=ticket_keys.verifying_key(event_id),
+        verifying_key=signing_key.public(),
+        signing_key_id=signing_key.key_id,
+        verifying_keys={signing_key.key_id: signing_key.public()},
         created_at=created_at,
         max_tickets_per_buyer=request.max_tickets_per_buyer,
         ticket_types=new_ticket_types(event_id, request.ticket_types, capacity=request.capacity),
@@ -112,7 +117,7 @@ def create_event(
         # for the event if it sees the upload before the event exists.
         media.put_upload(key, inline, request.image.content_type)
         try:
-            events.put_new(event)
+            events.put_new(event, sealed_key)
         except Exception:
             _forget_upload(media, key)
             raise
@@ -126,7 +131,7 @@ def create_event(
                 fields=presigned.fields,
                 expires_at=clock.iso(now + timedelta(seconds=url_ttl)),
             )
-        events.put_new(event)
+        events.put_new(event, sealed_key)
 
     logger.info("event created", extra={"event_id": event_id, "image_status": status})
     return CreateEventResponse(event=to_public(event, media=media, url_ttl=url_ttl), upload=upload)

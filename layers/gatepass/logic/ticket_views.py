@@ -31,6 +31,7 @@ def ticket_status(value: str) -> TicketStatus:
         "checked_in": "checked_in",
         "cancelled": "cancelled",
         "transferred": "transferred",
+        "reissued": "reissued",
     }
     return statuses.get(value, "issued")
 

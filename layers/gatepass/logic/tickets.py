@@ -3,7 +3,8 @@
 Order of a sale, chosen so that nothing is ever half-made (docs/decisions/0050):
 
 1. read the event once (its types, its buyer limit) and check what can be told before writing;
-2. sign a code and render a QR PNG per ticket in memory (no side effect; a failure sells nothing);
+2. sign a code with the event's current key and render a QR PNG per ticket in memory (no side
+   effect; a failure sells nothing);
 3. one DynamoDB transaction takes the seats of the event and of every type ordered, counts them
    on the buyer, and puts the order and its tickets; a refusal is explained from the items
    DynamoDB returns;
@@ -80,9 +81,8 @@ def create_ticket(
     keys: TicketKeys,
 ) -> CreateTicketResponse:
     key = check_idempotency_key(idempotency_key)
-    seed = keys.seed()
     if key is None:
-        return _place(request, buyer, seed, events=events, orders=orders, tickets=tickets)
+        return _place(request, buyer, events=events, orders=orders, tickets=tickets, keys=keys)
     place_once = idempotent_function(
         _place_once,
         data_keyword_argument="fingerprint",
@@ -100,10 +100,10 @@ def create_ticket(
         response: CreateTicketResponse = place_once(
             request=request,
             buyer=buyer,
-            seed=seed,
             events=events,
             orders=orders,
             tickets=tickets,
+            keys=keys,
             fingerprint=fingerprint,
         )
     except IdempotencyAlreadyInProgressError as exc:
@@ -128,25 +128,25 @@ def _place_once(
     *,
     request: CreateTicketRequest,
     buyer: str,
-    seed: bytes,
     events: EventStore,
     orders: OrderStore,
     tickets: TicketsDataAccess,
+    keys: TicketKeys,
     fingerprint: dict[str, Any],
 ) -> CreateTicketResponse:
-    return _place(request, buyer, seed, events=events, orders=orders, tickets=tickets)
+    return _place(request, buyer, events=events, orders=orders, tickets=tickets, keys=keys)
 
 
 def _place(
     request: CreateTicketRequest,
     buyer: str,
-    seed: bytes,
     *,
     events: EventStore,
     orders: OrderStore,
     tickets: TicketsDataAccess,
+    keys: TicketKeys,
 ) -> CreateTicketResponse:
-    from gatepass import qr, ticket_codes
+    from gatepass import qr
 
     event = events.get(request.event_id)
     if event is None or not event.ticket_types:
@@ -154,12 +154,14 @@ def _place(
     now = clock.iso(clock.now())
     lines = order_lines(event, request.tickets)
     check_order(event, lines)
+    # Opened once per container and event key (gatepass.ticket_keys), not per ticket.
+    signing_key = keys.signing_key(event.event_id, event.signing_key_id)
     order_id = ids.new_id()
     records: list[TicketRecord] = []
     pngs: dict[str, bytes] = {}
     for line in lines:
         ticket_id = ids.new_id()
-        code = ticket_codes.sign(seed, event.event_id, ticket_id)
+        code = signing_key.sign(event.event_id, ticket_id)
         pngs[ticket_id] = qr.render_png(code)
         records.append(
             TicketRecord(

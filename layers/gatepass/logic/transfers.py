@@ -32,7 +32,7 @@ def transfer_ticket(
     tickets: TicketsDataAccess,
     keys: TicketKeys,
 ) -> TransferTicketResponse:
-    from gatepass import qr, ticket_codes
+    from gatepass import qr
 
     found = orders.get_tickets([request.ticket_id])
     if not found:
@@ -49,7 +49,7 @@ def transfer_ticket(
         raise not_active(old)
     now = clock.iso(clock.now())
     ticket_id = ids.new_id()
-    code = ticket_codes.sign(keys.seed(), old.event_id, ticket_id)
+    code = keys.current_signing_key(old.event_id).sign(old.event_id, ticket_id)
     png = qr.render_png(code)
     new = dataclasses.replace(
         old,

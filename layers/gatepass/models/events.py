@@ -26,6 +26,9 @@ from gatepass.models.orders import (
     public_ticket_type,
 )
 
+LEGACY_TICKET_KEY_ID = "v1"
+"""The ticket key of events created before per-event keys (docs/decisions/0064)."""
+
 ImageContentType = Literal["image/jpeg", "image/png", "image/webp"]
 ImageStatus = Literal["none", "awaiting_upload", "processing", "ready", "rejected"]
 
@@ -164,6 +167,10 @@ class EventRecord(BaseModel):
     image_width: int | None = None
     image_height: int | None = None
     verifying_key: str = ""
+    """The public half of the key new tickets are signed with (``signing_key_id``)."""
+    signing_key_id: str = LEGACY_TICKET_KEY_ID
+    verifying_keys: dict[str, str] = Field(default_factory=dict)
+    """Every valid public key of the event by key id (docs/decisions/0064)."""
     created_at: str = ""
     max_tickets_per_buyer: int = DEFAULT_MAX_PER_BUYER
     # From the seats counter and the ticket types (docs/decisions/0050), not the stored META.
@@ -177,6 +184,13 @@ class EventRecord(BaseModel):
     @classmethod
     def of(cls, fields: Mapping[str, Any]) -> EventRecord:
         return cls.model_validate(dict(fields))
+
+    @model_validator(mode="after")
+    def _legacy_key(self) -> EventRecord:
+        """An event created before per-event keys published one derived key, ``v1``."""
+        if not self.verifying_keys and self.verifying_key:
+            object.__setattr__(self, "verifying_keys", {LEGACY_TICKET_KEY_ID: self.verifying_key})
+        return self
 
     @property
     def seats_left(self) -> int:

@@ -23,8 +23,8 @@ DEFAULT_TYPE_NAME = "General admission"
 EventStatus = Literal["on_sale", "cancelled"]
 # Free orders are confirmed at once; payments will add "pending" and "expired".
 OrderStatus = Literal["confirmed", "cancelled"]
-TicketStatus = Literal["issued", "checked_in", "cancelled", "transferred"]
-RevokedReason = Literal["cancelled_by_holder", "event_cancelled", "transferred"]
+TicketStatus = Literal["issued", "checked_in", "cancelled", "transferred", "reissued"]
+RevokedReason = Literal["cancelled_by_holder", "event_cancelled", "transferred", "reissued"]
 LIVE_STATUSES = ("issued", "checked_in")
 
 TypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
