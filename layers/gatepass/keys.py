@@ -23,7 +23,6 @@ from gatepass import clients
 
 if TYPE_CHECKING:
     from gatepass.models.ticket_keys import SealedKey
-    from gatepass.ticket_codes import SigningKey
 
 CACHE_SECONDS = 300
 _cache: dict[str, tuple[float, bytes]] = {}
@@ -70,6 +69,19 @@ def reset() -> None:
     """Forget cached secrets (tests start each case against a fresh moto)."""
     _cache.clear()
     _strings.clear()
+
+
+class SigningKey(Protocol):
+    """One of an event's private keys, opened (``gatepass.ticket_codes.SigningKey``)."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def public(self) -> str:
+        """The public half, raw Ed25519 in base64url."""
+
+    def sign(self, event_id: str, ticket_id: str) -> str:
+        """The code of one ticket of the event, naming this key."""
 
 
 class TicketKeys(Protocol):

@@ -375,6 +375,7 @@ def test_the_sample_reissue_runs_and_emails_the_holder(aws: Any) -> None:
 
 def test_the_sample_keys_read_runs(aws: Any) -> None:
     sample = load_event("events-read-keys.json")
+    assert sample["resource"] == "/events/{event_id}/keys"
     event = factories.put_event(event_id=sample["pathParameters"]["event_id"])
     answer = events_read_app.lambda_handler(sample, LambdaContext())
     assert answer["statusCode"] == 200, answer["body"]

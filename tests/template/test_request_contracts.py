@@ -33,6 +33,8 @@ VALID: dict[str, dict[str, Any]] = {
     "CancelTicketRequest": {"ticket_id": "mfrggzdfmztwq2lk"},
     "CancelEventRequest": {"event_id": "mfrggzdfmztwq2lk"},
     "TransferTicketRequest": {"ticket_id": "mfrggzdfmztwq2lk", "to_email": "bob@example.com"},
+    "RotateEventKeyRequest": {"event_id": "mfrggzdfmztwq2lk"},
+    "ReissueTicketRequest": {"ticket_id": "mfrggzdfmztwq2lk"},
     "AddTicketTypeRequest": {"event_id": "mfrggzdfmztwq2lk", "name": "Balcony", "quota": 40},
     "UpdateTicketTypeRequest": {
         "event_id": "mfrggzdfmztwq2lk",

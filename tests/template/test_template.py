@@ -183,6 +183,7 @@ def test_protected_routes_use_the_session_authorizer() -> None:
         "/events/{event_id}",
         "/events/{event_id}/revocations",
         "/scanner-bundle-key",
+        "/events/{event_id}/keys",
     }
     for route in MODEL.api_routes():
         assert route.authorized == (route.path not in public), route
