@@ -57,12 +57,13 @@ def test_the_organizer_gets_a_signed_bundle_of_everything_the_door_needs(
     assert response["statusCode"] == 200
     signed = SignedBundle.model_validate(json_body(response))
     content = bundles.open_bundle(signed, pinned_key(lambda_context))
-    # and carries the event's verifying key, its tickets with names, revocations and who is in
-    assert content["verifying_keys"] == {
-        ticket_codes.V1_KEY_ID: ticket_codes.event_verifying_key(
-            factories.ticket_seed(), event["event_id"]
-        )
-    }
+    # and carries the event's verifying keys by key id (its own key, docs/decisions/0064), its
+    # tickets with names, revocations and who is in
+    assert content["verifying_keys"] == {event["signing_key_id"]: event["verifying_key"]}
+    assert (
+        ticket_codes.verify(alice["code"], content["verifying_keys"]).ticket_id
+        == (alice["ticket_id"])
+    )
     tickets = {t["ticket_id"]: t for t in content["tickets"]}
     assert tickets[alice["ticket_id"]]["name"] == "Alice"
     assert tickets[alice["ticket_id"]]["status"] == "issued"

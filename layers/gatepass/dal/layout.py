@@ -140,6 +140,8 @@ def scan_key(event_id: str, nonce: str) -> Key:
 
 def scan_issue_key(event_id: str, at: str, nonce: str) -> Key:
     return {"pk": scans_partition(event_id), "sk": f"{ISSUE_PREFIX}{at}#{nonce}"}
+
+
 def signing_key_key(event_id: str, key_id: str) -> Key:
     """One of an event's sealed ticket-signing keys (docs/decisions/0064): off the event's
     partition, so that the public reads of an event never carry its key ciphertext."""
