@@ -85,7 +85,10 @@ def _giver(ticket: TicketRecord, orders: OrderStore) -> str | None:
     if not ticket.transferred_from:
         return None
     previous = orders.get_tickets([ticket.transferred_from])
-    return previous[0].holder if previous else None
+    # A reissued code (docs/decisions/0064) replaces the holder's own ticket: nobody gave it.
+    if not previous or previous[0].holder == ticket.holder:
+        return None
+    return previous[0].holder
 
 
 def ticket_mail(
