@@ -27,6 +27,7 @@ SUITES = (
     "rush",
     "door",
     "signin",
+    "qrdamage",
 )
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 REPORT = ROOT / "docs" / "performance.md"
@@ -48,6 +49,7 @@ def run(suites: list[str], quick: bool) -> dict[str, Any]:
         issuance,
         localapi,
         orders,
+        qrdamage,
         rush,
         signin,
         web,
@@ -95,6 +97,8 @@ def run(suites: list[str], quick: bool) -> dict[str, Any]:
             elif suite == "signin":
                 with coldstart.moto_world() as world:
                     results[suite] = _quietly(signin.run, world, rounds, 10 if quick else 30)
+            elif suite == "qrdamage":
+                results[suite] = qrdamage.run(8 if quick else 24)
             print(f"  {suite} took {time.monotonic() - started:.0f} s", flush=True)
     results["machine_after"] = machine()
     return results

@@ -158,6 +158,22 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
                 verdict(min(shares.values()) >= 0.5),
             ]
         )
+    damage = results.get("qrdamage")
+    if damage:
+        chosen, today = damage["symbols"][damage["chosen"]], damage["symbols"]["today"]
+
+        def screen(x: dict[str, Any]) -> float:
+            return _mean(x["rates"]["occluded"] + x["rates"]["glare"])
+
+        rows.append(
+            [
+                "Ticket QR on cracked, smudged or glaring screens (occluded, glare): ZXing "
+                "decode rate above today's symbol",
+                f"{damage['chosen']} {screen(chosen):.0%} vs today {screen(today):.0%} "
+                f"(all five damages: {chosen['mean']:.0%} vs {today['mean']:.0%})",
+                verdict(screen(chosen) > screen(today)),
+            ]
+        )
     contention = results.get("contention")
     if contention:
         ok = contention["all_sold_equal_capacity"] and contention["other_answers"] == 0
@@ -626,6 +642,53 @@ def signin_section(r: dict[str, Any]) -> str:
     )
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def qrdamage_section(r: dict[str, Any]) -> str:
+    kinds = list(r["severities"])
+    rows = []
+    for name, x in r["symbols"].items():
+        label = f"**{name}**" if name == r["chosen"] else name
+        rows.append(
+            [
+                label,
+                f"{x['level']}, {x['quiet_zone']}",
+                f"{x['characters']}",
+                f"{x['version']} ({x['modules']})",
+                f"{x['module_px']:g}",
+                f"{x['undamaged']:.0%}",
+                *[" / ".join(f"{v:.0%}" for v in x["rates"][kind]) for kind in kinds],
+                f"{x['mean']:.0%}",
+            ]
+        )
+    severities = "; ".join(
+        f"{kind}: {', '.join(f'{v:g}' for v in r['severities'][kind])} ({r['units'][kind]})"
+        for kind in kinds
+    )
+    return (
+        f"### 11. Ticket QR codes on damaged screens ({r['trials']} seeded trials per cell, "
+        f"seed {r['seed']}; ZXing decode rate)\n\n"
+        + table(
+            [
+                "symbol",
+                "EC, quiet zone",
+                "characters",
+                "version (modules)",
+                "px a module",
+                "undamaged",
+                *kinds,
+                "mean",
+            ],
+            rows,
+        )
+        + f"\n\nEach damage at four severities, mildest first ({severities}). Every symbol is "
+        f"drawn {r['display_px']} px wide, quiet zone included, as a phone shows it whatever its "
+        "version. The chosen symbol is in bold (docs/decisions/0065).\n"
+    )
+
+
 SECTIONS = {
     "coldstart": coldstart_section,
     "issuance": issuance_section,
@@ -637,6 +700,7 @@ SECTIONS = {
     "orders": orders_section,
     "door": door_section,
     "signin": signin_section,
+    "qrdamage": qrdamage_section,
 }
 
 

@@ -75,10 +75,19 @@ def test_the_png_is_one_bit_grayscale_with_a_white_quiet_zone() -> None:
     assert pixels[border, border] == 0
 
 
-def test_a_136_character_code_stays_a_small_symbol() -> None:
-    # QR alphanumeric mode at level M keeps a ticket code at version 6 (41 modules)
-    matrix = qr.module_matrix(_code())
-    assert len(matrix) == 41 + 2 * qr.QUIET_ZONE
+def test_a_ticket_code_is_a_version_8_symbol_at_level_q() -> None:
+    # QR alphanumeric mode at level Q (docs/decisions/0065) keeps a 144-character code at
+    # version 8 (49 modules), with the standard 4-module quiet zone
+    code = _code()
+    assert len(code) == 144
+    matrix = qr.module_matrix(code)
+    assert qr.ERROR_CORRECTION == "Q"
+    assert qr.QUIET_ZONE == 4
+    assert qr.symbol_version(matrix) == 8
+    assert len(matrix) == 49 + 2 * qr.QUIET_ZONE
+    # where M would have made version 6 and H version 10
+    assert qr.symbol_version(qr.module_matrix(code, level="M")) == 6
+    assert qr.symbol_version(qr.module_matrix(code, level="H")) == 10
 
 
 @pytest.mark.parametrize("box_size", [1, 3, 4, 10])
