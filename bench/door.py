@@ -113,7 +113,7 @@ def _codes(count: int) -> tuple[list[str], str, dict[str, Any], str]:
     }
     bundle_seed = b"bench-bundle-seed-0123456789abcd"
     signed = bundles.sign_with_seed(bundle_seed, content).model_dump()
-    bundle_key = bundles._public(bundle_seed).public_key
+    bundle_key = bundles.public_key_of(bundle_seed).public_key
     return codes, key.public(), signed, bundle_key
 
 

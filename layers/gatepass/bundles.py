@@ -80,6 +80,3 @@ def open_bundle(bundle: SignedBundle, public_key: str) -> dict[str, Any]:
         raise TamperedBundle("the bundle's signature does not match its content") from exc
     content: dict[str, Any] = json.loads(payload)
     return content
-
-
-_public = public_key_of  # the name bench/door.py first used
