@@ -40,7 +40,7 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
 
-def run(suites: list[str], quick: bool) -> dict[str, Any]:
+def run(suites: list[str], quick: bool, before: str | None = None) -> dict[str, Any]:
     from bench import (
         coldstart,
         contention,
@@ -73,7 +73,8 @@ def run(suites: list[str], quick: bool) -> dict[str, Any]:
             if suite == "coldstart":
                 with coldstart.moto_world() as world:
                     world.database_url, world.redis_url = database_url, redis_url
-                    results[suite] = coldstart.run(world, rounds)
+                    subjects = coldstart.with_before(before) if before else coldstart.SUBJECTS
+                    results[suite] = coldstart.run(world, rounds, subjects)
             elif suite == "issuance":
                 results[suite] = issuance.run(rounds, per_round=20 if quick else 50)
             elif suite == "orders":
@@ -108,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (for trying it out)")
     parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="cold start: also measure each function as it was at this git revision",
+    )
     parser.add_argument("--no-write", action="store_true", help="print the report, write nothing")
     parser.add_argument(
         "--render",
@@ -126,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         REPORT.write_text(report.render(json.loads(RESULTS.read_text())))
         print(f"wrote {REPORT.relative_to(ROOT)}")
         return 0
-    results = run(suites, options.quick)
+    results = run(suites, options.quick, options.before)
     if set(suites) != set(SUITES) and RESULTS.exists():
         # A chosen suite replaces its own results and keeps the others' (each says when it ran).
         kept = json.loads(RESULTS.read_text())

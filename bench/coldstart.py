@@ -284,9 +284,14 @@ class Subject:
     # False: the function's libraries and gatepass without compiled bytecode, as SAM's Python
     # builder shipped them before layers/Makefile and functions/Makefile (the SDK precompiled).
     bytecode: bool = True
+    # A git revision: the function as it was then (its gatepass, handler and requirements),
+    # measured in the same rounds as the current one (``python -m bench --before REV``).
+    before: str | None = None
 
     @property
     def name(self) -> str:
+        if self.before:
+            return f"{self.function}, before ({self.before})"
         return self.function if self.bytecode else f"{self.function}, no bytecode"
 
 
@@ -311,6 +316,34 @@ SUBJECTS = (
     Subject("SubscribeFunction", "subscribe.json", as_is, bytecode=False),
     Subject("ProjectorFunction", "projector-ticketing.json", as_is, bytecode=False),
 )
+
+
+def with_before(revision: str, subjects: tuple[Subject, ...] = SUBJECTS) -> tuple[Subject, ...]:
+    """Each function (as built) followed by itself at ``revision``."""
+    paired: list[Subject] = []
+    for subject in subjects:
+        paired.append(subject)
+        if subject.module is None and subject.bytecode:
+            paired.append(
+                Subject(subject.function, subject.event_file, subject.prepare, before=revision)
+            )
+    return tuple(paired)
+
+
+def revision_tree(revision: str, dest: Path) -> Path:
+    """``layers/`` and ``functions/`` as they were at ``revision``, compiled as built."""
+    if dest.exists():
+        return dest
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, "layers", "functions"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    for package in ("layers", "functions"):
+        compileall.compile_dir(str(dest / package), quiet=1)
+    return dest
 
 
 def source_only_site(function_dir: Path, dest: Path) -> Path:
@@ -372,6 +405,10 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
         module = FunctionHost(world.model).module_name(subject.function)[0]
         function_dir = world.model.function_dir(subject.function)
         env.update(world.model.function_env(subject.function))
+        if subject.before:
+            tree = revision_tree(subject.before, workdir / f"before-{subject.before}")
+            function_dir = tree / function_dir.relative_to(ROOT)
+            env["PYTHONPATH"] = os.pathsep.join((str(tree), str(tree / "layers"), PYTHONPATH))
         if not subject.bytecode:
             site = source_only_site(function_dir, workdir / f"source-only-{subject.function}")
             env["PYTHONPATH"] = os.pathsep.join((str(site), PYTHONPATH))
@@ -383,6 +420,10 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
         sample = json.loads((EVENTS / subject.event_file).read_text())
         event = subject.prepare(world, sample)
     env["BENCH_NOT_DEPLOYED"] = ",".join(not_deployed(function_dir, extra))
+    if subject is not None and subject.before and function_dir is not None:
+        env["BENCH_NOT_DEPLOYED"] = ",".join(
+            not_deployed(function_dir, extra, layer=function_dir.parent.parent / "layers")
+        )
     event_path = workdir / "event.json"
     event_path.write_text(json.dumps(event))
     world.timer.take()
@@ -450,6 +491,7 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
             "touches_images": subject.function in IMAGE_FUNCTIONS,
             "reference": subject.module is not None,
             "bytecode": subject.bytecode,
+            "before": subject.before,
             "seconds": measured,
             "import_seconds": summary(imports[subject.name]),
             "aws_seconds": summary(aws[subject.name]),

@@ -60,13 +60,15 @@ def closure(requirements: list[str]) -> set[str]:
     return {name for name in found if "[" not in name}
 
 
-def not_deployed(function_dir: Path | None, extra: tuple[str, ...] = ()) -> list[str]:
+def not_deployed(
+    function_dir: Path | None, extra: tuple[str, ...] = (), layer: Path = ROOT / "layers"
+) -> list[str]:
     """Top-level modules installed here that the deployment (runtime only for None) lacks;
     ``extra`` adds requirements (the reference stack's X-Ray SDK, which functions no longer
-    ship)."""
+    ship); ``layer`` is the SharedLayer's folder (another revision's, for ``--before``)."""
     wanted = [*RUNTIME, *extra]
     if function_dir is not None:
-        wanted += requirements_of(ROOT / "layers" / "requirements.txt")
+        wanted += requirements_of(layer / "requirements.txt")
         wanted += requirements_of(function_dir / "requirements.txt")
     allowed = closure(wanted)
     refused = set()

@@ -2,6 +2,12 @@
 
 Clients honour AWS_ENDPOINT_URL, so the same code talks to AWS, to moto in-process, or to the
 local stand-in server that ``make dev`` runs.
+
+Tables are low-level DynamoDB clients, not ``boto3.resource``: a resource loads a second model
+(the resource definitions) and builds its classes at the first call, the largest single cost of
+a function's first event (docs/performance.md). ``dynamodb_table`` answers a ``Table`` with the
+methods the data layer uses, taking and giving Python values and ``boto3.dynamodb.conditions``
+as the resource's table does, through the same transformation boto3 registers for resources.
 """
 
 from __future__ import annotations
@@ -22,14 +28,78 @@ _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_styl
 
 @cache
 def client(service: str) -> Any:
+    return client_of(service)
+
+
+def client_of(service: str) -> Any:
+    """A new client (``client`` caches one per service)."""
     config = _S3_CONFIG if service == "s3" else _CONFIG
     make: Any = boto3.client
     return make(service, region_name=_region(), config=config)
 
 
+class Table:
+    """One table, addressed with Python values (``meta.client`` too, as the resource's)."""
+
+    def __init__(self, name: str, documents: Any) -> None:
+        self.name = self.table_name = name
+        self.meta = _Meta(documents)
+
+    def get_item(self, **params: Any) -> Any:
+        return self.meta.client.get_item(TableName=self.name, **params)
+
+    def put_item(self, **params: Any) -> Any:
+        return self.meta.client.put_item(TableName=self.name, **params)
+
+    def update_item(self, **params: Any) -> Any:
+        return self.meta.client.update_item(TableName=self.name, **params)
+
+    def delete_item(self, **params: Any) -> Any:
+        return self.meta.client.delete_item(TableName=self.name, **params)
+
+    def query(self, **params: Any) -> Any:
+        return self.meta.client.query(TableName=self.name, **params)
+
+    def scan(self, **params: Any) -> Any:
+        return self.meta.client.scan(TableName=self.name, **params)
+
+
+class _Meta:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+
 @cache
-def dynamodb_table(name: str) -> Any:
-    return boto3.resource("dynamodb", region_name=_region(), config=_CONFIG).Table(name)
+def dynamodb_documents() -> Any:
+    """A DynamoDB client that takes and answers Python values (what ``boto3.resource`` registers
+    on its own client), apart from ``client("dynamodb")``, which speaks DynamoDB JSON."""
+    from boto3.dynamodb.transform import TransformationInjector, copy_dynamodb_params
+
+    documents = client_of("dynamodb")
+    events = documents.meta.events
+    injector = TransformationInjector()
+    events.register(
+        "provide-client-params.dynamodb", copy_dynamodb_params, unique_id="gp-params-copy"
+    )
+    events.register(
+        "before-parameter-build.dynamodb",
+        injector.inject_condition_expressions,
+        unique_id="gp-condition-expression",
+    )
+    events.register(
+        "before-parameter-build.dynamodb",
+        injector.inject_attribute_value_input,
+        unique_id="gp-attr-value-input",
+    )
+    events.register(
+        "after-call.dynamodb", injector.inject_attribute_value_output, unique_id="gp-attr-output"
+    )
+    return documents
+
+
+@cache
+def dynamodb_table(name: str) -> Table:
+    return Table(name, dynamodb_documents())
 
 
 def _region() -> str:
@@ -39,4 +109,5 @@ def _region() -> str:
 def reset() -> None:
     """Forget cached clients (tests start each case against a fresh moto)."""
     client.cache_clear()
+    dynamodb_documents.cache_clear()
     dynamodb_table.cache_clear()

@@ -1,42 +1,47 @@
-"""Configuration as models (pydantic-settings), read from environment variables at cold start.
+"""Configuration as models, read from environment variables at cold start.
 
 Each function has its settings model, composed from small mixins (a table, a bucket, a key, ...),
 so it asks for exactly the variables it uses and a missing or malformed one fails the cold start
 naming itself, not a request. ``FUNCTION_SETTINGS`` names each function's model: the table of
 variables in docs/operations.md is generated from it (``python -m gatepass.config``) and a
 template test checks it against the template's ``Environment``.
+
+The models are pydantic models read from the environment by ``load`` (a field ``name`` is the
+variable ``NAME``; an empty variable counts as unset), not pydantic-settings ``BaseSettings``:
+importing pydantic-settings cost more of every cold start than the rest of the configuration,
+for sources (dotenv files, secrets directories, JSON values, CLI) Gatepass never reads. Each
+model's validator is built when it is first used (``defer_build``), so a function builds only
+its own, not the thirty others' (decision 0034).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
-from functools import cache
-from typing import Annotated, Literal, Self, cast
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gatepass.errors import ConfigurationError as ConfigurationError
 from gatepass.models.identity import SignInPolicy
 from gatepass.models.sessions import SessionPolicy
 
 
-class FunctionSettings(BaseSettings):
+class FunctionSettings(BaseModel):
     """What every function reads (the template's Globals)."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     stage: Annotated[str, Field(description="Deployment stage (`Stage` parameter).")] = "dev"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Self:
         """The settings from ``environ`` (default: the process environment)."""
+        source = os.environ if environ is None else environ
+        given = {name.lower(): value for name, value in source.items() if value != ""}
         try:
-            if environ is None:
-                return cls()
-            given = {name.lower(): value for name, value in environ.items() if value != ""}
-            return cast(Self, _without_environment(cls).model_validate(given))
+            return cls.model_validate(given)
         except ValidationError as exc:
             raise ConfigurationError(_describe(exc)) from exc
 
@@ -47,24 +52,6 @@ class FunctionSettings(BaseSettings):
             name.upper(): (field.is_required(), field.description or "")
             for name, field in cls.model_fields.items()
         }
-
-
-@cache
-def _without_environment(model: type[FunctionSettings]) -> type[FunctionSettings]:
-    """``model`` reading only the values it is given (tests, tools), not the process's."""
-
-    class Given(model):  # type: ignore[valid-type,misc]
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            *others: PydanticBaseSettingsSource,
-            **named: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings,)
-
-    return Given
 
 
 def _describe(exc: ValidationError) -> str:

@@ -1,18 +1,22 @@
 """The session keys objects the sign-in rules and the session verifiers receive.
 
 Apart from ``gatepass.keys`` so that only the functions that handle sessions load PyJWT and
-cryptography: ``SessionKeys`` (the code hashes' key, and where sessions are minted the KMS
-signer) and ``SessionVerifier`` (the KMS key's public half only).
+cryptography, and those only when a token is made or checked (``gatepass.tokens`` is imported
+there, so send-otp, which only hashes codes, never loads them): ``SessionKeys`` (the code
+hashes' key, and where sessions are minted the KMS signer) and ``SessionVerifier`` (the KMS
+key's public half only).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from gatepass import tokens
 from gatepass.errors import ConfigurationError
 from gatepass.keys import derive, secret_key
+
+if TYPE_CHECKING:
+    from gatepass import tokens
 
 
 class SessionKeys(Protocol):
@@ -45,6 +49,8 @@ class SecretSessionKeys:
     def session_signer(self) -> tokens.Signer:
         if not self.signing_key_id:
             raise ConfigurationError("this function does not mint sessions (no signing key)")
+        from gatepass import tokens
+
         return tokens.KmsSigner(self.signing_key_id)
 
 
@@ -55,4 +61,6 @@ class KmsSessionVerifier:
     signing_key_id: str
 
     def session_verifying_key(self) -> tokens.VerifyingKey:
+        from gatepass import tokens
+
         return tokens.kms_verifying_key(self.signing_key_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from gatepass import clock, ids, tokens
+from gatepass import clock, ids
 from gatepass.dal.activity import ActivityStore
 from gatepass.errors import InvalidInput, Unauthorized
 from gatepass.models.activity import (
@@ -34,6 +34,9 @@ def record_activity(
     """
     user: str | None = None
     if authorization is not None and authorization.strip():
+        # Only a signed-in batch loads PyJWT and cryptography.
+        from gatepass import tokens
+
         token = tokens.bearer_token(authorization)
         if token is None:
             raise Unauthorized("The Authorization header is not a bearer token.")

@@ -14,7 +14,7 @@ import secrets
 from typing import NoReturn
 from urllib.parse import urlencode
 
-from gatepass import clock, tokens
+from gatepass import clock
 from gatepass.dal.mail import Mailer
 from gatepass.dal.sessions import SessionStore
 from gatepass.dal.sign_in import SignInStore
@@ -270,6 +270,8 @@ def authorize(
     most 60 s) and reuses it for the caller's next requests to other routes. The signature is
     checked before the session store is read, so a forged token costs no read.
     """
+    from gatepass import tokens
+
     token = tokens.bearer_token(authorization)
     if token is None:
         raise Unauthorized("No bearer token.")

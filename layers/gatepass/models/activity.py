@@ -7,10 +7,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
 
 from gatepass import clock
-from gatepass.models.common import GatepassId
+from gatepass.models.common import GatepassId, Model
 
 ActivityType = Literal["page_view", "event_view", "search", "ticket_view", "share", "check_in_view"]
 
@@ -45,7 +45,7 @@ def _small_flat_map(values: dict[str, PropertyValue]) -> dict[str, PropertyValue
     return values
 
 
-class ActivityEventIn(BaseModel):
+class ActivityEventIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     type: ActivityType
@@ -56,19 +56,19 @@ class ActivityEventIn(BaseModel):
     )
 
 
-class LogActivityRequest(BaseModel):
+class LogActivityRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     events: list[ActivityEventIn] = Field(min_length=1, max_length=MAX_EVENTS_PER_CALL)
 
 
-class LogActivityResponse(BaseModel):
+class LogActivityResponse(Model):
     accepted: int
     # Set for anonymous callers so they can send the same id next time.
     client_id: str | None = None
 
 
-class ActivityRecord(BaseModel):
+class ActivityRecord(Model):
     activity_id: str
     type: ActivityType
     user: str | None = None
@@ -79,6 +79,6 @@ class ActivityRecord(BaseModel):
     expires_at: int
 
 
-class ActivityPage(BaseModel):
+class ActivityPage(Model):
     items: list[ActivityRecord]
     next_cursor: dict[str, str] | None = None

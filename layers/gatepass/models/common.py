@@ -5,9 +5,19 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from gatepass.ids import ID_PATTERN
+
+
+class Model(BaseModel):
+    """What every Gatepass model derives from. Its validator is built when the model is first
+    used, not when its module is imported: a function imports the models of a whole domain and
+    uses two or three of them, and building the others cost a noticeable part of every cold
+    start (docs/performance.md)."""
+
+    model_config = ConfigDict(defer_build=True)
+
 
 # Deliberately plain: a local part, one @, and a dotted domain with a real TLD. Delivery is the
 # true test (the subscription workflow waits for the address to confirm).

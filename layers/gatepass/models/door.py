@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from gatepass.models.common import Email, GatepassId
+from gatepass.models.common import Email, GatepassId, Model
 from gatepass.models.orders import parse_moment
 from gatepass.models.tickets import TicketCodeText
 
@@ -30,21 +30,21 @@ Moment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
 # ---------------------------------------------------------------------------- requests
 
 
-class AddDoorStaffRequest(BaseModel):
+class AddDoorStaffRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
     email: Email
 
 
-class RemoveDoorStaffRequest(BaseModel):
+class RemoveDoorStaffRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
     email: Email
 
 
-class AddGateRequest(BaseModel):
+class AddGateRequest(Model):
     """A gate (an entrance, or the door of an area); no ``ticket_type_ids`` admits every type."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,7 +55,7 @@ class AddGateRequest(BaseModel):
     mode: GateMode = "both"
 
 
-class UpdateGateRequest(BaseModel):
+class UpdateGateRequest(Model):
     """Only the fields given change; a closed gate scans nothing but keeps its counts."""
 
     model_config = ConfigDict(extra="forbid")
@@ -68,7 +68,7 @@ class UpdateGateRequest(BaseModel):
     closed: bool | None = None
 
 
-class QueuedScan(BaseModel):
+class QueuedScan(Model):
     """One scan a scanner made: ``offline`` says the person was already let through (or out) on
     the scanner's own judgement, so a refusal now is a conflict to report, not an answer."""
 
@@ -88,7 +88,7 @@ class QueuedScan(BaseModel):
         return value
 
 
-class SyncScansRequest(BaseModel):
+class SyncScansRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
@@ -98,7 +98,7 @@ class SyncScansRequest(BaseModel):
 # ---------------------------------------------------------------------------- stored records
 
 
-class StaffRecord(BaseModel):
+class StaffRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_id: str
@@ -113,7 +113,7 @@ class StaffRecord(BaseModel):
         return cls.model_validate(dict(fields))
 
 
-class GateRecord(BaseModel):
+class GateRecord(Model):
     """A gate and its counters: admitted entries and exits through it, and how many of those
     inside now came in through it."""
 
@@ -143,7 +143,7 @@ class GateRecord(BaseModel):
         return self.mode == "both" or (self.mode == "entry") == (direction == "in")
 
 
-class ScanIssueRecord(BaseModel):
+class ScanIssueRecord(Model):
     """A synced scan the organizer should see: one that a scanner admitted offline but that
     lost to another scan (``already_checked_in``) or that was refused on arrival."""
 
@@ -172,19 +172,19 @@ class ScanIssueRecord(BaseModel):
 # ---------------------------------------------------------------------------- answers
 
 
-class DoorStaffMember(BaseModel):
+class DoorStaffMember(Model):
     email: str
     status: StaffStatus
     invited_at: str
     revoked_at: str | None = None
 
 
-class DoorStaffResponse(BaseModel):
+class DoorStaffResponse(Model):
     event_id: str
     member: DoorStaffMember
 
 
-class PublicGate(BaseModel):
+class PublicGate(Model):
     gate_id: str
     name: str
     ticket_type_ids: list[str]
@@ -195,12 +195,12 @@ class PublicGate(BaseModel):
     inside: int
 
 
-class GateResponse(BaseModel):
+class GateResponse(Model):
     event_id: str
     gate: PublicGate
 
 
-class DoorTotals(BaseModel):
+class DoorTotals(Model):
     """``inside + left == arrived`` always; ``inside`` is the gates' ``inside`` plus
     ``inside_without_gate`` (scans made with no gate chosen)."""
 
@@ -210,7 +210,7 @@ class DoorTotals(BaseModel):
     inside_without_gate: int
 
 
-class ScanIssue(BaseModel):
+class ScanIssue(Model):
     nonce: str
     kind: str
     message: str
@@ -226,13 +226,13 @@ class ScanIssue(BaseModel):
     first_gate_id: str | None
 
 
-class DoorTicketType(BaseModel):
+class DoorTicketType(Model):
     ticket_type_id: str
     name: str
     multi_entry: bool
 
 
-class EventDoor(BaseModel):
+class EventDoor(Model):
     """What the door looks like now. Staff see the gates and counts; the organizer also sees
     the staff and the synced scans that need attention."""
 
@@ -248,7 +248,7 @@ class EventDoor(BaseModel):
     issues: list[ScanIssue]
 
 
-class DoorEvent(BaseModel):
+class DoorEvent(Model):
     event_id: str
     title: str
     starts_at: str
@@ -256,7 +256,7 @@ class DoorEvent(BaseModel):
     role: DoorRole
 
 
-class DoorEventList(BaseModel):
+class DoorEventList(Model):
     """The events the caller may scan as door staff (active invitations only)."""
 
     events: list[DoorEvent]
@@ -265,7 +265,7 @@ class DoorEventList(BaseModel):
 ScanOutcomeKind = Literal["admitted", "exited", "refused", "conflict"]
 
 
-class ScanOutcome(BaseModel):
+class ScanOutcome(Model):
     nonce: str
     outcome: ScanOutcomeKind
     duplicate: bool = False
@@ -280,7 +280,7 @@ class ScanOutcome(BaseModel):
     first_checked_in_at: str | None = None
 
 
-class SyncScansResponse(BaseModel):
+class SyncScansResponse(Model):
     event_id: str
     results: list[ScanOutcome]
 
@@ -288,7 +288,7 @@ class SyncScansResponse(BaseModel):
 # ---------------------------------------------------------------------------- the bundle
 
 
-class BundleTicket(BaseModel):
+class BundleTicket(Model):
     ticket_id: str
     ticket_type_id: str
     name: str
@@ -296,13 +296,13 @@ class BundleTicket(BaseModel):
     presence: Presence | None = None
 
 
-class BundleRevocation(BaseModel):
+class BundleRevocation(Model):
     ticket_id: str
     reason: str
     revoked_at: str
 
 
-class BundleContent(BaseModel):
+class BundleContent(Model):
     """What the scanner needs to judge codes alone. ``verifying_keys`` maps a key id to an
     event's Ed25519 public key (raw 32 bytes, base64url)."""
 
@@ -321,7 +321,7 @@ class BundleContent(BaseModel):
     inside: list[str]
 
 
-class SignedBundle(BaseModel):
+class SignedBundle(Model):
     """``payload`` is the bundle's JSON as base64url; ``signature`` is Ed25519 over exactly
     those bytes with the bundle key ``key_id`` (``GET /scanner-bundle-key``)."""
 
@@ -330,7 +330,7 @@ class SignedBundle(BaseModel):
     signature: str
 
 
-class BundleKey(BaseModel):
+class BundleKey(Model):
     key_id: str
     public_key: str
     algorithm: Literal["Ed25519"] = "Ed25519"

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -16,6 +15,7 @@ from pydantic import (
 )
 
 from gatepass import clock
+from gatepass.models.common import Model
 from gatepass.models.orders import (
     DEFAULT_MAX_PER_BUYER,
     MAX_TICKET_TYPES,
@@ -41,21 +41,21 @@ Venue = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 MAX_INLINE_DATA_CHARS = 10 * 1024 * 1024
 
 
-class InlineImage(BaseModel):
+class InlineImage(Model):
     model_config = ConfigDict(extra="forbid")
 
     content_type: ImageContentType
     data: Annotated[str, StringConstraints(min_length=1, max_length=MAX_INLINE_DATA_CHARS)]
 
 
-class ImageUploadRequest(BaseModel):
+class ImageUploadRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     content_type: ImageContentType
     size: Annotated[int, Field(ge=1, description="Bytes the browser will upload.")]
 
 
-class CreateEventRequest(BaseModel):
+class CreateEventRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
@@ -98,14 +98,14 @@ def parse_starts_at(value: str) -> datetime:
     return moment
 
 
-class PublicImage(BaseModel):
+class PublicImage(Model):
     display_url: str
     thumbnail_url: str
     width: int
     height: int
 
 
-class PublicEvent(BaseModel):
+class PublicEvent(Model):
     """What anyone may see of an event: never the organizer's address."""
 
     event_id: str
@@ -128,23 +128,23 @@ class PublicEvent(BaseModel):
     ticket_types: list[PublicTicketType]
 
 
-class PresignedUpload(BaseModel):
+class PresignedUpload(Model):
     url: str
     fields: dict[str, str]
     expires_at: str
 
 
-class CreateEventResponse(BaseModel):
+class CreateEventResponse(Model):
     event: PublicEvent
     upload: PresignedUpload | None
 
 
-class EventList(BaseModel):
+class EventList(Model):
     events: list[PublicEvent]
     next_cursor: str | None
 
 
-class EventRecord(BaseModel):
+class EventRecord(Model):
     """An event as it is stored: what the data layer gives logic, and what the web's read model
     holds (its rows carry the same names). Never sent to a caller as it is: see ``public_event``.
     """

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from gatepass.models.common import Email
+from gatepass.models.common import Email, Model
 from gatepass.models.sessions import SessionPolicy
 
 # A browser's sign-in nonce and a link's token: URL-safe base64 of at least 128 random bits.
@@ -44,7 +44,7 @@ class SignInPolicy:
         return self.code_ttl_seconds // 2
 
 
-class SendOtpRequest(BaseModel):
+class SendOtpRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
@@ -59,11 +59,11 @@ class SendOtpRequest(BaseModel):
     )
 
 
-class SendOtpResponse(BaseModel):
+class SendOtpResponse(Model):
     message: str
 
 
-class VerifyOtpRequest(BaseModel):
+class VerifyOtpRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
@@ -71,7 +71,7 @@ class VerifyOtpRequest(BaseModel):
     code: str = Field(min_length=1, max_length=16)
 
 
-class VerifyLinkRequest(BaseModel):
+class VerifyLinkRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(pattern=LINK_TOKEN, description="The token of the mail's sign-in link.")
@@ -80,7 +80,7 @@ class VerifyLinkRequest(BaseModel):
     )
 
 
-class SessionTokenResponse(BaseModel):
+class SessionTokenResponse(Model):
     token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name)
     expires_in: int
@@ -88,7 +88,7 @@ class SessionTokenResponse(BaseModel):
     expires_at: int
 
 
-class AuthorizerPolicy(BaseModel):
+class AuthorizerPolicy(Model):
     """What a TOKEN authorizer answers API Gateway (an IAM policy and a flat context)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -98,7 +98,7 @@ class AuthorizerPolicy(BaseModel):
     context: dict[str, str | int | bool]
 
 
-class VerifyIdTokenRequest(BaseModel):
+class VerifyIdTokenRequest(Model):
     """``/verify-id-token``: the ID token the web received from the stack's identity provider."""
 
     model_config = ConfigDict(extra="forbid")

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from gatepass.models.common import Email, GatepassId
+from gatepass.models.common import Email, GatepassId, Model
 
 MAX_TICKET_TYPES = 20
 MAX_ORDER_TICKETS = 20
@@ -48,7 +48,7 @@ def parse_moment(value: str, field: str) -> datetime:
     return moment
 
 
-class _SaleWindow(BaseModel):
+class _SaleWindow(Model):
     opens_at: Moment | None = None
     closes_at: Moment | None = None
 
@@ -94,14 +94,14 @@ class UpdateTicketTypeRequest(_SaleWindow):
     multi_entry: bool | None = None
 
 
-class OrderLine(BaseModel):
+class OrderLine(Model):
     model_config = ConfigDict(extra="forbid")
 
     ticket_type_id: GatepassId
     attendee_name: AttendeeName = ""
 
 
-class CancelTicketRequest(BaseModel):
+class CancelTicketRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     ticket_id: GatepassId | None = None
@@ -114,13 +114,13 @@ class CancelTicketRequest(BaseModel):
         return self
 
 
-class CancelEventRequest(BaseModel):
+class CancelEventRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
 
 
-class TransferTicketRequest(BaseModel):
+class TransferTicketRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     ticket_id: GatepassId
@@ -130,7 +130,7 @@ class TransferTicketRequest(BaseModel):
 # ---------------------------------------------------------------------------- stored records
 
 
-class SeatsRecord(BaseModel):
+class SeatsRecord(Model):
     """The event's seats counter (``SEATS``): what a sale's first condition reads."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -151,7 +151,7 @@ class SeatsRecord(BaseModel):
         return cls.model_validate(dict(fields))
 
 
-class TicketTypeRecord(BaseModel):
+class TicketTypeRecord(Model):
     """A ticket type with its counters (``TYPE#<id>``)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -186,7 +186,7 @@ class TicketTypeRecord(BaseModel):
         return "open"
 
 
-class OrderRecord(BaseModel):
+class OrderRecord(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     order_id: str
@@ -207,7 +207,7 @@ class OrderRecord(BaseModel):
 # ---------------------------------------------------------------------------- public shapes
 
 
-class PublicTicketType(BaseModel):
+class PublicTicketType(Model):
     ticket_type_id: str
     name: str
     description: str
@@ -222,7 +222,7 @@ class PublicTicketType(BaseModel):
     multi_entry: bool = False
 
 
-class TicketTypeResponse(BaseModel):
+class TicketTypeResponse(Model):
     ticket_type: PublicTicketType
 
 

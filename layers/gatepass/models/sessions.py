@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from gatepass.models.common import Model
 
 # Sessions minted before a "sign out everywhere" can live at most this long after it
 # (SESSION_TTL_SECONDS' upper bound), so the mark is kept that long and then expires.
@@ -46,7 +48,7 @@ class SessionState:
     valid_after: int | None
 
 
-class SessionView(BaseModel):
+class SessionView(Model):
     """``GET /session``: the caller's session, live at the time of the answer."""
 
     session_id: str
@@ -59,13 +61,13 @@ class SessionView(BaseModel):
     idle_timeout_seconds: int
 
 
-class SignOutRequest(BaseModel):
+class SignOutRequest(Model):
     """The body of ``/sign-out`` and ``/sign-out-everywhere``: an empty JSON object (the token
     in ``Authorization`` says whose session ends)."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class SignOutResponse(BaseModel):
+class SignOutResponse(Model):
     signed_out: Literal["session", "everywhere"]
     message: str

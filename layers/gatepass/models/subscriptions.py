@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from gatepass.models.common import Email
+from gatepass.models.common import Email, Model
 
 SubscriptionStatus = Literal["starting", "pending", "active", "expired", "failed"]
 
@@ -14,20 +14,20 @@ SubscriptionStatus = Literal["starting", "pending", "active", "expired", "failed
 RESTARTABLE: frozenset[str] = frozenset({"expired", "failed"})
 
 
-class SubscribeRequest(BaseModel):
+class SubscribeRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     email: Email
 
 
-class SubscribeResponse(BaseModel):
+class SubscribeResponse(Model):
     """The same for every address: whether it was new, pending or subscribed is never said."""
 
     email: str
     message: str
 
 
-class WorkflowInput(BaseModel):
+class WorkflowInput(Model):
     """What ``/subscribe`` hands the subscription state machine."""
 
     email: Email

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from gatepass.models.common import GatepassId
+from gatepass.models.common import GatepassId, Model
 from gatepass.models.orders import MAX_ORDER_TICKETS, OrderLine, OrderStatus, TicketStatus
 
 # Visible ASCII only, as the Idempotency-Key header draft recommends for opaque keys.
@@ -18,7 +18,7 @@ TicketCodeText = Annotated[
 ]
 
 
-class CreateTicketRequest(BaseModel):
+class CreateTicketRequest(Model):
     """An order: without ``tickets``, one ticket of the event's first type (version 1)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -29,7 +29,7 @@ class CreateTicketRequest(BaseModel):
     ) = None
 
 
-class Ticket(BaseModel):
+class Ticket(Model):
     ticket_id: str
     event_id: str
     holder: str
@@ -44,7 +44,7 @@ class Ticket(BaseModel):
     revoked_reason: str | None = None
 
 
-class Order(BaseModel):
+class Order(Model):
     order_id: str
     event_id: str
     buyer: str
@@ -53,21 +53,21 @@ class Order(BaseModel):
     tickets: list[Ticket]
 
 
-class CreateTicketResponse(BaseModel):
+class CreateTicketResponse(Model):
     """The order, and its first ticket as ``ticket`` (what version 1 answered)."""
 
     order: Order
     ticket: Ticket
 
 
-class QrCodeLink(BaseModel):
+class QrCodeLink(Model):
     ticket_id: str
     url: str
     expires_at: str
     expires_in: int
 
 
-class CheckInRequest(BaseModel):
+class CheckInRequest(Model):
     """A scan at the door: ``gate_id`` names the gate (none: the event's door as a whole),
     ``direction`` says entry or exit (none: the gate's own, entry for a gate that does both)."""
 
@@ -79,7 +79,7 @@ class CheckInRequest(BaseModel):
     direction: Literal["in", "out"] | None = None
 
 
-class CheckInResult(BaseModel):
+class CheckInResult(Model):
     ticket_id: str
     event_id: str
     holder: str
@@ -96,26 +96,26 @@ class CheckInResult(BaseModel):
     re_entry: bool = False
 
 
-class CancelTicketResponse(BaseModel):
+class CancelTicketResponse(Model):
     """The tickets this request cancelled (their codes are revoked)."""
 
     cancelled: list[Ticket]
 
 
-class CancelEventResponse(BaseModel):
+class CancelEventResponse(Model):
     event_id: str
     status: Literal["cancelled"]
     revoked: int
     notified: int
 
 
-class RevokedTicket(BaseModel):
+class RevokedTicket(Model):
     ticket_id: str
     revoked_at: str
     reason: str
 
 
-class RevocationList(BaseModel):
+class RevocationList(Model):
     """An event's revoked tickets in the order they were revoked; ``next_since`` continues."""
 
     event_id: str
@@ -123,14 +123,14 @@ class RevocationList(BaseModel):
     next_since: str | None
 
 
-class TransferTicketResponse(BaseModel):
+class TransferTicketResponse(Model):
     """The recipient's new ticket; the given one is revoked."""
 
     transferred: str
     ticket: Ticket
 
 
-class ApplePassLink(BaseModel):
+class ApplePassLink(Model):
     """Where the caller's ``.pkpass`` can be fetched for a short while."""
 
     ticket_id: str
@@ -140,7 +140,7 @@ class ApplePassLink(BaseModel):
     voided: bool
 
 
-class GoogleWalletLink(BaseModel):
+class GoogleWalletLink(Model):
     """A Google Wallet save link for the caller's ticket, and the state it gives the ticket."""
 
     ticket_id: str
