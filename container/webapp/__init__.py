@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, g
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -28,6 +29,9 @@ from webapp.readmodel import ReadModel, make_engine
 from webapp.services import Availability, Services
 from webapp.views import oidc
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 
 def _kms_session_key(key_id: str) -> Callable[[], tokens.VerifyingKey]:
     # Only the public half, fetched once per worker: the web can verify sessions, never mint one.
@@ -40,9 +44,11 @@ def create_app(
     api: ApiClient | None = None,
     session_key: Callable[[], tokens.VerifyingKey] | None = None,
     media: MediaUrls | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Flask:
     """The web app. ``api``, ``session_key`` and ``media`` replace the AWS-backed defaults
-    (tests and local development pass their own)."""
+    (tests and local development pass their own); ``tracer_provider`` traces the app with it
+    whatever ``TRACING`` says (tests read its spans)."""
     config = config or Config.from_env()
     logging.basicConfig(level=config.LOG_LEVEL)
     app = Flask(__name__)
@@ -133,4 +139,14 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     limiter.exempt(health.bp)
+    if tracer_provider is None and config.TRACING == "otlp":
+        from webapp import tracing
+
+        tracer_provider = tracing.otlp_provider(
+            config.OTEL_EXPORTER_OTLP_ENDPOINT, config.TRACING_SAMPLE_RATIO
+        )
+    if tracer_provider is not None:
+        from webapp import tracing
+
+        tracing.instrument(app, provider=tracer_provider)
     return app

@@ -289,8 +289,35 @@ class SignInSettings(_Settings):
         return self
 
 
+class TracingSettings(_Settings):
+    """Tracing (OpenTelemetry, decision 0034)"""
+
+    TRACING: Literal["off", "otlp"] = Field(
+        "off",
+        description="`otlp`: trace requests, SQL, Redis and API calls and send the spans to "
+        "`OTEL_EXPORTER_OTLP_ENDPOINT` (the ADOT collector beside the container, which forwards "
+        "them to X-Ray); `off` loads no tracing library.",
+    )
+    OTEL_EXPORTER_OTLP_ENDPOINT: str = Field(
+        "http://127.0.0.1:4318", description="The collector's OTLP/HTTP endpoint."
+    )
+    TRACING_SAMPLE_RATIO: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of requests traced when no caller decided (a sampled "
+        "`X-Amzn-Trace-Id` from the load balancer is always followed).",
+    )
+
+
 class Config(
-    DatabaseSettings, CacheSettings, ApiSettings, SecuritySettings, SignInSettings, MediaSettings
+    DatabaseSettings,
+    CacheSettings,
+    ApiSettings,
+    SecuritySettings,
+    SignInSettings,
+    MediaSettings,
+    TracingSettings,
 ):
     """The web service's settings; Flask reads them as its config (``as_flask``)."""
 

@@ -18,12 +18,21 @@ from webapp.config import (
     DatabaseSettings,
     MediaSettings,
     SecuritySettings,
+    TracingSettings,
     field_range,
 )
 
 TABLE_START = "<!-- web-environment: generated from container/webapp/config.py -->"
 TABLE_END = "<!-- /web-environment -->"
-GROUPS = (DatabaseSettings, CacheSettings, ApiSettings, SecuritySettings, MediaSettings, Config)
+GROUPS = (
+    DatabaseSettings,
+    CacheSettings,
+    ApiSettings,
+    SecuritySettings,
+    MediaSettings,
+    TracingSettings,
+    Config,
+)
 
 
 def _default(field: FieldInfo) -> str:

@@ -18,7 +18,8 @@ NESTED: dict[str, Any] = yaml_parse((ROOT / "container" / "template.yaml").read_
 
 
 def _environment_entry(name: str) -> Any:
-    [container] = NESTED["Resources"]["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    containers = NESTED["Resources"]["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    [container] = [c for c in containers if c.get("Name") == "web"]
     found = [
         e
         for e in container["Environment"]
@@ -70,7 +71,9 @@ def test_the_task_definition_sets_media_base_url_from_the_parameter_when_given()
 
 def test_the_task_role_signs_media_reads_only_when_the_site_pre_signs_them() -> None:
     policies = NESTED["Resources"]["WebTaskRole"]["Properties"]["Policies"]
-    [presign] = [p for p in policies if "Fn::If" in p]
+    [presign] = [
+        p for p in policies if "Fn::If" in p and p["Fn::If"][1]["PolicyName"] == "PresignMediaReads"
+    ]
     condition, present, absent = presign["Fn::If"]
     assert present["PolicyName"] == "PresignMediaReads"
     assert absent == {"Ref": "AWS::NoValue"}

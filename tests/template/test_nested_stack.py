@@ -518,8 +518,10 @@ def _container() -> dict[str, Any]:
     """The web container, with entries present only under a condition (``!If [C, x, NoValue]``)
     listed as present: what a stack with an identity provider gets."""
     containers = RESOURCES["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
-    assert len(containers) == 1
-    container: dict[str, Any] = dict(containers[0])
+    # The web container, and with WebTracing the collector beside it (only under its condition).
+    [web] = [c for c in containers if c.get("Name") == "web"]
+    assert [_present(c)["Name"] for c in containers if c is not web] in ([], ["otel-collector"])
+    container: dict[str, Any] = dict(web)
     for key in ("Environment", "Secrets"):
         container[key] = [_present(entry) for entry in container[key]]
     return container
@@ -577,6 +579,15 @@ def test_task_role_presigns_media_reads_only_the_session_public_key_and_connects
         p["PolicyName"]: p["PolicyDocument"]["Statement"]
         for p in map(_present, RESOURCES["WebTaskRole"]["Properties"]["Policies"])
     }
+    # With WebTracing only, the collector's two X-Ray actions (they take no resource ARN).
+    traces = statements.pop("SendTracesToXRay")
+    assert traces == [
+        {
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        }
+    ]
     actions = sorted(s["Action"] for group in statements.values() for s in group)
     # No kms:Sign and no secret: the web can verify a session, never mint one.
     assert actions == ["kms:GetPublicKey", "rds-db:connect", "s3:GetObject"]
