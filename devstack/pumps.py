@@ -256,6 +256,7 @@ class StreamMapping:
     max_retries: int
     on_failure: Any
     enabled: bool
+    filters: tuple[dict[str, Any], ...] = ()
 
 
 def stream_mappings(model: TemplateModel) -> list[StreamMapping]:
@@ -278,9 +279,45 @@ def stream_mappings(model: TemplateModel) -> list[StreamMapping]:
                     .get("OnFailure", {})
                     .get("Destination"),
                     enabled=str(model.resolve(props.get("Enabled", True))).lower() != "false",
+                    filters=tuple(
+                        json.loads(str(model.resolve(f["Pattern"])))
+                        for f in props.get("FilterCriteria", {}).get("Filters", [])
+                    ),
                 )
             )
     return found
+
+
+def _matches(pattern: Any, value: Any, present: bool = True) -> bool:
+    """Lambda's event filtering, for what the template uses: nested objects, lists of exact
+    values, ``{"anything-but": [...]}``, ``{"exists": bool}`` and ``{"prefix": ...}``."""
+    if isinstance(pattern, dict):
+        if not isinstance(value, dict):
+            return False
+        return all(_matches(p, value.get(k), k in value) for k, p in pattern.items())
+    if isinstance(pattern, list):
+        return any(_matches_one(rule, value, present) for rule in pattern)
+    return False
+
+
+def _matches_one(rule: Any, value: Any, present: bool) -> bool:
+    if isinstance(rule, dict):
+        if "exists" in rule:
+            return bool(rule["exists"]) == present
+        if not present:
+            return False
+        if "anything-but" in rule:
+            excluded = rule["anything-but"]
+            return value not in (excluded if isinstance(excluded, list) else [excluded])
+        if "prefix" in rule:
+            return isinstance(value, str) and value.startswith(rule["prefix"])
+        raise ValueError(f"filter rule {rule!r} is not supported locally")
+    return present and value == rule
+
+
+def passes_filters(filters: tuple[dict[str, Any], ...], record: dict[str, Any]) -> bool:
+    """Whether the event source mapping's filters (ORed) let ``record`` through."""
+    return not filters or any(_matches(pattern, record) for pattern in filters)
 
 
 def _jsonable(value: Any) -> Any:
@@ -318,13 +355,27 @@ class StreamPump(Pump):
         shard_id = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
             "Shards"
         ][0]["ShardId"]
-        iterator = streams.get_shard_iterator(
-            StreamArn=self.stream_arn,
-            ShardId=shard_id,
-            ShardIteratorType=self.mapping.starting_position,
-        )["ShardIterator"]
+        start = self.mapping.starting_position
+        last: str | None = None
+        if start == "LATEST":
+            # Where the stream ends now; from there on, every record is new.
+            last = self._end_of_stream(streams, shard_id)
+            start = "TRIM_HORIZON"
         while not self.stopping.is_set():
             try:
+                # A fresh iterator from the last record seen, every time: moto restores a table
+                # (its stream shard included) from a copy when a transaction is cancelled, and an
+                # older iterator would keep reading the shard it replaced.
+                if last is None:
+                    position: dict[str, str] = {"ShardIteratorType": start}
+                else:
+                    position = {
+                        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                        "SequenceNumber": last,
+                    }
+                iterator = streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, **position
+                )["ShardIterator"]
                 page = streams.get_records(ShardIterator=iterator, Limit=self.mapping.batch_size)
             except Exception:
                 if self.stopping.is_set():
@@ -332,14 +383,36 @@ class StreamPump(Pump):
                 log.exception("could not read the %s stream", self.mapping.table)
                 self.stopping.wait(1)
                 continue
-            iterator = page.get("NextShardIterator") or iterator
-            records = [self._lambda_record(r) for r in page.get("Records", [])]
+            raw = page.get("Records", [])
+            if raw:
+                last = str(raw[-1]["dynamodb"]["SequenceNumber"])
+            records = [
+                record
+                for record in (self._lambda_record(r) for r in raw)
+                if passes_filters(self.mapping.filters, record)
+            ]
+            if not records and raw:
+                continue  # filtered out, as Lambda drops them
             if not records:
                 self.idle.set()
                 self.stopping.wait(0.25)
                 continue
             self.idle.clear()
             self._deliver(records, shard_id)
+
+    def _end_of_stream(self, streams: Any, shard_id: str) -> str | None:
+        """The sequence number of the stream's last record so far (None when empty)."""
+        iterator = streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        last: str | None = None
+        while True:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records = page.get("Records", [])
+            if not records:
+                return last
+            last = str(records[-1]["dynamodb"]["SequenceNumber"])
+            iterator = page["NextShardIterator"]
 
     def _lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         converted: dict[str, Any] = _jsonable(record)

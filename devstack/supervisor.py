@@ -51,6 +51,7 @@ class Options:
     web: bool = True
     poll_interval: int = 2
     deadline: int = 900
+    offer_lifetime: int = 120
     verbose: bool = False
 
 
@@ -93,6 +94,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         default=int(env.get("GATEPASS_SUBSCRIPTION_POLL_SECONDS", 2)),
         help="seconds between the subscription workflow's confirmation checks",
     )
+    parser.add_argument(
+        "--offer-lifetime",
+        type=int,
+        default=int(env.get("GATEPASS_OFFER_LIFETIME_SECONDS", 120)),
+        help="seconds a waiting-list offer can be claimed (WaitlistOfferLifetimeSeconds)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="function logs at INFO")
     args = parser.parse_args(argv)
     return Options(
@@ -105,6 +112,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         seed=args.seed,
         web=args.web,
         poll_interval=args.poll_interval,
+        offer_lifetime=args.offer_lifetime,
         verbose=args.verbose,
     )
 
@@ -116,6 +124,7 @@ class Stack:
             "AllowedWebOrigin": f"http://{HOST}:{options.web_port}",
             "SubscriptionPollIntervalSeconds": str(options.poll_interval),
             "SubscriptionDeadlineSeconds": str(options.deadline),
+            "WaitlistOfferLifetimeSeconds": str(options.offer_lifetime),
         }
         self.oidc: LocalOidcProvider | None = None
         if options.sign_in == "oidc":

@@ -16,7 +16,11 @@ from botocore.client import BaseClient
 
 from devstack.template import ROOT, TemplateModel
 
-TEST_PARAMETERS = {"SubscriptionPollIntervalSeconds": "1", "SubscriptionDeadlineSeconds": "3"}
+TEST_PARAMETERS = {
+    "SubscriptionPollIntervalSeconds": "1",
+    "SubscriptionDeadlineSeconds": "3",
+    "WaitlistOfferLifetimeSeconds": "60",
+}
 MODEL = TemplateModel(parameters=TEST_PARAMETERS)
 
 os.environ.update(

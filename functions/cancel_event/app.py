@@ -11,6 +11,7 @@ from gatepass.config import CancelEventSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.orders import DynamoOrderStore
+from gatepass.dal.waitlist import DynamoWaitlistStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.orders import cancel_event as cancel
 from gatepass.models.orders import CancelEventRequest
@@ -20,6 +21,7 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 settings = CancelEventSettings.load()
 events = DynamoEventStore(settings.ticketing_table)
 orders = DynamoOrderStore(settings.ticketing_table)
+waitlist = DynamoWaitlistStore(settings.ticketing_table)
 mailer = mailer_for(
     settings.mail_channel,
     topic_arn=settings.mail_topic_arn,
@@ -30,7 +32,9 @@ app = make_resolver(settings.allowed_web_origin)
 
 @app.post("/cancel-event")
 def cancel_event(body: CancelEventRequest) -> CancelEventResponse:
-    return cancel(body, caller_id(app), events=events, orders=orders, mailer=mailer)
+    return cancel(
+        body, caller_id(app), events=events, orders=orders, mailer=mailer, waitlist=waitlist
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -300,6 +300,21 @@ class SubscriptionWorkflow(FunctionSettings):
     ]
 
 
+class OfferTimer(FunctionSettings):
+    offer_state_machine_arn: Annotated[
+        str, Field(description="The waiting-list offer timer (statemachines/offer.asl.json).")
+    ]
+    waitlist_offer_lifetime_seconds: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=7 * 86400,
+            description="How long an emailed waiting-list offer can be claimed, seconds "
+            "(`WaitlistOfferLifetimeSeconds`).",
+        ),
+    ] = 86400
+
+
 class ReadModel(FunctionSettings):
     """DATABASE_URL, or DATABASE_HOST with the RDS-managed secret (JSON with username and
     password) named by DATABASE_SECRET_ARN; the cache the projector invalidates, if any."""
@@ -416,6 +431,22 @@ class ReissueTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey, Ticke
     pass
 
 
+class WaitlistPlacesSettings(Api, TicketingTable):
+    pass
+
+
+class OffersSettings(Api, TicketingTable, TicketsBucket, TicketKey, TicketKeysKey):
+    pass
+
+
+class WaitlistSettings(Api, TicketingTable, Mail, OfferTimer, Site):
+    """The emailed offer link opens ``SITE_URL`` (else ``ALLOWED_WEB_ORIGIN``)."""
+
+    @property
+    def offer_site(self) -> str:
+        return self.site_url or self.allowed_web_origin
+
+
 class GetQrCodeSettings(Api, TicketingTable, TicketsBucket, PresignedUrls):
     pass
 
@@ -481,6 +512,9 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "TransferTicketFunction": TransferTicketSettings,
     "RotateEventKeyFunction": RotateEventKeySettings,
     "ReissueTicketFunction": ReissueTicketSettings,
+    "WaitlistPlacesFunction": WaitlistPlacesSettings,
+    "OffersFunction": OffersSettings,
+    "WaitlistFunction": WaitlistSettings,
     "GetQrCodeFunction": GetQrCodeSettings,
     "CheckInFunction": CheckInSettings,
     "DoorFunction": DoorSettings,

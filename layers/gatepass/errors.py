@@ -257,3 +257,30 @@ class WalletNotConfigured(ServiceUnavailable):
     """The wallet's signing credentials in Secrets Manager are still the deploy's placeholder."""
 
     code = "wallet_not_configured"
+
+
+# The waiting list (docs/decisions/0051).
+
+
+class NotSoldOut(Conflict):
+    code = "not_sold_out"
+
+
+class AlreadyWaiting(Conflict):
+    code = "already_waiting"
+
+
+class NotWaiting(Conflict):
+    code = "not_waiting"
+
+
+class OfferExpired(Conflict):
+    code = "offer_expired"
+
+
+class OfferAlreadyClaimed(Conflict):
+    code = "offer_already_claimed"
+
+
+class OfferDeclined(Conflict):
+    code = "offer_declined"

@@ -22,6 +22,10 @@ _ROUTES = {
     "/check-in": "check_in",
     "/rotate-event-key": "rotate_event_key",
     "/reissue-ticket": "reissue_ticket",
+    "/join-waitlist": "waitlist_places",
+    "/leave-waitlist": "waitlist_places",
+    "/claim-offer": "offers",
+    "/decline-offer": "offers",
 }
 
 
@@ -49,6 +53,12 @@ def event_keys(event_id: str) -> Answer:
         path_parameters={"event_id": event_id},
     )
     return Answer(app.lambda_handler(request, LambdaContext()))
+
+
+def my_waitlist(user: str) -> Answer:
+    from functions.waitlist_places import app
+
+    return Answer(app.lambda_handler(api_event("GET", "/my-waitlist", user=user), LambdaContext()))
 
 
 def future(days: int = 30) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.template import ROOT, TemplateModel
 from gatepass.config import FUNCTION_SETTINGS, FunctionSettings, variables_table
-from gatepass.dal.layout import subscription_key
+from gatepass.dal.layout import offer_key, subscription_key
 
 pytestmark = pytest.mark.template
 
@@ -54,6 +54,14 @@ def test_the_workflow_writes_the_subscription_under_the_data_layers_key() -> Non
     key = definition["States"]["Configure"]["Parameters"]["key"]
     expected = subscription_key("{}")
     assert key["pk"]["S.$"] == f"States.Format('{expected['pk']}', $.email)"
+    assert key["sk"] == {"S": expected["sk"]}
+
+
+def test_the_offer_timer_expires_the_offer_under_the_data_layers_key() -> None:
+    definition = json.loads((ROOT / "statemachines" / "offer.asl.json").read_text())
+    key = definition["States"]["Configure"]["Parameters"]["key"]
+    expected = offer_key("{}")
+    assert key["pk"]["S.$"] == f"States.Format('{expected['pk']}', $.offer_id)"
     assert key["sk"] == {"S": expected["sk"]}
 
 

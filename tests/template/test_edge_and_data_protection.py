@@ -399,6 +399,8 @@ PUBLIC_FUNCTIONS = {
     "SessionsFunction": "SignInReservedConcurrency",
     "RotateEventKeyFunction": "PublicReservedConcurrency",
     "ReissueTicketFunction": "PublicReservedConcurrency",
+    "WaitlistPlacesFunction": "PublicReservedConcurrency",
+    "OffersFunction": "PublicReservedConcurrency",
 }
 
 

@@ -50,6 +50,10 @@ VALID: dict[str, dict[str, Any]] = {
     "AddGateRequest": {"event_id": "mfrggzdfmztwq2lk", "name": "North gate"},
     "UpdateGateRequest": {"event_id": "mfrggzdfmztwq2lk", "gate_id": "nbswy3dpo5xxe3de"},
     "SignOutRequest": {},
+    "JoinWaitlistRequest": {"event_id": "mfrggzdfmztwq2lk", "ticket_type_id": "nbswy3dpo5xxe3de"},
+    "LeaveWaitlistRequest": {"event_id": "mfrggzdfmztwq2lk", "ticket_type_id": "nbswy3dpo5xxe3de"},
+    "ClaimOfferRequest": {"offer_id": "mfrggzdfmztwq2lk"},
+    "DeclineOfferRequest": {"offer_id": "mfrggzdfmztwq2lk"},
 }
 BOUNDS = {
     "minLength": ("maxLength", -1),

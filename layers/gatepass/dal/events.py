@@ -338,6 +338,7 @@ class TicketTypeChanges(Protocol):
         set_fields: dict[str, Any],
         remove_fields: list[str],
         quota: int | None,
+        seats_available: int = 0,
     ) -> TicketTypeRecord: ...
 
 
@@ -389,9 +390,13 @@ class DynamoTicketTypeStore:
         set_fields: dict[str, Any],
         remove_fields: list[str],
         quota: int | None,
+        seats_available: int = 0,
     ) -> TicketTypeRecord:
         """Apply a change to ``kind`` as it was read: a new quota moves ``available`` by the
-        same amount, and a lower one needs that many seats still available."""
+        same amount, and a lower one needs that many seats still available. A higher one gives
+        its new seats to the type's line first, as many as people wait for and the event's
+        ``seats_available`` (as read) allow (docs/decisions/0051); the line and the seats are
+        held to what was read, so a raced change is refused and read again."""
         names: dict[str, str] = {"#status": "status"}
         values: dict[str, Any] = {":one": 1}
         sets: list[str] = []
@@ -405,30 +410,58 @@ class DynamoTicketTypeStore:
             removes.append(f"#r{position}")
         adds = ["version :one"]
         condition = "attribute_exists(pk)"
+        to_line = 0
+        seats_condition = "attribute_exists(pk) AND #status = :on_sale"
+        seats_values: dict[str, Any] = {":on_sale": "on_sale"}
         if quota is not None and quota != kind.quota:
             delta = quota - kind.quota
             values.update({":delta": delta, ":read_quota": kind.quota})
-            adds += ["quota :delta", "available :delta"]
+            adds += ["quota :delta"]
             condition += " AND quota = :read_quota"
             if delta < 0:
                 values[":decrease"] = -delta
                 condition += " AND available >= :decrease"
+                adds += ["available :delta"]
+            else:
+                # New seats go to the line first (docs/decisions/0051).
+                to_line = max(0, min(delta, kind.queue, seats_available))
+                names["#queue"] = "queue"
+                values[":read_queue"] = kind.queue
+                if kind.queue == 0:
+                    condition += " AND (attribute_not_exists(#queue) OR #queue = :read_queue)"
+                else:
+                    condition += " AND #queue = :read_queue"
+                values[":for_sale"] = delta - to_line
+                adds += ["available :for_sale"]
+                if to_line:
+                    values.update({":to_line": to_line, ":minus_to_line": -to_line})
+                    adds += ["held :to_line", "#queue :minus_to_line", "unassigned :to_line"]
+                    seats_condition += " AND available >= :to_line"
+                    seats_values[":to_line"] = to_line
+                if to_line < min(delta, kind.queue):
+                    # The event's seats were the limit: they must still be.
+                    seats_condition += " AND available <= :seats_read"
+                    seats_values[":seats_read"] = max(0, seats_available)
         expression = "ADD " + ", ".join(adds)
         if sets:
             expression = "SET " + ", ".join(sets) + " " + expression
         if removes:
             expression += " REMOVE " + ", ".join(removes)
+        seats_check: dict[str, Any] = {
+            "TableName": self._table_name,
+            "Key": seats_key(kind.event_id),
+            "ConditionExpression": seats_condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": seats_values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if to_line:
+            seats_check["UpdateExpression"] = (
+                "ADD available :minus_to_line, held :to_line, version :one"
+            )
+            seats_values.update({":minus_to_line": -to_line, ":one": 1})
         items: list[dict[str, Any]] = [
-            {
-                "ConditionCheck": {
-                    "TableName": self._table_name,
-                    "Key": seats_key(kind.event_id),
-                    "ConditionExpression": "attribute_exists(pk) AND #status = :on_sale",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {":on_sale": "on_sale"},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
+            {"Update": seats_check} if to_line else {"ConditionCheck": seats_check},
             {
                 "Update": {
                     "TableName": self._table_name,

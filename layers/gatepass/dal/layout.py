@@ -148,6 +148,48 @@ def signing_key_key(event_id: str, key_id: str) -> Key:
     return {"pk": f"SIGNINGKEY#{event_id}", "sk": f"KEY#{key_id}"}
 
 
+# The waiting list (docs/decisions/0051): a line per ticket type, its entries in join order, one
+# guard per person and type, and an item per offer.
+ENTRY_PREFIX = "ENTRY#"
+PERSON_PREFIX = "PERSON#"
+WAITING_INDEX = "gsi2"
+"""gsi2 also lists a person's waiting-list entries (``WAITING#<email>`` / ``<joined_at>#<id>``)."""
+
+
+def line_partition(event_id: str, ticket_type_id: str) -> str:
+    return f"WAITLIST#{event_id}#{ticket_type_id}"
+
+
+def entry_sort_key(joined_at: str, entry_id: str) -> str:
+    """Join time, then a random id: the line's order is the sort key's."""
+    return f"{ENTRY_PREFIX}{joined_at}#{entry_id}"
+
+
+def entry_key(event_id: str, ticket_type_id: str, entry_sk: str) -> Key:
+    return {"pk": line_partition(event_id, ticket_type_id), "sk": entry_sk}
+
+
+def guard_key(event_id: str, ticket_type_id: str, person: str) -> Key:
+    return {"pk": line_partition(event_id, ticket_type_id), "sk": f"{PERSON_PREFIX}{person}"}
+
+
+def waiting_partition(person: str) -> str:
+    return f"WAITING#{person}"
+
+
+def entry_index_keys(person: str, *, joined_at: str, entry_id: str) -> Key:
+    return {"gsi2pk": waiting_partition(person), "gsi2sk": f"{joined_at}#{entry_id}"}
+
+
+def offer_key(offer_id: str) -> Key:
+    return {"pk": f"OFFER#{offer_id}", "sk": META}
+
+
+def offer_execution_name(offer_id: str) -> str:
+    """The offer timer's execution name: one execution per offer, however often it is started."""
+    return f"offer-{offer_id}"
+
+
 # IdentityTable -------------------------------------------------------------------------------
 
 

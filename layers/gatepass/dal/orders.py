@@ -10,6 +10,7 @@ cancels a transaction, the items it refused come back as they were
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Literal, Protocol
@@ -49,6 +50,7 @@ class CancelRefused(Exception):
         self.seats: SeatsRecord | None = None
         self.seats_refused = False
         self.order_changed = False
+        self.line_changed = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class OrderStore(Protocol):
         reason: str,
         now: str,
         until_start: bool,
+        queues: Mapping[str, int],
     ) -> None: ...
 
     def transfer(
@@ -95,6 +98,8 @@ class OrderStore(Protocol):
     ) -> None: ...
 
     def get_tickets(self, ticket_ids: list[str]) -> list[TicketRecord]: ...
+
+    def queues(self, event_id: str, ticket_type_ids: list[str]) -> dict[str, int]: ...
 
     def close_sale(self, event_id: str, *, now: str) -> SeatsRecord | None: ...
 
@@ -148,6 +153,94 @@ def revocation_item(event_id: str, ticket_id: str, *, at: str, reason: str) -> d
     }
 
 
+@dataclass(frozen=True)
+class LineUpdate:
+    item: dict[str, Any]
+    to_line: int
+
+
+def line_update(
+    table_name: str, event_id: str, ticket_type_id: str, *, freed: int, queue: int
+) -> LineUpdate:
+    """Give ``freed`` seats of a type back: as many as its line has people waiting for (as
+    read: ``queue``) are set aside for the line (``held``, ``unassigned``), the rest are for
+    sale. The condition holds the line to what was read, so no seat goes to sale while someone
+    waits and none is set aside for nobody (docs/decisions/0051)."""
+    to_line = max(0, min(freed, queue))
+    values: dict[str, Any] = {
+        ":for_sale": freed - to_line,
+        ":minus_k": -freed,
+        ":one": 1,
+    }
+    if to_line == 0:
+        condition = "attribute_exists(pk) AND (attribute_not_exists(queue) OR queue <= :zero)"
+        update = "ADD available :for_sale, sold :minus_k, version :one"
+        values[":zero"] = 0
+    else:
+        condition = "attribute_exists(pk) AND queue >= :to_line"
+        if to_line < freed:
+            condition += " AND queue <= :to_line"
+        update = (
+            "ADD available :for_sale, sold :minus_k, held :to_line, queue :minus_to_line, "
+            "unassigned :to_line, version :one"
+        )
+        values.update({":to_line": to_line, ":minus_to_line": -to_line})
+    return LineUpdate(
+        item={
+            "Update": {
+                "TableName": table_name,
+                "Key": layout.ticket_type_key(event_id, ticket_type_id),
+                "ConditionExpression": condition,
+                "UpdateExpression": update,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        },
+        to_line=to_line,
+    )
+
+
+def buyer_update(table_name: str, order: OrderRecord, *, max_per_buyer: int) -> dict[str, Any]:
+    """Count an order's tickets on its buyer, within the buyer limit (a transaction item)."""
+    n = len(order.ticket_ids)
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": layout.buyer_key(order.event_id, order.buyer),
+            "ConditionExpression": "attribute_not_exists(pk) OR tickets <= :room",
+            "UpdateExpression": (
+                "ADD tickets :n, version :one SET entity = :entity, event_id = :event_id, "
+                "buyer = :buyer"
+            ),
+            "ExpressionAttributeValues": {
+                ":n": n,
+                ":one": 1,
+                ":room": max_per_buyer - n,
+                ":entity": "buyer",
+                ":event_id": order.event_id,
+                ":buyer": order.buyer,
+            },
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def new_order_items(
+    table_name: str, order: OrderRecord, tickets: list[TicketRecord]
+) -> list[dict[str, Any]]:
+    """Put the order and its tickets, each only if new (transaction items)."""
+    return [
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        for item in [order_item(order), *(ticket_item(ticket) for ticket in tickets)]
+    ]
+
+
 class DynamoOrderStore:
     """The AWS implementation over the TicketingTable."""
 
@@ -176,6 +269,23 @@ class DynamoOrderStore:
             )
             if item:
                 found.append(ticket_record(item))
+        return found
+
+    def queues(self, event_id: str, ticket_type_ids: list[str]) -> dict[str, int]:
+        """How many people wait, not yet matched to a seat, in each type's line."""
+        found = {}
+        for type_id in ticket_type_ids:
+            item = (
+                self._table()
+                .get_item(
+                    Key=layout.ticket_type_key(event_id, type_id),
+                    ConsistentRead=True,
+                    ProjectionExpression="#queue",
+                    ExpressionAttributeNames={"#queue": "queue"},
+                )
+                .get("Item")
+            )
+            found[type_id] = int((item or {}).get("queue", 0))
         return found
 
     def event_tickets(self, event_id: str) -> list[TicketRecord]:
@@ -335,47 +445,8 @@ class DynamoOrderStore:
                     }
                 }
             )
-        items.append(
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": layout.buyer_key(order.event_id, order.buyer),
-                    "ConditionExpression": "attribute_not_exists(pk) OR tickets <= :room",
-                    "UpdateExpression": (
-                        "ADD tickets :n, version :one SET entity = :entity, event_id = :event_id, "
-                        "buyer = :buyer"
-                    ),
-                    "ExpressionAttributeValues": {
-                        ":n": n,
-                        ":one": 1,
-                        ":room": max_per_buyer - n,
-                        ":entity": "buyer",
-                        ":event_id": order.event_id,
-                        ":buyer": order.buyer,
-                    },
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-        )
-        items.append(
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": order_item(order),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        )
-        for ticket in tickets:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": ticket_item(ticket),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
+        items.append(buyer_update(self.table_name, order, max_per_buyer=max_per_buyer))
+        items += new_order_items(self.table_name, order, tickets)
 
         def refused(reasons: list[dict[str, Any]]) -> Exception:
             seats_reason, rest = reasons[0], reasons[1:]
@@ -414,11 +485,15 @@ class DynamoOrderStore:
         reason: str,
         now: str,
         until_start: bool,
+        queues: Mapping[str, int],
     ) -> None:
         """Revoke live tickets of one event held by ``holder`` and give their seats back.
 
         ``orders`` maps each order touched to its ``live_count`` as read; the order's update is
-        conditional on it, so two cancellations of one order never lose a count.
+        conditional on it, so two cancellations of one order never lose a count. ``queues`` maps
+        each type to its line as read (``queue``): a freed seat goes to the line while someone
+        waits for it, else back to sale (docs/decisions/0051), on the condition that the line is
+        still what was read, so a seat is never for sale while someone waits for it.
         """
         event_id = tickets[0].event_id
         n = len(tickets)
@@ -450,8 +525,18 @@ class DynamoOrderStore:
                     }
                 }
             )
+        type_items = [
+            line_update(self.table_name, event_id, type_id, freed=k, queue=queues.get(type_id, 0))
+            for type_id, k in per_type.items()
+        ]
+        to_line = sum(item.to_line for item in type_items)
         seats_condition = "attribute_exists(pk)"
-        values: dict[str, Any] = {":n": n, ":minus_n": -n, ":one": 1}
+        values: dict[str, Any] = {
+            ":for_sale": n - to_line,
+            ":minus_n": -n,
+            ":held": to_line,
+            ":one": 1,
+        }
         if until_start:
             seats_condition += " AND starts_at > :now"
             values[":now"] = now
@@ -461,24 +546,15 @@ class DynamoOrderStore:
                     "TableName": self.table_name,
                     "Key": layout.seats_key(event_id),
                     "ConditionExpression": seats_condition,
-                    "UpdateExpression": "ADD available :n, sold :minus_n, version :one",
+                    "UpdateExpression": (
+                        "ADD available :for_sale, sold :minus_n, held :held, version :one"
+                    ),
                     "ExpressionAttributeValues": values,
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         )
-        for type_id, k in per_type.items():
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": layout.ticket_type_key(event_id, type_id),
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "UpdateExpression": "ADD available :k, sold :minus_k, version :one",
-                        "ExpressionAttributeValues": {":k": k, ":minus_k": -k, ":one": 1},
-                    }
-                }
-            )
+        items += [item.item for item in type_items]
         for buyer, k in per_buyer.items():
             items.append(
                 {
@@ -534,7 +610,10 @@ class DynamoOrderStore:
                 refusal.seats_refused = True
                 old = plain_item(seats_reason.get("Item"))
                 refusal.seats = SeatsRecord.of(old) if old else None
-            refusal.order_changed = any(condition_failed(r) for r in reasons[n + 1 :])
+            lines = reasons[n + 1 : n + 1 + len(type_items)]
+            refusal.line_changed = any(condition_failed(r) for r in lines)
+            rest = reasons[n + 1 + len(type_items) :]
+            refusal.order_changed = any(condition_failed(r) for r in rest)
             return refusal
 
         transact(self._table().meta.client, items, refused)

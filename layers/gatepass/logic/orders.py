@@ -15,6 +15,7 @@ from gatepass.dal.events import EventStore
 from gatepass.dal.mail import Mailer
 from gatepass.dal.orders import CancelRefused, OrderStore
 from gatepass.dal.tickets import TicketRecord
+from gatepass.dal.waitlist import WaitlistStore
 from gatepass.errors import (
     Conflict,
     EventStarted,
@@ -24,6 +25,7 @@ from gatepass.errors import (
     TicketNotActive,
 )
 from gatepass.logic.ticket_views import ticket_view
+from gatepass.logic.waitlist import close_lines
 from gatepass.models.orders import CancelEventRequest, CancelTicketRequest
 from gatepass.models.tickets import (
     CancelEventResponse,
@@ -34,6 +36,8 @@ from gatepass.models.tickets import (
 from gatepass.observability import MetricUnit, logger, metrics
 
 REVOCATIONS_PAGE = 500
+# Tries when people join or leave a line while its seats are being given back.
+LINE_ATTEMPTS = 8
 
 
 def cancel_ticket(
@@ -69,17 +73,27 @@ def cancel_ticket(
             raise NotFound("No such order.")
         live[order_id] = order.live_count
     now = clock.iso(clock.now())
-    try:
-        orders.cancel(
-            wanted,
-            holder=caller,
-            orders=live,
-            reason="cancelled_by_holder",
-            now=now,
-            until_start=True,
-        )
-    except CancelRefused as refused:
-        raise _refusal(refused, now) from None
+    type_ids = sorted({t.ticket_type_id for t in wanted if t.ticket_type_id})
+    for attempt in range(LINE_ATTEMPTS):
+        # A freed seat goes to its type's line while someone waits (docs/decisions/0051): the
+        # transaction holds each line to what was read here, and a line that moved meanwhile
+        # is read again.
+        queues = orders.queues(wanted[0].event_id, type_ids)
+        try:
+            orders.cancel(
+                wanted,
+                holder=caller,
+                orders=live,
+                reason="cancelled_by_holder",
+                now=now,
+                until_start=True,
+                queues=queues,
+            )
+            break
+        except CancelRefused as refused:
+            if _only_the_line_moved(refused) and attempt + 1 < LINE_ATTEMPTS:
+                continue
+            raise _refusal(refused, now) from None
     metrics.add_metric(name="TicketsCancelled", unit=MetricUnit.Count, value=len(wanted))
     cancelled = [
         TicketRecord(
@@ -93,6 +107,12 @@ def cancel_ticket(
         for t in wanted
     ]
     return CancelTicketResponse(cancelled=[ticket_view(t) for t in cancelled])
+
+
+def _only_the_line_moved(refused: CancelRefused) -> bool:
+    return refused.line_changed and not (
+        refused.refused_tickets or refused.seats_refused or refused.order_changed
+    )
 
 
 def _refusal(refused: CancelRefused, now: str) -> Exception:
@@ -120,6 +140,7 @@ def cancel_event(
     events: EventStore,
     orders: OrderStore,
     mailer: Mailer,
+    waitlist: WaitlistStore,
 ) -> CancelEventResponse:
     event = events.get(request.event_id)
     if event is None:
@@ -147,10 +168,17 @@ def cancel_event(
             notified += 1
         except Exception:
             logger.exception("cancellation mail not sent", extra={"event_id": event.event_id})
+    # Nobody is offered a seat of a cancelled event (the matcher's condition reads the seats'
+    # status too); the lines end and open offers are withdrawn.
+    closed = close_lines(event, waitlist=waitlist, mailer=mailer)
     metrics.add_metric(name="EventsCancelled", unit=MetricUnit.Count, value=1)
     logger.info("event cancelled", extra={"event_id": event.event_id, "revoked": revoked})
     return CancelEventResponse(
-        event_id=event.event_id, status="cancelled", revoked=revoked, notified=notified
+        event_id=event.event_id,
+        status="cancelled",
+        revoked=revoked,
+        notified=notified,
+        waitlist_closed=closed,
     )
 
 

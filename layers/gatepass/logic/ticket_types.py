@@ -12,6 +12,7 @@ from typing import Any
 from gatepass import clock
 from gatepass.dal.events import EventStore, TicketTypeChanges, TypeChangeRefused
 from gatepass.errors import (
+    Conflict,
     EventCancelled,
     Forbidden,
     InvalidInput,
@@ -32,6 +33,9 @@ from gatepass.models.orders import (
     public_ticket_type,
 )
 from gatepass.observability import logger
+
+# Tries when the type's counters or line move between the read and the change.
+CHANGE_ATTEMPTS = 5
 
 
 def add_ticket_type(
@@ -57,6 +61,29 @@ def update_ticket_type(
     events: EventStore,
     types: TicketTypeChanges,
 ) -> TicketTypeResponse:
+    for attempt in range(CHANGE_ATTEMPTS):
+        try:
+            event, changed = _update_once(request, organizer, events=events, types=types)
+            break
+        except TypeChangeRefused as refused:
+            if _moved(refused) and attempt + 1 < CHANGE_ATTEMPTS:
+                continue  # a sale, a cancellation or the line moved meanwhile: read again
+            if _moved(refused):
+                raise Conflict("The ticket type is changing fast; try again.") from None
+            raise _refusal(refused) from None
+    else:  # pragma: no cover - the loop either breaks or raises
+        raise AssertionError("unreachable")
+    logger.info("ticket type changed", extra={"event_id": event.event_id})
+    return TicketTypeResponse(ticket_type=_public(event, changed))
+
+
+def _update_once(
+    request: UpdateTicketTypeRequest,
+    organizer: str,
+    *,
+    events: EventStore,
+    types: TicketTypeChanges,
+) -> tuple[EventRecord, TicketTypeRecord]:
     event = _organizers_event(request.event_id, organizer, events)
     kind = next((k for k in event.ticket_types if k.ticket_type_id == request.ticket_type_id), None)
     if kind is None:
@@ -85,14 +112,23 @@ def update_ticket_type(
     quota = request.quota if "quota" in given else None
     if quota is not None and kind.quota - quota > kind.available:
         raise _below_sold(kind)
-    try:
-        changed = types.update(
-            kind, set_fields=set_fields, remove_fields=remove_fields, quota=quota
-        )
-    except TypeChangeRefused as refused:
-        raise _refusal(refused) from None
-    logger.info("ticket type changed", extra={"event_id": event.event_id})
-    return TicketTypeResponse(ticket_type=_public(event, changed))
+    changed = types.update(
+        kind,
+        set_fields=set_fields,
+        remove_fields=remove_fields,
+        quota=quota,
+        seats_available=event.seats_left,
+    )
+    return event, changed
+
+
+def _moved(refused: TypeChangeRefused) -> bool:
+    """Whether reading again may help: the seats or the type changed since they were read
+    (a sale, a cancellation, the line), rather than the event being cancelled or the type
+    missing. Reading again also re-checks every rule (a quota below what is sold)."""
+    if refused.seats is not None:
+        return refused.seats.status != "cancelled"
+    return refused.kind is not None
 
 
 def _organizers_event(event_id: str, organizer: str, events: EventStore) -> EventRecord:

@@ -21,6 +21,7 @@ first order again, through a Powertools idempotency record keyed on all of them.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -146,14 +147,40 @@ def _place(
     tickets: TicketsDataAccess,
     keys: TicketKeys,
 ) -> CreateTicketResponse:
-    from gatepass import qr
-
     event = events.get(request.event_id)
     if event is None or not event.ticket_types:
         raise NotFound("No such event.")
     now = clock.iso(clock.now())
     lines = order_lines(event, request.tickets)
     check_order(event, lines)
+    prepared = prepare_order(event, lines, buyer, keys, now=now)
+    try:
+        orders.sell(
+            prepared.order, prepared.tickets, max_per_buyer=event.max_tickets_per_buyer, now=now
+        )
+    except OrderRefused as refused:
+        asked = Counter(line.ticket_type_id for line in lines)
+        raise refusal(refused, event, asked=asked, now=now) from None
+    metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
+    return complete_order(prepared, tickets=tickets)
+
+
+@dataclass(frozen=True)
+class PreparedOrder:
+    """An order ready to write: its record, its tickets with signed codes, their QR images."""
+
+    order: OrderRecord
+    tickets: list[TicketRecord]
+    pngs: dict[str, bytes]
+
+
+def prepare_order(
+    event: EventRecord, lines: list[OrderLine], buyer: str, keys: TicketKeys, *, now: str
+) -> PreparedOrder:
+    """Sign a code and render a QR PNG per ticket, in memory: no side effect, so a failure
+    sells nothing (a sale, or a claimed waiting-list offer)."""
+    from gatepass import qr
+
     # Opened once per container and event key (gatepass.ticket_keys), not per ticket.
     signing_key = keys.signing_key(event.event_id, event.signing_key_id)
     order_id = ids.new_id()
@@ -189,17 +216,16 @@ def _place(
         created_at=now,
         updated_at=now,
     )
-    try:
-        orders.sell(placed, records, max_per_buyer=event.max_tickets_per_buyer, now=now)
-    except OrderRefused as refused:
-        asked = Counter(line.ticket_type_id for line in lines)
-        raise refusal(refused, event, asked=asked, now=now) from None
-    metrics.add_metric(name="TicketsSold", unit=MetricUnit.Count, value=len(records))
-    metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
-    for record in records:
-        store_qr(tickets, record, pngs[record.ticket_id])
-    views = [ticket_view(record) for record in records]
-    return CreateTicketResponse(order=order_view(placed, views), ticket=views[0])
+    return PreparedOrder(order=placed, tickets=records, pngs=pngs)
+
+
+def complete_order(prepared: PreparedOrder, *, tickets: TicketsDataAccess) -> CreateTicketResponse:
+    """After the order's transaction: store the QR images and answer the order."""
+    metrics.add_metric(name="TicketsSold", unit=MetricUnit.Count, value=len(prepared.tickets))
+    for record in prepared.tickets:
+        store_qr(tickets, record, prepared.pngs[record.ticket_id])
+    views = [ticket_view(record) for record in prepared.tickets]
+    return CreateTicketResponse(order=order_view(prepared.order, views), ticket=views[0])
 
 
 def store_qr(tickets: TicketsDataAccess, record: TicketRecord, png: bytes) -> None:

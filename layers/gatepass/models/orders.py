@@ -167,6 +167,7 @@ class TicketTypeRecord(Model):
     held: int = 0
     checked_in: int = 0
     queue: int = 0
+    unassigned: int = 0
     opens_at: str | None = None
     closes_at: str | None = None
     max_per_order: int = DEFAULT_MAX_PER_ORDER

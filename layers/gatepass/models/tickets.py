@@ -107,6 +107,7 @@ class CancelEventResponse(Model):
     status: Literal["cancelled"]
     revoked: int
     notified: int
+    waitlist_closed: int = 0
 
 
 class RevokedTicket(Model):
