@@ -4,7 +4,9 @@ a real photo, takes a ticket, shows its QR code, checks it in at the door by typ
 second check-in refused and the counts move, and sees the visits on the activity dashboard.
 Then real events: an organizer adds a second ticket type; a buyer orders one ticket of each
 type with names, cancels one and gives the other to a friend, who is emailed and finds it under
-their tickets; the organizer sees every status by type and in the CSV export."""
+their tickets; the organizer sees every status by type and in the CSV export. And the waiting
+list: a second person joins a sold-out event's line, the holder cancels, the freed seat is
+offered by email and claimed from the emailed link."""
 
 from __future__ import annotations
 
@@ -390,4 +392,85 @@ def test_tickets_of_two_types_one_cancelled_one_given_away(
         ]
     finally:
         for context in people.values():
+            context.close()
+
+
+def test_a_freed_seat_goes_to_the_next_in_line_who_claims_it_from_the_email(
+    browser: Browser, page: Page, stack: Stack, camera: Camera
+) -> None:
+    stamp = f"{datetime.now():%H%M%S}"
+    organizer, holder, waiter = (
+        f"e2e-{who}-{stamp}@example.com" for who in ("line-host", "holder", "waiter")
+    )
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2)]
+    holder_page, waiter_page = (context.new_page() for context in contexts)
+    try:
+        # --- an event of one seat, taken
+        sign_up_and_in(page, stack, organizer)
+        title = f"Attic Recital {stamp}"
+        page.goto(f"{stack.web_url}/organizer/events/new")
+        page.get_by_label("Title").fill(title)
+        page.get_by_label("Venue").fill("The Attic, Braga")
+        starts = datetime.now() + timedelta(days=9)
+        page.get_by_label("Starts (your local time)").fill(starts.strftime("%Y-%m-%dT19:00"))
+        page.get_by_label("Seats").fill("1")
+        page.get_by_role("button", name="Publish event").click()
+        page.locator("#upload-event-link").click()
+        reload_until(
+            page, "the event page", lambda: page.get_by_role("heading", name=title).count() == 1
+        )
+        event_url = page.url
+        sign_up_and_in(holder_page, stack, holder)
+        holder_page.goto(event_url)
+        holder_page.get_by_role("button", name="Get ticket").click()
+        holder_page.wait_for_url(re.compile(r"/me/tickets"))
+
+        # --- a second person joins the waiting list and sees their place
+        sign_up_and_in(waiter_page, stack, waiter)
+        waiter_page.goto(event_url)
+        join = waiter_page.get_by_role("button", name="Join the waiting list for General admission")
+        reload_until(waiter_page, "the sold-out type", lambda: join.count() == 1)
+        join.click()
+        expect(waiter_page.locator(".flash.success")).to_contain_text(
+            "You are number 1 in line for General admission."
+        )
+        camera.shoot(waiter_page, "waiting-list-joined")
+
+        # --- the holder cancels; the seat is offered to the waiter by email
+        holder_page.goto(f"{stack.web_url}/me/tickets")
+        ticket = holder_page.locator("section.order", has_text=title).locator("li.ticket").first
+        reload_until(
+            holder_page,
+            "the ticket",
+            lambda: ticket.get_by_role("link", name="Cancel this ticket").count() == 1,
+        )
+        ticket.get_by_role("link", name="Cancel this ticket").click()
+        holder_page.get_by_role("button", name="Yes, cancel the ticket").click()
+        expect(holder_page.locator(".flash.success")).to_contain_text("Cancelled 1 ticket.")
+        mail = newest_mail(waiter_page, stack, waiter, "notification", "/offers/")
+        camera.shoot(waiter_page, "mailbox-offer")
+        link = mail.locator("a[href*='/offers/']").first
+        offer_url = str(link.get_attribute("href"))
+
+        # --- the waiter opens the link and claims the ticket
+        waiter_page.goto(offer_url)
+        expect(
+            waiter_page.get_by_role("heading", name="A seat for you: General admission")
+        ).to_be_visible()
+        camera.shoot(waiter_page, "offer")
+        waiter_page.get_by_label("Name on the ticket (optional)").fill("Wanda Silva")
+        waiter_page.get_by_role("button", name="Claim the ticket").click()
+        expect(waiter_page.get_by_role("heading", name="Order confirmed")).to_be_visible()
+        expect(waiter_page.locator("table.order")).to_contain_text("Wanda Silva")
+        waiter_page.goto(f"{stack.web_url}/me/tickets")
+        claimed = waiter_page.locator("section.order", has_text=title)
+        reload_until(
+            waiter_page,
+            "the claimed ticket with its QR image",
+            lambda: claimed.locator("img.qr").count() == 1,
+        )
+        expect(claimed).to_contain_text("General admission · Wanda Silva")
+        camera.shoot(waiter_page, "claimed-ticket")
+    finally:
+        for context in contexts:
             context.close()
