@@ -76,9 +76,9 @@ def type_sales(
     row: Mapping[str, Any], waiting: Mapping[str, int] | None = None
 ) -> list[dict[str, Any]]:
     """Per ticket type of an event row (``ReadModel.event``): quota, sold, left, checked in and
-    waiting. ``left`` is what can still be bought: never more than the event's seats left."""
+    waiting. ``left`` is what can still be bought: never more than the event's seats left.
+    ``waiting`` is None until the read model holds waiting-list entries (a follow-up)."""
     event_left = max(0, int(row.get("available") or 0))
-    waiting = waiting or {}
     return [
         {
             "ticket_type_id": kind["ticket_type_id"],
@@ -89,7 +89,7 @@ def type_sales(
             "held": kind["held"],
             "checked_in": kind["checked_in"],
             "paused": kind["paused"],
-            "waiting": int(waiting.get(kind["ticket_type_id"], 0)),
+            "waiting": None if waiting is None else int(waiting.get(kind["ticket_type_id"], 0)),
         }
         for kind in row.get("ticket_types", [])
     ]

@@ -15,7 +15,7 @@
       if (!row) { return; }
       ["sold", "left", "checked_in", "waiting"].forEach(function (name) {
         var cell = row.querySelector('[data-count="' + name + '"]');
-        if (cell) { cell.textContent = kind[name]; }
+        if (cell && kind[name] !== null && kind[name] !== undefined) { cell.textContent = kind[name]; }
       });
     });
   }
