@@ -5,7 +5,6 @@ and changes nothing."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.support.api import LambdaContext, json_body
 from tests.support.mail import sent_to
 from tests.support.stream import StreamDelivery
 from tests.support.ticketing import ORGANIZER, create_event, my_waitlist, order, post
+from tests.support.waitlist import offers_mailed_to
 from tests.support.workflow import finished
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,6 @@ ALICE = "alice@example.com"
 BOB = "bob@example.com"
 CAROL = "carol@example.com"
 DAVE = "dave@example.com"
-OFFER_LINK = re.compile(r"http://localhost:8080/offers/([a-z2-7]{16})")
 
 
 @pytest.fixture
@@ -70,7 +69,7 @@ def join(event_id: str, type_id: str, user: str) -> Any:
 
 def offer_of(user: str) -> str:
     """The offer id of the link last emailed to ``user``."""
-    links = [m for mail in sent_to(user) for m in OFFER_LINK.findall(mail["Message"])]
+    links = offers_mailed_to(user)
     assert links, f"no offer emailed to {user}"
     return links[-1]
 

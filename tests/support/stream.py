@@ -19,7 +19,9 @@ class StreamDelivery:
 
     def __init__(self, aws: TemplateModel, function: str = "WaitlistFunction") -> None:
         self.mapping: StreamMapping = next(
-            m for m in stream_mappings(aws) if m.function == function
+            m
+            for m in stream_mappings(aws)
+            if m.function == function and m.table == "TicketingTable"
         )
         self.module = import_module("functions." + aws.function_dir(function).name + ".app")
         self.arn = aws.created["TicketingTable"]["stream_arn"]
@@ -55,17 +57,27 @@ class StreamDelivery:
             if not got:
                 return records
 
+    def deliver_once(self) -> int:
+        """Deliver what is new now, once; returns how many records the function received."""
+        records = self._new_records()
+        for start in range(0, len(records), self.mapping.batch_size):
+            batch = records[start : start + self.mapping.batch_size]
+            answer = self.module.lambda_handler({"Records": batch}, LambdaContext())
+            self.failures += list(answer.get("batchItemFailures", []))
+        return len(records)
+
+    def replay(self) -> int:
+        """Deliver the whole stream again from its start (what a replay or a retry does)."""
+        self.last = None
+        return self.deliver()
+
     def deliver(self, rounds: int = 50) -> int:
         """Deliver until the stream has nothing new (what the function writes comes back);
         returns how many records the function received. Reported failures are kept."""
         delivered = 0
         for _ in range(rounds):
-            records = self._new_records()
-            if not records:
+            received = self.deliver_once()
+            if not received:
                 return delivered
-            for start in range(0, len(records), self.mapping.batch_size):
-                batch = records[start : start + self.mapping.batch_size]
-                answer = self.module.lambda_handler({"Records": batch}, LambdaContext())
-                self.failures += list(answer.get("batchItemFailures", []))
-                delivered += len(batch)
+            delivered += received
         raise AssertionError("the stream never went quiet")

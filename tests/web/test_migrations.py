@@ -76,4 +76,6 @@ def test_migrations_go_down_and_up_again(scratch_database: str) -> None:
         "activities",
         "activity_daily",
         "people",
+        "waitlist_entries",
+        "waitlist_offers",
     }

@@ -32,6 +32,8 @@ from gatepass.readmodel.schema import (
     orders,
     ticket_types,
     tickets,
+    waitlist_entries,
+    waitlist_offers,
 )
 
 ChangeName = Literal["INSERT", "MODIFY", "REMOVE"]
@@ -146,7 +148,16 @@ def project(conn: Connection, change: Change) -> Outcome:
         if change.name == "REMOVE":
             return Outcome("activity", row["activity_id"], _expire_activity(conn, row))
         return Outcome("activity", row["activity_id"], _insert_activity(conn, row))
-    # Buyers' counts, v1 holdings (and anything added later) are not part of the read model.
+    if entity in ("waitlist_entry", "offer"):
+        # The waiting list: counts on pages are read apart from the caches, like sales.
+        if entity == "waitlist_entry":
+            row, table, key = waitlist_entry_row(image), waitlist_entries, "entry_id"
+        else:
+            row, table, key = offer_row(image), waitlist_offers, "offer_id"
+        applied = _upsert_versioned(conn, table, key, _tombstone(row, change))
+        return Outcome(entity, row[key], applied)
+    # Buyers' counts, v1 holdings, waiting-list guards (and anything added later) are not part
+    # of the read model.
     return Outcome(str(entity or "unknown"), _describe_key(image), applied=False)
 
 
@@ -208,6 +219,41 @@ def ticket_type_row(image: Mapping[str, Any]) -> dict[str, Any]:
         "closes_at": _optional_timestamp(image, "closes_at"),
         "max_per_order": _integer(image, "max_per_order"),
         "paused": bool(image.get("paused", False)),
+        "queue": _optional_integer(image, "queue") or 0,
+        "unassigned": _optional_integer(image, "unassigned") or 0,
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def waitlist_entry_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "entry_id": _text(image, "entry_id"),
+        "event_id": _text(image, "event_id"),
+        "ticket_type_id": _text(image, "ticket_type_id"),
+        "person": _text(image, "person"),
+        "status": _text(image, "status"),
+        "joined_at": _timestamp(image, "joined_at"),
+        "offer_id": _optional_text(image, "offer_id"),
+        "expires_at": _optional_timestamp(image, "expires_at"),
+        "updated_at": _optional_timestamp(image, "updated_at"),
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def offer_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "offer_id": _text(image, "offer_id"),
+        "event_id": _text(image, "event_id"),
+        "ticket_type_id": _text(image, "ticket_type_id"),
+        "person": _text(image, "person"),
+        "entry_id": _text(image, "entry_id"),
+        "status": _text(image, "status"),
+        "offered_at": _timestamp(image, "offered_at"),
+        "expires_at": _timestamp(image, "expires_at"),
+        "order_id": _optional_text(image, "order_id"),
+        "updated_at": _optional_timestamp(image, "updated_at"),
         "version": _integer(image, "version"),
         "deleted": False,
     }

@@ -106,6 +106,10 @@ ticket_types = Table(
     Column("paused", Boolean, nullable=False, server_default=false()),
     Column("version", BigInteger, nullable=False),
     Column("deleted", Boolean, nullable=False, server_default=false()),
+    # The waiting list's counters (docs/decisions/0051): people waiting with no seat set aside,
+    # and seats set aside for the line not yet offered.
+    Column("queue", Integer, nullable=False, server_default=text("0")),
+    Column("unassigned", Integer, nullable=False, server_default=text("0")),
     Index(None, "event_id", "position"),
 )
 
@@ -155,6 +159,47 @@ tickets = Table(
     Index(None, "event_id", "ticket_type_id"),
 )
 
+# The waiting list (docs/decisions/0051): one row per entry (a person's place in a type's line,
+# ordered by joined_at then entry_id) and one per offer of a freed seat.
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("entry_id", Text, primary_key=True),
+    Column("event_id", Text, nullable=False),
+    Column("ticket_type_id", Text, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    Column("offer_id", Text),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Index(
+        "ix_waitlist_entries_line", "event_id", "ticket_type_id", "status", "joined_at", "entry_id"
+    ),
+    Index("ix_waitlist_entries_person_status", "person", "status"),
+)
+
+waitlist_offers = Table(
+    "waitlist_offers",
+    metadata,
+    Column("offer_id", Text, primary_key=True),
+    Column("event_id", Text, nullable=False),
+    Column("ticket_type_id", Text, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("entry_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("offered_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("order_id", Text),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Index(None, "person"),
+    Index(None, "event_id", "ticket_type_id"),
+)
+
 # One row per activity record: inserting it is what makes counting it idempotent. When the
 # record expires (DynamoDB TTL) the row keeps only what the aggregates need.
 activities = Table(
@@ -192,6 +237,8 @@ people = Table(
 )
 
 TRUNCATE_ORDER = (
+    "waitlist_offers",
+    "waitlist_entries",
     "people",
     "activity_daily",
     "activities",
