@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, case, create_engine,
 from sqlalchemy.engine import RowMapping
 
 from gatepass import clock
+from gatepass.readmodel import waitlist
 from gatepass.readmodel.database import normalize_url
 from gatepass.readmodel.iam_auth import use_iam_tokens
 from gatepass.readmodel.schema import (
@@ -324,6 +325,20 @@ class ReadModel:
         with self.engine.connect() as conn:
             row = conn.execute(statement).mappings().first()
         return _plain(row) if row else None
+
+    def waiting_by_type(self, event_id: str) -> dict[str, int]:
+        """People waiting (not yet offered) in each of the event's lines."""
+        with self.engine.connect() as conn:
+            return waitlist.waiting_by_type(conn, event_id)
+
+    def waiting_lines(self, event_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Each type's line as the organizer sees it: who waits or holds an offer, in order."""
+        with self.engine.connect() as conn:
+            lines: dict[str, list[dict[str, Any]]] = {}
+            for row in waitlist.lines(conn, event_id):
+                plain = {name: _json_value(value) for name, value in row.items()}
+                lines.setdefault(str(row["ticket_type_id"]), []).append(plain)
+            return lines
 
     def attendees(self, event_id: str) -> list[dict[str, Any]]:
         """Every ticket of the event (cancelled and transferred ones too), by type in the

@@ -76,8 +76,8 @@ def type_sales(
     row: Mapping[str, Any], waiting: Mapping[str, int] | None = None
 ) -> list[dict[str, Any]]:
     """Per ticket type of an event row (``ReadModel.event``): quota, sold, left, checked in and
-    waiting. ``left`` is what can still be bought: never more than the event's seats left.
-    ``waiting`` is None until the read model holds waiting-list entries (a follow-up)."""
+    waiting (people in the type's line not yet offered a seat; None when not asked).
+    ``left`` is what can still be bought: never more than the event's seats left."""
     event_left = max(0, int(row.get("available") or 0))
     return [
         {

@@ -107,6 +107,26 @@ class FakeApi:
         change = Change("MODIFY" if old else "INSERT", new_image=item, old_image=old or {})
         apply_change(self.engine, self.invalidator, change)
 
+    def _project_entry(self, entry: dict[str, Any]) -> None:
+        """A place in a line as the table holds it, through the projector (as the stream
+        would carry it), so the read model's lines follow this stand-in."""
+        from gatepass.dal.waitlist import entry_item
+        from gatepass.models.waitlist import EntryRecord
+
+        key = layout.entry_key(
+            entry["event_id"],
+            entry["ticket_type_id"],
+            layout.entry_sort_key(entry["joined_at"], entry["entry_id"]),
+        )
+        previous = self.items.get((key["pk"], key["sk"]))
+        record = EntryRecord(
+            **{k: v for k, v in entry.items() if k != "offer_id" or v},
+            entry_sk=key["sk"],
+        )
+        item = entry_item(record)
+        item["version"] = int(previous["version"]) + 1 if previous else 1
+        self._put(item)
+
     def _claims(self, token: str) -> tokens.SessionClaims:
         try:
             return tokens.verify_session_token(SESSION_KEY, token)
@@ -959,6 +979,7 @@ class FakeApi:
             "offer_id": None,
         }
         self.entries.append(entry)
+        self._project_entry(entry)
         return {"entry": self._entry_view(entry)}
 
     def leave_waitlist(self, token: str, event_id: str, ticket_type_id: str) -> dict[str, Any]:
@@ -968,6 +989,7 @@ class FakeApi:
         if entry is None or entry["status"] != "waiting":
             raise ApiError(409, "not_waiting", "You are not waiting in this line.")
         entry["status"] = "left"
+        self._project_entry(entry)
         return {"entry": self._entry_view(entry)}
 
     def my_waitlist(self, token: str) -> dict[str, Any]:
@@ -1004,6 +1026,7 @@ class FakeApi:
         }
         self.offers[offer_id] = offer
         entry.update(status="offered", offer_id=offer_id)
+        self._project_entry({**entry, "expires_at": offer["expires_at"]})
         self.mail.append(
             (
                 entry["person"],

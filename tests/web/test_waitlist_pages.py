@@ -17,6 +17,7 @@ from tests.web.fake_api import FakeApi, session_token
 pytestmark = pytest.mark.web
 
 ALICE, BOB, CAROL = "alice@example.com", "bob@example.com", "carol@example.com"
+ORGANIZER = "organizer@example.com"
 TYPES = [
     {"name": "Standing", "quota": 30, "max_per_order": 4},
     {"name": "Balcony", "quota": 2, "max_per_order": 2},
@@ -237,3 +238,41 @@ def test_the_offer_link_asks_to_sign_in_first(
     answer = client.get("/offers/aaaaaaaaaaaaaaaa")
     assert answer.status_code == 302
     assert answer.headers["Location"] == "/signin?next=/offers/aaaaaaaaaaaaaaaa"
+
+
+def test_the_organizer_sees_each_line_in_order_and_the_waiting_counts(
+    client: FlaskClient, fake_api: FakeApi, sold_out: dict[str, str]
+) -> None:
+    # Given Bob then Carol in Balcony's line, and Bob offered the seat Alice freed
+    sign_in_as(client, BOB)
+    _join(client, sold_out)
+    sign_in_as(client, CAROL)
+    _join(client, sold_out)
+    fake_api.offer_next(sold_out["event_id"], sold_out["balcony"])
+
+    # When the organizer opens the attendee page and reads the counts and the lines as JSON
+    sign_in_as(client, ORGANIZER)
+    page = _text(
+        client.get(f"/organizer/events/{sold_out['event_id']}/attendees").get_data(as_text=True)
+    )
+    sales = client.get(f"/api/events/{sold_out['event_id']}/sales").get_json()
+    lines = client.get(f"/api/events/{sold_out['event_id']}/waitlist").get_json()["lines"]
+
+    # Then Balcony counts one person still waiting (Bob holds an offer), Standing none
+    waiting = {k["name"]: k["waiting"] for k in sales["ticket_types"]}
+    assert waiting == {"Standing": 0, "Balcony": 1}
+    # and the line shows both, in the order they joined, Bob with his offer
+    assert [p["person"] for p in lines[sold_out["balcony"]]] == [BOB, CAROL]
+    assert [p["status"] for p in lines[sold_out["balcony"]]] == ["offered", "waiting"]
+    assert "Waiting list (2 in line)" in page
+    assert page.index(BOB) < page.index(CAROL)
+    assert "offered a seat until" in page
+
+
+def test_only_the_organizer_reads_the_lines(
+    client: FlaskClient, fake_api: FakeApi, sold_out: dict[str, str]
+) -> None:
+    sign_in_as(client, BOB)
+    answer = client.get(f"/api/events/{sold_out['event_id']}/waitlist")
+    assert answer.status_code == 403
+    assert answer.get_json()["error"]["code"]

@@ -72,8 +72,19 @@ def _sales(row: dict[str, Any]) -> dict[str, Any]:
         "sold": row["sold"],
         "left": max(0, int(row["available"])),
         "checked_in": row["checked_in"],
-        "ticket_types": reports.type_sales(row),
+        "ticket_types": reports.type_sales(
+            row, services().read_model.waiting_by_type(row["event_id"])
+        ),
     }
+
+
+@bp.get("/events/<event_id>/waitlist")
+@login_required
+def waiting_lines(event_id: str) -> ResponseReturnValue:
+    """Each type's waiting list, in order (organizer only)."""
+    owned_event(event_id)
+    lines = services().read_model.waiting_lines(event_id)
+    return jsonify({"event_id": event_id, "lines": lines})
 
 
 @bp.get("/events/<event_id>/activity")

@@ -262,7 +262,7 @@ def _kind(row: dict[str, Any], ticket_type_id: str) -> dict[str, Any]:
 
 
 def _types_page(row: dict[str, Any], form: Any, problem: str | None) -> str:
-    sales = reports.type_sales(row)
+    sales = reports.type_sales(row, services().read_model.waiting_by_type(row["event_id"]))
     kinds = [{**raw, **sale} for raw, sale in zip(row.get("ticket_types", []), sales, strict=True)]
     return render_template(
         "types.html",

@@ -149,11 +149,13 @@ def live_door(event_id: str) -> dict[str, Any]:
 @login_required
 def attendees(event_id: str) -> str:
     row = owned_event(event_id)
-    sales = reports.type_sales(row)
+    read_model = services().read_model
+    sales = reports.type_sales(row, read_model.waiting_by_type(event_id))
     return render_template(
         "attendees.html",
         event=services().public_event(row),
         sales=sales,
+        lines=read_model.waiting_lines(event_id),
         groups=reports.by_type(sales, services().read_model.attendees(event_id)),
         status_labels=reports.STATUS_LABELS,
         **live_door(event_id),

@@ -32,6 +32,14 @@ _PLACES = text(
 )
 
 
+_LINES = text(
+    "SELECT ticket_type_id, person, status, joined_at, expires_at AS offer_expires_at"
+    " FROM waitlist_entries"
+    " WHERE event_id = :event_id AND status IN ('waiting', 'offered') AND NOT deleted"
+    " ORDER BY ticket_type_id, joined_at, entry_id"
+)
+
+
 def waiting_by_type(conn: Connection, event_id: str) -> dict[str, int]:
     """People waiting (not yet offered a seat) in each of the event's lines."""
     rows = conn.execute(_WAITING, {"event_id": event_id}).all()
@@ -42,3 +50,8 @@ def places(conn: Connection, person: str) -> list[dict[str, Any]]:
     """The person's live places, oldest first: ``position`` while waiting (1 is next), the
     offer's id and expiry while offered."""
     return [dict(row._mapping) for row in conn.execute(_PLACES, {"person": person})]
+
+
+def lines(conn: Connection, event_id: str) -> list[dict[str, Any]]:
+    """Everyone in the event's lines (waiting or holding an offer), each line in join order."""
+    return [dict(row._mapping) for row in conn.execute(_LINES, {"event_id": event_id})]
