@@ -83,6 +83,11 @@ class Answer:
         return f"Answer({self.status}, {self.body!r})"
 
 
+def function_of(path: str) -> str:
+    """The function (its folder under functions/) that serves a POST route."""
+    return _ROUTES[path]
+
+
 def post(
     path: str, body: Any, *, user: str | None, headers: dict[str, str] | None = None
 ) -> Answer:
