@@ -41,6 +41,9 @@ VOLATILE_FIELDS = frozenset(
         "checked_in_at",
         "first_checked_in_at",
         "verifying_key",
+        # Each fresh world generates its own secrets, so the keys derived from them differ.
+        "public_key",
+        "key_id",
         "token",
         "code",
         "url",
