@@ -28,6 +28,7 @@ from webapp.pagecache import AnonymousPageCache
 from webapp.readmodel import ReadModel, make_engine
 from webapp.services import Availability, Services
 from webapp.views import oidc
+from webapp.waitroom import Queues, QueueTokens
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -86,14 +87,19 @@ def create_app(
         else:
             media = NoMedia()
     read_model = ReadModel(make_engine(config))
+    api = api or HttpApiClient(config.API_URL, config.API_TIMEOUT_SECONDS)
     app.extensions["gatepass"] = Services(
         read_model=read_model,
         cache=ReadCache(cache_client, config.CACHE_TTL_SECONDS),
-        api=api or HttpApiClient(config.API_URL, config.API_TIMEOUT_SECONDS),
+        api=api,
         media=media,
         session_key=session_key,
         copies=LastGoodCopies(cache_client),
         availability=Availability(read_model.availability, config.AVAILABILITY_SECONDS),
+        # Whether a sale is behind a queue is read as seat counts are: at most once per
+        # AVAILABILITY_SECONDS per worker and event.
+        queues=Queues(api.event_queue, config.AVAILABILITY_SECONDS),
+        queue_tokens=QueueTokens(cache_client),
     )
 
     @app.after_request
@@ -116,6 +122,7 @@ def create_app(
         health,
         manage,
         organizer,
+        queue,
         signin,
         signup,
         tickets,
@@ -131,6 +138,7 @@ def create_app(
         oidc.bp,
         tickets.bp,
         waitlist.bp,
+        queue.bp,
         organizer.bp,
         manage.bp,
         door.bp,

@@ -14,6 +14,11 @@ import requests
 
 from gatepass.tokens import IssuedToken
 
+# The waiting room's tokens travel in headers, never in URLs: the position token to
+# GET /queue-status, the admission token to POST /create-ticket.
+QUEUE_HEADER = "X-Queue-Token"
+ADMISSION_HEADER = "X-Admission-Token"
+
 
 class ApiError(Exception):
     def __init__(
@@ -65,6 +70,7 @@ class ApiClient(Protocol):
         event_id: str,
         idempotency_key: str,
         tickets: list[dict[str, str]] | None = None,
+        admission: str | None = None,
     ) -> dict[str, Any]: ...
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]: ...
@@ -94,6 +100,14 @@ class ApiClient(Protocol):
     def claim_offer(self, token: str, offer_id: str, attendee_name: str) -> dict[str, Any]: ...
 
     def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]: ...
+
+    def event_queue(self, event_id: str, offset: int = 0) -> dict[str, Any]: ...
+
+    def join_queue(self, token: str, event_id: str) -> dict[str, Any]: ...
+
+    def queue_status(self, token: str, event_id: str, position_token: str) -> dict[str, Any]: ...
+
+    def configure_queue(self, token: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
     def check_in(
         self,
@@ -194,18 +208,17 @@ class HttpApiClient:
         event_id: str,
         idempotency_key: str,
         tickets: list[dict[str, str]] | None = None,
+        admission: str | None = None,
     ) -> dict[str, Any]:
-        """The order (``{"order": {..., "tickets": [...]}, "ticket": first}``)."""
+        """The order (``{"order": {..., "tickets": [...]}, "ticket": first}``); ``admission``
+        is the waiting room's admission token, needed while the event's queue is on."""
         body: dict[str, Any] = {"event_id": event_id}
         if tickets:
             body["tickets"] = tickets
-        return self._call(
-            "POST",
-            "/create-ticket",
-            token=token,
-            body=body,
-            headers={"Idempotency-Key": idempotency_key},
-        )
+        headers = {"Idempotency-Key": idempotency_key}
+        if admission:
+            headers[ADMISSION_HEADER] = admission
+        return self._call("POST", "/create-ticket", token=token, body=body, headers=headers)
 
     def qr_code(self, token: str, ticket_id: str) -> dict[str, Any]:
         return self._call("GET", "/get-qr-code", token=token, params={"ticket_id": ticket_id})
@@ -260,6 +273,33 @@ class HttpApiClient:
 
     def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]:
         return self._call("POST", "/decline-offer", token=token, body={"offer_id": offer_id})
+
+    # The waiting room (docs/architecture.md, "The waiting room").
+
+    def event_queue(self, event_id: str, offset: int = 0) -> dict[str, Any]:
+        """The public view of an event's queue (opening, state, seed commitment; after the
+        draw the seed and a page of the order from ``offset``); ``ApiError`` 404 when the
+        event has no queue."""
+        params = {"offset": str(offset)} if offset else None
+        return self._call("GET", f"/events/{event_id}/queue", params=params)
+
+    def join_queue(self, token: str, event_id: str) -> dict[str, Any]:
+        """``{"position_token", "status"}``; joining again answers the same place."""
+        return self._call("POST", "/join-queue", token=token, body={"event_id": event_id})
+
+    def queue_status(self, token: str, event_id: str, position_token: str) -> dict[str, Any]:
+        """The caller's place: position, people ahead, estimate, and once admitted a fresh
+        admission token with its expiry."""
+        return self._call(
+            "GET",
+            "/queue-status",
+            token=token,
+            params={"event_id": event_id},
+            headers={QUEUE_HEADER: position_token},
+        )
+
+    def configure_queue(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/configure-queue", token=token, body=body)
 
     def check_in(
         self,

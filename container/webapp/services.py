@@ -30,6 +30,7 @@ from webapp.degraded import (
 )
 from webapp.media import MediaUrls
 from webapp.readmodel import SEAT_COUNTS, TYPE_COUNTS, ReadModel
+from webapp.waitroom import Queues, QueueTokens
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,12 @@ class Services:
     session_key: Callable[[], VerifyingKey]
     copies: LastGoodCopies | None = None
     availability: Availability | None = None
+    queues: Queues | None = None
+    queue_tokens: QueueTokens | None = None
+
+    def queue_of(self, event_id: str) -> dict[str, Any] | None:
+        """The event's waiting room as the public sees it, or None if its sale has none."""
+        return self.queues.of(event_id) if self.queues is not None else None
 
     def public_event(self, row: dict[str, Any]) -> dict[str, Any]:
         """An event as the API shows it (``gatepass.models.events.public_event``), with

@@ -44,6 +44,7 @@ from gatepass.models.tickets import CheckInRequest
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
 from tests.web.fake_door import ItemsDoorStore, SeedBundleSigner, TicketSeedKeys, answered
+from tests.web.fake_queue import FakeQueues
 from webapp.api_client import ApiError, CreatedEvent
 
 # The API holds the signer; the web under test gets only SESSION_KEY, the public half.
@@ -97,6 +98,8 @@ class FakeApi:
     sessions_down: bool = False
     # False: the wallet routes answer 503 as before real credentials are installed.
     wallets_configured: bool = True
+    # The waiting room (tests/web/fake_queue.py).
+    waitroom: FakeQueues = field(default_factory=FakeQueues)
 
     # ------------------------------------------------------------ the stream
 
@@ -359,10 +362,13 @@ class FakeApi:
         event_id: str,
         idempotency_key: str,
         tickets: list[dict[str, str]] | None = None,
+        admission: str | None = None,
     ) -> dict[str, Any]:
-        """An order, checked as the API checks it (types, quotas, capacity, buyer limit)."""
+        """An order, checked as the API checks it (the queue's admission first, then types,
+        quotas, capacity, buyer limit)."""
         self.calls.append("create_ticket")
         buyer = self._caller(token)
+        self.waitroom.check_admission(buyer, event_id, admission)
         remembered = self.idempotency.get((buyer, idempotency_key))
         if remembered is not None:
             return remembered
@@ -1116,6 +1122,32 @@ class FakeApi:
                 "revoked_reason",
             )
         }
+
+    # ------------------------------------------------------------ the waiting room
+
+    def configure_queue(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("configure_queue")
+        caller = self._caller(token)
+        event = self.items.get(_at(layout.event_key(str(body.get("event_id")))))
+        if event is None:
+            raise ApiError(404, "not_found", "No such event.")
+        owner = event["organizer"] == caller
+        return self.waitroom.configure(owner, body, event["starts_at"])
+
+    def join_queue(self, token: str, event_id: str) -> dict[str, Any]:
+        self.calls.append("join_queue")
+        person = self._caller(token)
+        if _at(layout.event_key(event_id)) not in self.items:
+            raise ApiError(404, "not_found", "No such event.")
+        return self.waitroom.join(person, event_id)
+
+    def queue_status(self, token: str, event_id: str, position_token: str) -> dict[str, Any]:
+        self.calls.append("queue_status")
+        return self.waitroom.status(self._caller(token), event_id, position_token)
+
+    def event_queue(self, event_id: str, offset: int = 0) -> dict[str, Any]:
+        self.calls.append("event_queue")
+        return self.waitroom.public(event_id, offset)
 
     # ------------------------------------------------------------ activity
 

@@ -16,7 +16,9 @@ from webapp.api_client import ApiError
 from webapp.auth import current_viewer, login_required
 from webapp.extensions import limiter, not_a_search, search_limit
 from webapp.services import EventRead, services
+from webapp.views import queue as waitroom
 from webapp.views import waitlist
+from webapp.waitroom import ADMISSION
 
 bp = Blueprint("catalog", __name__)
 
@@ -52,9 +54,19 @@ def event(event_id: str) -> str:
     viewer = current_viewer()
     held = services().ticket_for(viewer.email, event_id) if viewer else None
     activity.record("event_view", event_id)
+    queue = services().queue_of(event_id)
+    admitted = in_line = None
+    if queue is not None and viewer is not None:
+        # What this session holds, without asking the API: the queue page asks.
+        store = services().queue_tokens
+        admitted = store.find(ADMISSION, viewer.session_id, event_id) if store else None
+        in_line = waitroom.in_line(viewer, event_id)
     return render_template(
         "event.html",
         event=found.event,
+        queue=queue,
+        in_line=in_line,
+        admitted_left=waitroom.seconds_left(admitted[1]) if admitted else None,
         places=waitlist.places_by_type(viewer, found.event),
         event_upcoming=str(found.event["starts_at"]) > clock.iso(clock.now()),
         quick_type=next((t for t in found.event["ticket_types"] if t["on_sale"]), None),
@@ -67,9 +79,16 @@ def event(event_id: str) -> str:
 
 @bp.get("/events/<event_id>/checkout")
 @login_required
-def checkout(event_id: str) -> str:
+def checkout(event_id: str) -> Response | str:
     """Step 1 chooses how many of each type; step 2 (with quantities) names every ticket."""
     public = _event_read(event_id).event
+    admitted = None
+    if services().queue_of(event_id) is not None:
+        viewer = current_viewer()
+        assert viewer is not None
+        admitted = waitroom.admission_for(viewer, event_id)
+        if admitted is None:
+            return waitroom.back_to_the_line(event_id, waitroom.NOT_ADMITTED)
     on_sale = [t for t in public["ticket_types"] if t["on_sale"]]
     chosen: list[dict[str, Any]] = []
     problem = None
@@ -94,6 +113,7 @@ def checkout(event_id: str) -> str:
         on_sale=on_sale,
         chosen=chosen,
         idempotency_key=secrets.token_urlsafe(16),
+        admitted_left=waitroom.seconds_left(admitted[1]) if admitted else None,
     )
 
 
@@ -117,11 +137,24 @@ def take_ticket(event_id: str) -> Response | str:
         }
         for i, type_id in enumerate(type_ids)
     ]
+    admission = None
+    if services().queue_of(event_id) is not None:
+        # The sale is behind a queue: only with this session's admission, which the site adds
+        # itself (the token is never in the page or a URL).
+        admitted = waitroom.admission_for(viewer, event_id)
+        if admitted is None:
+            return waitroom.back_to_the_line(event_id, waitroom.NOT_ADMITTED)
+        admission = admitted[0]
     try:
-        placed = services().api.create_ticket(viewer.token, event_id, key, lines or None)
+        placed = services().api.create_ticket(
+            viewer.token, event_id, key, lines or None, admission=admission
+        )
     except ApiError as exc:
         if exc.status >= 500:
             raise
+        back = waitroom.refused_purchase(exc, event_id)
+        if back is not None:
+            return back
         flash(exc.message, "error")
         return redirect(url_for("catalog.event", event_id=event_id))
     if "attendee_name" not in request.form:

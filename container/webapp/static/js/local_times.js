@@ -4,9 +4,10 @@
 (function () {
   "use strict";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function localValue(moment) {
+  function localValue(moment, seconds) {
     return moment.getFullYear() + "-" + pad(moment.getMonth() + 1) + "-" + pad(moment.getDate()) +
-      "T" + pad(moment.getHours()) + ":" + pad(moment.getMinutes());
+      "T" + pad(moment.getHours()) + ":" + pad(moment.getMinutes()) +
+      (seconds ? ":" + pad(moment.getSeconds()) : "");
   }
   document.querySelectorAll("form[data-local-times]").forEach(function (form) {
     var inputs = form.querySelectorAll('input[type="datetime-local"]');
@@ -14,7 +15,7 @@
       var utc = input.getAttribute("data-utc");
       if (utc) {
         var moment = new Date(utc);
-        if (!isNaN(moment.getTime())) { input.value = localValue(moment); }
+        if (!isNaN(moment.getTime())) { input.value = localValue(moment, input.step === "1"); }
       }
     });
     form.addEventListener("submit", function () {
