@@ -101,7 +101,7 @@ class ApiClient(Protocol):
 
     def decline_offer(self, token: str, offer_id: str) -> dict[str, Any]: ...
 
-    def event_queue(self, event_id: str, offset: int = 0) -> dict[str, Any]: ...
+    def event_queue(self, event_id: str, cursor: str | None = None) -> dict[str, Any]: ...
 
     def join_queue(self, token: str, event_id: str) -> dict[str, Any]: ...
 
@@ -276,11 +276,11 @@ class HttpApiClient:
 
     # The waiting room (docs/architecture.md, "The waiting room").
 
-    def event_queue(self, event_id: str, offset: int = 0) -> dict[str, Any]:
+    def event_queue(self, event_id: str, cursor: str | None = None) -> dict[str, Any]:
         """The public view of an event's queue (opening, state, seed commitment; after the
-        draw the seed and a page of the order from ``offset``); ``ApiError`` 404 when the
-        event has no queue."""
-        params = {"offset": str(offset)} if offset else None
+        draw the seed and a page of the order, the next from ``next_cursor``); ``ApiError``
+        404 when the event has no queue."""
+        params = {"cursor": cursor} if cursor else None
         return self._call("GET", f"/events/{event_id}/queue", params=params)
 
     def join_queue(self, token: str, event_id: str) -> dict[str, Any]:

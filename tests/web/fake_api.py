@@ -1145,9 +1145,9 @@ class FakeApi:
         self.calls.append("queue_status")
         return self.waitroom.status(self._caller(token), event_id, position_token)
 
-    def event_queue(self, event_id: str, offset: int = 0) -> dict[str, Any]:
+    def event_queue(self, event_id: str, cursor: str | None = None) -> dict[str, Any]:
         self.calls.append("event_queue")
-        return self.waitroom.public(event_id, offset)
+        return self.waitroom.public(event_id, cursor)
 
     # ------------------------------------------------------------ activity
 

@@ -21,6 +21,7 @@ from webapp.api_client import ApiError
 
 KEY = secrets.token_bytes(32)
 ADMISSION_SECONDS = 300
+PAGE = 1000
 
 
 def sign(*parts: str) -> str:
@@ -151,13 +152,17 @@ class FakeQueues:
 
     # ------------------------------------------------------------ public
 
-    def public(self, event_id: str, offset: int = 0) -> dict[str, Any]:
+    def public(self, event_id: str, cursor: str | None = None) -> dict[str, Any]:
         queue = self.queues.get(event_id)
         if queue is None:
             raise ApiError(404, "not_found", "This event has no queue.")
         queue.draw()
         order = queue.order or []
-        page = order[offset : offset + 2000]
+        # Pages of PAGE entries; a cursor is the order key of a page's first entry.
+        keys = [hashlib.sha256(queue.seed + e.encode()).hexdigest() for e in order]
+        offset = keys.index(cursor) if cursor in keys else 0
+        page = order[offset : offset + PAGE]
+        after = offset + PAGE
         return {
             **self._config(queue),
             "seed": queue.seed.hex() if queue.order is not None else None,
@@ -168,7 +173,7 @@ class FakeQueues:
             "drawn_at": queue.drawn_at,
             "order": page,
             "offset": offset,
-            "next_offset": offset + 2000 if offset + 2000 < len(order) else None,
+            "next_cursor": keys[after] if after < len(order) else None,
             "joined": len(queue.entries),
             "admitted_through": queue.admitted_through,
             "rate_per_minute": queue.max_admissions_per_minute,

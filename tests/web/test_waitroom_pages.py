@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gatepass import clock, tokens
+from tests.web import fake_queue
 from tests.web.conftest import csrf_from, sign_in_as
 from tests.web.fake_api import SESSION_KEY, FakeApi, session_token
 from tests.web.fake_queue import order_of, sign
@@ -516,3 +517,33 @@ def test_queue_pages_are_private_to_each_person(app: Flask, fake_api: FakeApi, q
     anonymous = browser(app).get(f"/events/{queued}/queue")
     assert anonymous.status_code == 302
     assert "/signin" in anonymous.headers["Location"]
+
+
+def test_a_long_draw_is_read_a_page_at_a_time(
+    app: Flask, fake_api: FakeApi, queued: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three people drawn, and the API answering two entries a page
+    monkeypatch.setattr(fake_queue, "PAGE", 2)
+    for person in (ALICE, BOB, CAROL):
+        fake_api.join_queue(session_token(person), queued)
+    fake_api.waitroom.open_now(queued)
+    visitor = browser(app)
+
+    # When a visitor reads the draw and follows "Next places"
+    first = visitor.get(f"/events/{queued}/draw").get_data(as_text=True)
+    following = re.search(r'href="([^"]+cursor=[0-9a-f]{64})">Next places', first)
+    assert following
+    second = visitor.get(html_module.unescape(following.group(1))).get_data(as_text=True)
+
+    # Then the two pages together are the whole order, numbered on from the first
+    entries = [e["entry_id"] for e in fake_api.waitroom.queues[queued].entries.values()]
+    seed = bytes.fromhex(fake_api.event_queue(queued)["seed"])
+    listed = [
+        *re.findall(r"<li><code>([a-z0-9]{16})</code>", first),
+        *re.findall(r"<li><code>([a-z0-9]{16})</code>", second),
+    ]
+    assert listed == order_of(seed, entries)
+    assert '<ol class="draw-order" start="3">' in second
+    assert "Next places" not in second
+    # And a cursor that is not one is a 400 page, not an error
+    assert visitor.get(f"/events/{queued}/draw?cursor=nonsense").status_code == 400

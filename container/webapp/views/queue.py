@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +79,7 @@ REFUSALS = {
 FORM_REFUSALS = frozenset(
     {"validation_error", "queue_opens_in_past", "queue_opens_after_event", "queue_already_drawn"}
 )
+_CURSOR = re.compile(r"[0-9a-f]{64}")
 PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
 
 
@@ -273,11 +275,11 @@ def draw(event_id: str) -> Any:
     found = services().event_read(event_id)
     if found is None:
         abort(404)
-    offset = request.args.get("offset", "0")
-    if not offset.isdigit() or int(offset) > 10_000_000:
-        abort(400, "offset is a whole number")
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and not _CURSOR.fullmatch(cursor):
+        abort(400, "cursor is not a position in this draw")
     try:
-        queue: dict[str, Any] | None = services().api.event_queue(event_id, int(offset))
+        queue: dict[str, Any] | None = services().api.event_queue(event_id, cursor)
     except ApiError as exc:
         if exc.status != 404:
             raise
