@@ -8,12 +8,13 @@ template stays the single list.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
 import string
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,12 @@ ARN_RESOURCES = {
     "AWS::Logs::LogGroup": ("logs", "log-group:"),
     "AWS::KMS::Key": ("kms", "key/"),
 }
+
+
+@lru_cache(maxsize=16)
+def _parse(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    parsed: dict[str, Any] = yaml_parse(path.read_text())
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -56,8 +63,10 @@ class TemplateModel:
 
     @cached_property
     def document(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = yaml_parse(self.path.read_text())
-        return parsed
+        # Each model gets its own copy of one parse per file version: samtranslator's parser is
+        # pure Python and takes seconds on this template, and every test builds a model.
+        stat = self.path.stat()
+        return copy.deepcopy(_parse(self.path, stat.st_mtime_ns, stat.st_size))
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:

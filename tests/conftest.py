@@ -7,12 +7,15 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.client import BaseClient
+from botocore.loaders import Loader, create_loader
 
 from devstack.template import ROOT, TemplateModel
 
@@ -45,6 +48,17 @@ os.environ.update(
 EVENTS_DIR = ROOT / "events"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any xdist worker starts: as root, pgserver runs postgres as a system user it creates
+    with useradd when missing, and two workers starting PostgreSQL at once on a fresh machine
+    would both try (one fails: the user exists). Create it once, here, in the main process."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not hasattr(os, "geteuid") or os.geteuid():
+        return
+    from pgserver.utils import ensure_user_exists
+
+    ensure_user_exists("pgserver")
+
+
 def load_event(name: str) -> dict[str, Any]:
     """An ``events/`` file exactly as ``sam local invoke -e`` would send it."""
     event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
@@ -60,6 +74,19 @@ def _reset_caches() -> None:
     ticket_keys.reset()
 
 
+@cache
+def _service_models() -> Loader:
+    return create_loader()
+
+
+def aws_session() -> boto3.Session:
+    """A new boto3 session that shares one loader of botocore's service models: a fresh loader
+    reads and parses the JSON model of every service again, most of a fresh world's cost."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _service_models())
+    return boto3.Session(botocore_session=core)
+
+
 @pytest.fixture
 def aws() -> Iterator[TemplateModel]:
     """A fresh moto with every resource of ``template.yaml``; the state machine really runs."""
@@ -68,7 +95,7 @@ def aws() -> Iterator[TemplateModel]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         _reset_caches()
         model = TemplateModel(parameters=TEST_PARAMETERS)
-        model.create_all(boto3.Session())
+        model.create_all(aws_session())
         yield model
     _reset_caches()
 

