@@ -432,83 +432,127 @@ def contention_section(r: dict[str, Any]) -> str:
 RUSH_GOAL = 20.0
 
 
+def _rush_base(rows: list[dict[str, Any]], x: dict[str, Any]) -> dict[str, Any] | None:
+    """The single counter's row for the same capacity and crowd as ``x``."""
+    return next(
+        (
+            b
+            for b in rows
+            if b["design"] == "single-counter"
+            and b["capacity"] == x["capacity"]
+            and b["people"] == x["people"]
+        ),
+        None,
+    )
+
+
+def _rush_ratio(rows: list[dict[str, Any]], x: dict[str, Any]) -> float | None:
+    base = _rush_base(rows, x)
+    if base is None or x["design"] == "single-counter":
+        return None
+    return float(x["sales_per_second"]) / max(float(base["sales_per_second"]), 1e-9)
+
+
+def _asks_for_goal(rows: list[dict[str, Any]], x: dict[str, Any]) -> bool:
+    """Whether the crowd arrives fast enough to show 20 x the single counter at all: a design
+    sells no faster than people come (about 1.2 tickets an order)."""
+    base = _rush_base(rows, x)
+    arrivals = float(x.get("arrivals_per_second") or x["people"] / 10.0)
+    return base is not None and arrivals * 1.2 >= RUSH_GOAL * float(base["sales_per_second"])
+
+
 def rush_goal(r: dict[str, Any]) -> list[str]:
-    """Sales per second of the best design against the single counter, crowd by crowd."""
+    """Sales per second of the sharded design against the single counter, for the crowds that
+    arrive at least 20 x as fast as the single counter sells; errors and exactness in every
+    run."""
     rows = r["rows"]
     exact = all(x["exact"] for x in rows)
-    others = [d for d in r["designs"] if d != "single-counter"]
     name = (
-        "On-sale rush (modeled): ≥ 20 x the single counter's sales/s, no error but sold out, exact"
+        "On-sale rush (modeled): ≥ 20 x the single counter's sales/s for one event, no error "
+        "but sold out, exact"
     )
+    others = [x for x in rows if x["design"] != "single-counter"]
     if not others:
         return [
             name,
             "only the single-counter design exists so far; exact in every run: " + str(exact),
             "**not met**",
         ]
-    ratios = []
-    for x in rows:
-        if x["design"] == "single-counter":
-            continue
-        base = next(
-            b
-            for b in rows
-            if b["design"] == "single-counter"
-            and b["capacity"] == x["capacity"]
-            and b["people"] == x["people"]
+    judged = [x for x in others if _asks_for_goal(rows, x)]
+    errors = sum(int(x["errors"]) for x in others)
+    parts = []
+    ok = exact and errors == 0 and bool(judged)
+    if judged:
+        worst = min(judged, key=lambda x: _rush_ratio(rows, x) or 0.0)
+        ratio = _rush_ratio(rows, worst) or 0.0
+        ok = ok and ratio >= RUSH_GOAL
+        parts.append(
+            f"worst {ratio:.1f} x ({worst['capacity']:,} seats, {worst['people']:,} people)"
+            f" over the {len(judged)} crowds fast enough to show it"
         )
-        ratios.append((x["sales_per_second"] / max(base["sales_per_second"], 1e-9), x))
-    worst, row = min(ratios, key=lambda item: item[0])
-    errors = sum(x["errors"] for _, x in ratios)
-    ok = worst >= RUSH_GOAL and errors == 0 and exact
-    return [
-        name,
-        f"worst {worst:.1f} x ({row['capacity']} seats, {row['people']} people); "
-        f"errors {errors}; exact {exact}",
-        verdict(ok),
-    ]
+    else:
+        parts.append("no crowd arrives fast enough to show 20 x")
+    parts.append(f"errors other than sold out {errors:,}")
+    parts.append(f"exact in every run: {'yes' if exact else 'no'}")
+    return [name, "; ".join(parts), verdict(ok)]
 
 
 def rush_section(r: dict[str, Any]) -> str:
-    rows = [
-        [
-            x["design"],
-            f"{x['capacity']:,}",
-            f"{x['people']:,}",
-            f"{x['sold']:,}",
-            f"{x['sales_per_second']:,.0f}",
-            str(x["errors"]) + (f" ({', '.join(x['error_codes'])})" if x["error_codes"] else ""),
-            ms(x["p50_answer_seconds"]),
-            ms(x["p99_answer_seconds"]),
-            str(x["conflicts"]),
-            str(sum(x["throttled"].values())),
-            "yes" if x["exact"] else "**no**",
-        ]
-        for x in r["rows"]
-    ]
+    rows = r["rows"]
     header = [
-        "design",
-        "seats",
-        "people",
+        "design (shards)",
+        "people (arrivals/s)",
         "sold",
         "sales/s",
-        "errors (not sold out)",
+        "x single counter",
+        "errors other than sold out",
         "p50 ms",
-        "p99 ms",
+        "p99 ms to an answer (buyers)",
         "conflicts",
         "throttled",
         "exact",
     ]
+    parts = ["### 7. The on-sale rush, modeled (virtual time; method above)", ""]
+    for capacity in sorted({x["capacity"] for x in rows}):
+        body = []
+        for x in (x for x in rows if x["capacity"] == capacity):
+            ratio = _rush_ratio(rows, x)
+            shards = x.get("stored", {}).get("shards", 1)
+            arrivals = x.get("arrivals_per_second") or x["people"] / 10.0
+            body.append(
+                [
+                    f"{x['design']} ({shards})",
+                    f"{x['people']:,} ({arrivals:,.0f})",
+                    f"{x['sold']:,}",
+                    f"{x['sales_per_second']:,.0f}",
+                    "1" if x["design"] == "single-counter" else f"{ratio or 0:.1f}",
+                    f"{x['errors']:,}"
+                    + (
+                        f" ({', '.join(f'{k} {v:,}' for k, v in x['error_codes'].items())})"
+                        if x["error_codes"]
+                        else ""
+                    ),
+                    ms(x["p50_answer_seconds"]),
+                    ms(x["p99_answer_seconds"]),
+                    f"{x['conflicts']:,}",
+                    ", ".join(f"{k} {v:,}" for k, v in x["throttled"].items()) or "0",
+                    "yes" if x["exact"] else "**no**",
+                ]
+            )
+        parts += [f"**{capacity:,} seats**", "", table(header, body), ""]
     limits = r["limits"]
-    return (
-        "### 7. The on-sale rush, modeled (virtual time; method above)\n\n"
-        + table(header, rows)
-        + f"\n\nLimits applied: {limits['partition_write_units']:,.0f} write and "
+    parts.append(
+        f"Limits applied: {limits['partition_write_units']:,.0f} write and "
         f"{limits['partition_read_units']:,.0f} read units per partition key per second; "
         f"a transaction holds its items {ms(limits['transaction_seconds'])} ms; writes "
-        f"{ms(limits['write_seconds'])} ms, reads {ms(limits['read_seconds'])} ms. People arrive "
-        "within 10 s and try again up to 3 times after an error.\n"
+        f"{ms(limits['write_seconds'])} ms, reads {ms(limits['read_seconds'])} ms; the table "
+        f"{limits['table_write_units']:,.0f} write units a second. People arrive within 10 s "
+        "and try again up to 3 times after an error. *sales/s* is tickets sold from the first "
+        "arrival to the last sale; *x single counter* is against the single counter's row of "
+        "the same seats and crowd. The sharded design's expected rate is the crowd's arrivals a "
+        "second, within what create-event accepts (method above).\n"
     )
+    return "\n".join(parts)
 
 
 def web_section(r: dict[str, Any]) -> str:

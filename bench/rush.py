@@ -26,6 +26,7 @@ and the AWS documentation behind each number are in docs/performance.md ("The ru
 from __future__ import annotations
 
 import base64
+import functools
 import heapq
 import itertools
 import json
@@ -165,6 +166,280 @@ class Meter:
     conflicts: int = 0
 
 
+class Store:
+    """moto's storage engine addressed directly for the calls a sale makes, answering what
+    botocore would have parsed from moto's HTTP stand-in (tests/integration/test_rush_model.py
+    compares the two). Going through botocore and moto's request handling costs more than the
+    storage work itself, and moto answers a Query by sorting every item of the table; here a
+    Query looks at its own partition only. Anything else takes the usual path."""
+
+    def __init__(self) -> None:
+        self.generation = 0  # writes of any kind
+        self._unkeyed = 0  # writes whose partitions are not known (none in a sale)
+        self._partitions: dict[tuple[str, str], int] = defaultdict(int)
+        self._index_maps: dict[tuple[str, str], tuple[int, dict[Any, list[Any]]]] = {}
+        self._answers: dict[Any, tuple[tuple[int, int], tuple[str, int, Any]]] = {}
+        self.last_size: int | None = None  # bytes of the last answer read directly
+
+    def wrote(self, table: str | None, pk: Any | None) -> None:
+        """A write to partition ``pk`` of ``table`` (None: somewhere unknown) happened."""
+        self.generation += 1
+        if table is None or pk is None:
+            self._unkeyed += 1
+        else:
+            self._partitions[(table, str(pk))] += 1
+
+    def wrote_by(self, operation: str, params: dict[str, Any]) -> None:
+        """Note the partition a plain write (not a transaction: ``transact`` notes its own)
+        is about to change."""
+        if operation == "TransactWriteItems":
+            return
+        key = params.get("Item") if operation == "PutItem" else params.get("Key")
+        if operation in WRITES and isinstance(key, dict) and "pk" in key:
+            self.wrote(params.get("TableName"), _plain(key["pk"]))
+        else:
+            self.wrote(None, None)
+
+    @staticmethod
+    def backend() -> Any:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+
+    def answer(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
+        """One call, as moto would answer it (no limits, no virtual time)."""
+        found: Any = None
+        self.last_size = None
+        if _documents(client):
+            if operation == "GetItem":
+                found = self.get_item(params)
+            elif operation == "Query":
+                found = self.query(params)
+            elif operation == "TransactWriteItems":
+                found = self.transact(operation, params)
+        return found if found is not None else original(client, operation, params)
+
+    # ------------------------------------------------------------------ reads
+
+    def get_item(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        if set(params) - {"TableName", "Key", "ConsistentRead"}:
+            return None
+        stored = self.backend().get_item(params["TableName"], _typed(params["Key"]))
+        answer = {"Item": python_of(stored)} if stored is not None else {}
+        self.last_size = size_of(answer["Item"]) if stored is not None else 0
+        return answer
+
+    def query(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """A Query with a key condition only (a ``boto3.dynamodb.conditions`` one, as the data
+        layer writes them): moto's own ``Table.query`` over the items of the asked partition,
+        so its sorting, paging and key conditions answer."""
+        from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.parsing.key_condition_expression import parse_expression
+
+        condition = params.get("KeyConditionExpression")
+        other = set(params) - {
+            "TableName",
+            "KeyConditionExpression",
+            "ConsistentRead",
+            "IndexName",
+            "Limit",
+            "ExclusiveStartKey",
+            "ScanIndexForward",
+        }
+        if not isinstance(condition, ConditionBase) or other:
+            return None
+        built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=True)
+        names = built.attribute_name_placeholders
+        values: Any = _typed(built.attribute_value_placeholders)
+        index = params.get("IndexName")
+        start = params.get("ExclusiveStartKey")
+        # The same question of an unchanged partition gets the same answer: a rush asks the
+        # event's partition thousands of times between two writes to it.
+        asked = (
+            params["TableName"],
+            index,
+            built.condition_expression,
+            repr(sorted(names.items())),
+            repr(sorted(values.items())),
+            repr(sorted(start.items())) if start else None,
+            params.get("Limit"),
+            params.get("ScanIndexForward", True),
+            bool(params.get("ConsistentRead")),
+        )
+        cached = self._answers.get(asked)
+        if index is None and cached is not None:
+            partition, size, kept = cached[1]
+            if cached[0] == (self._unkeyed, self._partitions[(params["TableName"], partition)]):
+                self.last_size = size
+                copied: dict[str, Any] = _copy(kept)
+                return copied
+        backend = self.backend()
+        table = backend.get_table(params["TableName"])
+        hash_conditions, range_conditions, _ = parse_expression(
+            key_condition_expression=built.condition_expression,
+            expression_attribute_values=values,
+            expression_attribute_names=names,
+            schema=backend.get_schema(table_name=params["TableName"], index_name=index),
+        )
+        hash_value = DynamoType(hash_conditions[0][1])
+        if index:
+            candidates = self._index_partition(table, index, hash_conditions[0][0], hash_value)
+        elif table.range_key_attr:
+            candidates = list(table.items.get(hash_value, {}).values())
+        else:
+            candidates = [table.items[hash_value]] if hash_value in table.items else []
+        with patch.object(table, "all_items", lambda: candidates):
+            items, _, last = backend.query(
+                params["TableName"],
+                hash_conditions[0][1],
+                range_conditions[-1][1] if range_conditions else None,
+                range_conditions[-1][2] if range_conditions else [],
+                params.get("Limit"),
+                _typed(start) if start else None,
+                params.get("ScanIndexForward", True),
+                None,
+                index_name=index,
+                consistent_read=params.get("ConsistentRead", False),
+                expr_names=names,
+                expr_values=values,
+                filter_expression=None,
+                hash_key_conditions=hash_conditions,
+                range_key_conditions=range_conditions,
+            )
+        answer: dict[str, Any] = {"Items": [python_of(item) for item in items], "Count": len(items)}
+        answer["ScannedCount"] = answer["Count"]
+        if last is not None:
+            answer["LastEvaluatedKey"] = {k: python_value(v) for k, v in last.items()}
+        self.last_size = sum(size_of(item) for item in answer["Items"])
+        if index is None:
+            partition = str(python_value(hash_value))
+            version = (self._unkeyed, self._partitions[(params["TableName"], partition)])
+            self._answers[asked] = (version, (partition, self.last_size, _copy(answer)))
+        return answer
+
+    def _index_partition(self, table: Any, index: str, attribute: str, value: Any) -> list[Any]:
+        """The items whose index key is ``value``, from a map of the index built once per
+        generation of the table (every write through the layer starts a new one)."""
+        built = self._index_maps.get((table.name, index))
+        if built is None or built[0] != self.generation:
+            by_value: dict[Any, list[Any]] = defaultdict(list)
+            for partition in table.items.values():
+                for item in partition.values() if table.range_key_attr else [partition]:
+                    found = item.attrs.get(attribute)
+                    if found is not None:
+                        by_value[found].append(item)
+            built = self._index_maps[(table.name, index)] = (self.generation, by_value)
+        return list(built[1].get(value, ()))
+
+    # ------------------------------------------------------------------ writes
+
+    def transact(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The transaction on moto's storage engine; its refusal as botocore would raise it."""
+        from moto.dynamodb.exceptions import TransactionCanceledException
+
+        items = []
+        for entry in params["TransactItems"]:
+            ((kind, action),) = entry.items()
+            action = dict(action)
+            for part in ("Item", "Key", "ExpressionAttributeValues"):
+                if part in action:
+                    action[part] = _typed(action[part])
+            items.append({kind: action})
+        try:
+            _check_then_apply(self.backend(), items, self)
+        except TransactionCanceledException as exc:
+            body = json.loads(exc.description)
+            raise _error(
+                operation,
+                "TransactionCanceledException",
+                body["Message"],
+                CancellationReasons=body["CancellationReasons"],
+            ) from None
+        return {}
+
+
+# The store of the rush world in use, for transactions that reach moto the usual way.
+_ACTIVE_STORE: dict[str, Store] = {}
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of an answer (dicts, lists and sets of plain values)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
+    return value
+
+
+def _documents(client: Any) -> bool:
+    """Whether ``client`` takes and answers Python values (the data layer's tables)."""
+    from gatepass import clients
+
+    return bool(client is clients.dynamodb_documents())
+
+
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB JSON of Python values (values already typed are kept)."""
+    serializer = _serializer()
+    return {
+        name: value if _is_typed(value) else serializer.serialize(value)
+        for name, value in values.items()
+    }
+
+
+@functools.cache
+def _serializer() -> Any:
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+def python_of(item: Any) -> dict[str, Any]:
+    """A moto item as the data layer's client answers it (binary values as ``Binary``)."""
+    return {name: python_value(value) for name, value in item.attrs.items()}
+
+
+def python_value(value: Any) -> Any:
+    """One moto ``DynamoType`` as a Python value, as botocore and boto3 would decode it."""
+    return _deserializer().deserialize(_bytes_of_binaries(value.to_regular_json()))
+
+
+@functools.cache
+def _deserializer() -> Any:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def _bytes_of_binaries(typed: dict[str, Any]) -> dict[str, Any]:
+    """moto keeps a binary as it came: base64 text from HTTP, bytes from its own callers."""
+    ((tag, value),) = typed.items()
+    if tag == "B":
+        return {tag: _bytes(value)}
+    if tag == "BS":
+        return {tag: [_bytes(v) for v in value]}
+    if tag == "M":
+        return {tag: {k: _bytes_of_binaries(v) for k, v in value.items()}}
+    if tag == "L":
+        return {tag: [_bytes_of_binaries(v) for v in value]}
+    return typed
+
+
+def _bytes(value: Any) -> bytes:
+    return base64.b64decode(value) if isinstance(value, str) else bytes(value)
+
+
+def _error(operation: str, code: str, message: str, **extra: Any) -> Exception:
+    from botocore.exceptions import ClientError
+
+    response: Any = {"Error": {"Code": code, "Message": message}, **extra}
+    return ClientError(response, operation)
+
+
 class DynamoLimits:
     """The ``around`` of ``bench.contention.moto_in_process``: every DynamoDB call is metered
     against the limits, takes its service time, and may be throttled or cancelled."""
@@ -178,13 +453,18 @@ class DynamoLimits:
         self._held: dict[tuple[str, tuple[str, str]], float] = {}
         self._indexes: dict[str, list[tuple[str, str]]] = {}
         self._read_units: dict[tuple[str, str], float] = {}
+        self.store = Store()
         self.off = False
 
     # ------------------------------------------------------------------ plumbing
 
     def __call__(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if self.off or client.meta.service_model.service_name != "dynamodb":
+        if client.meta.service_model.service_name != "dynamodb":
             return original(client, operation, params)
+        if operation not in READS:
+            self.store.wrote_by(operation, params)  # cached answers of its partition go
+        if self.off:
+            return self.store.answer(original, client, operation, params)
         self.meter.calls[operation] += 1
         if operation == "TransactWriteItems":
             return self._transaction(operation, params)
@@ -194,15 +474,9 @@ class DynamoLimits:
             return self._read(original, client, operation, params)
         return original(client, operation, params)
 
-    def _backend(self) -> Any:
-        from moto.core.models import DEFAULT_ACCOUNT_ID
-        from moto.dynamodb.models import dynamodb_backends
-
-        return dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
-
     def _index_keys(self, table: str) -> list[tuple[str, str]]:
         if table not in self._indexes:
-            described = self._backend().get_table(table)
+            described = self.store.backend().get_table(table)
             self._indexes[table] = [
                 (index.name, index.schema[0]["AttributeName"]) for index in described.global_indexes
             ]
@@ -210,24 +484,26 @@ class DynamoLimits:
 
     def _touch(self, table: str, key: dict[str, Any], new_item: dict[str, Any] | None) -> Touch:
         """Read straight from moto's storage: the layer's own look-ups cost no virtual time."""
-        from boto3.dynamodb.types import TypeSerializer
-
-        serializer = TypeSerializer()
-        typed = {name: serializer.serialize(_plain(v)) for name, v in key.items()}
-        stored = self._backend().get_item(table, typed)
-        before = {k: _plain(v.to_regular_json()) for k, v in stored.attrs.items()} if stored else {}
-        image = {k: _plain(v) for k, v in new_item.items()} if new_item is not None else before
-        size = max(stored.size() if stored else 0, size_of(image) if new_item else 0)
-        partitions = [
-            f"{index}#{image[attribute]}"
-            for index, attribute in self._index_keys(table)
-            if attribute in image
-        ]
+        pk, sk = _plain(key["pk"]), _plain(key.get("sk", ""))
+        stored = self.store.backend().get_item(table, _typed({"pk": pk, "sk": sk}))
+        size = stored.size() if stored is not None else 0
+        if new_item is not None:
+            image = {k: _plain(v) for k, v in new_item.items()}
+            size = max(size, size_of(image))
+            partitions = [
+                f"{index}#{image[attribute]}"
+                for index, attribute in self._index_keys(table)
+                if attribute in image
+            ]
+        else:
+            attrs = stored.attrs if stored is not None else {}
+            partitions = [
+                f"{index}#{python_value(attrs[attribute])}"
+                for index, attribute in self._index_keys(table)
+                if attribute in attrs
+            ]
         return Touch(
-            table=table,
-            key=(str(_plain(key["pk"])), str(_plain(key.get("sk", "")))),
-            size=max(size, 1),
-            index_partitions=partitions,
+            table=table, key=(str(pk), str(sk)), size=max(size, 1), index_partitions=partitions
         )
 
     def _bucket(self, table: str, partition: str, rate: float) -> Bucket:
@@ -271,27 +547,18 @@ class DynamoLimits:
     def _sdk_backoff(self, attempt: int) -> float:
         return self.rng.random() * min(2.0**attempt, self.limits.sdk_max_backoff)
 
-    @staticmethod
-    def _error(operation: str, code: str, message: str, **extra: Any) -> Exception:
-        from botocore.exceptions import ClientError
-
-        response: Any = {"Error": {"Code": code, "Message": message}, **extra}
-        return ClientError(response, operation)
-
     # ------------------------------------------------------------------ operations
 
     def _transaction(self, operation: str, params: dict[str, Any]) -> Any:
-        touches: list[Touch] = []
+        actions = []
         for entry in params["TransactItems"]:
             ((kind, action),) = entry.items()
-            new_item = action["Item"] if kind == "Put" else None
             key = action["Item"] if kind == "Put" else action["Key"]
-            touches.append(
-                self._touch(
-                    action["TableName"], {"pk": key["pk"], "sk": key.get("sk", "")}, new_item
-                )
-            )
-        busy = self._busy(touches)
+            actions.append((kind, action, (str(_plain(key["pk"])), str(_plain(key.get("sk", ""))))))
+        now = self.clock.now
+        busy = [
+            self._held.get((action["TableName"], key), -1.0) > now for _, action, key in actions
+        ]
         if any(busy):
             self.meter.conflicts += 1
             self.clock.sleep(self.limits.transaction_seconds / 2)
@@ -301,12 +568,20 @@ class DynamoLimits:
                 else {"Code": "None"}
                 for b in busy
             ]
-            raise self._error(
+            raise _error(
                 operation,
                 "TransactionCanceledException",
                 "Transaction cancelled",
                 CancellationReasons=reasons,
             )
+        touches = [
+            self._touch(
+                action["TableName"],
+                {"pk": key[0], "sk": key[1]},
+                action["Item"] if kind == "Put" else None,
+            )
+            for kind, action, key in actions
+        ]
         by_table: dict[str, list[Touch]] = defaultdict(list)
         for touch in touches:
             by_table[touch.table].append(touch)
@@ -316,50 +591,16 @@ class DynamoLimits:
         ):
             self.meter.throttled[operation] += 1
             self.clock.sleep(self.limits.transaction_seconds / 2)
-            raise self._error(
+            raise _error(
                 operation,
                 "TransactionCanceledException",
                 "Transaction cancelled",
-                CancellationReasons=[{"Code": "ThrottlingError"} for _ in touches],
+                CancellationReasons=[{"Code": "ThrottlingError"} for _ in actions],
             )
         self._hold(touches, self.limits.transaction_seconds)
-        answer = self._apply(operation, params)  # conditions decide, atomically, now
+        answer = self.store.transact(operation, params)  # conditions decide, now
         self.clock.sleep(self.limits.transaction_seconds)
         return answer
-
-    def _apply(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The transaction on moto's storage engine, without moto's HTTP round trip (which
-        costs more than the transaction itself); its refusal as botocore would raise it."""
-        from boto3.dynamodb.types import TypeSerializer
-        from moto.dynamodb.exceptions import TransactionCanceledException
-
-        serializer = TypeSerializer()
-
-        def typed(values: dict[str, Any]) -> dict[str, Any]:
-            return {
-                name: value if _is_typed(value) else serializer.serialize(value)
-                for name, value in values.items()
-            }
-
-        items = []
-        for entry in params["TransactItems"]:
-            ((kind, action),) = entry.items()
-            action = dict(action)
-            for part in ("Item", "Key", "ExpressionAttributeValues"):
-                if part in action:
-                    action[part] = typed(action[part])
-            items.append({kind: action})
-        try:
-            _check_then_apply(self._backend(), items)
-        except TransactionCanceledException as exc:
-            body = json.loads(exc.description)
-            raise self._error(
-                operation,
-                "TransactionCanceledException",
-                body["Message"],
-                CancellationReasons=body["CancellationReasons"],
-            ) from None
-        return {}
 
     def _write(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
         table = params["TableName"]
@@ -370,7 +611,7 @@ class DynamoLimits:
             if self._busy([touch])[0]:
                 self.meter.conflicts += 1
                 self.clock.sleep(self.limits.write_seconds)
-                raise self._error(operation, "TransactionConflictException", "in a transaction")
+                raise _error(operation, "TransactionConflictException", "in a transaction")
             demands = self._write_demands([touch], 1)
             if self._take(table, demands, self.limits.partition_write_units):
                 answer = original(client, operation, params)
@@ -378,7 +619,7 @@ class DynamoLimits:
                 return answer
             self.meter.throttled[operation] += 1
             self.clock.sleep(self.limits.write_seconds + self._sdk_backoff(attempt))
-        raise self._error(operation, "ProvisionedThroughputExceededException", "throttled")
+        raise _error(operation, "ProvisionedThroughputExceededException", "throttled")
 
     def _read(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
         table = params.get("TableName", "*")
@@ -387,78 +628,18 @@ class DynamoLimits:
         guess = self._read_units.get((table, partition), 1.0)
         for attempt in range(self.limits.sdk_attempts):
             if self._take(table, {f"read#{partition}": guess}, self.limits.partition_read_units):
-                answer = self._direct_query(params) if operation == "Query" else None
-                if answer is None:
-                    answer = original(client, operation, params)
-                items = answer.get("Items") or ([answer["Item"]] if answer.get("Item") else [])
-                read = units(sum(size_of(i) for i in items) or 1, 4096)
+                answer = self.store.answer(original, client, operation, params)
+                size = self.store.last_size
+                if size is None:
+                    items = answer.get("Items") or ([answer["Item"]] if answer.get("Item") else [])
+                    size = sum(size_of(i) for i in items)
+                read = units(size or 1, 4096)
                 self._read_units[(table, partition)] = read * (1.0 if consistent else 0.5)
                 self.clock.sleep(self.limits.read_seconds)
                 return answer
             self.meter.throttled[operation] += 1
             self.clock.sleep(self.limits.read_seconds + self._sdk_backoff(attempt))
-        raise self._error(operation, "ProvisionedThroughputExceededException", "throttled")
-
-    def _direct_query(self, params: dict[str, Any]) -> dict[str, Any] | None:
-        """A resource ``Query`` with a key condition only, on moto's storage engine (as
-        ``_apply``); None for any other shape, which takes moto's HTTP path."""
-        from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
-        from boto3.dynamodb.types import TypeSerializer
-        from moto.dynamodb.parsing.key_condition_expression import parse_expression
-
-        condition = params.get("KeyConditionExpression")
-        other = set(params) - {
-            "TableName",
-            "KeyConditionExpression",
-            "ConsistentRead",
-            "IndexName",
-            "Limit",
-            "ExclusiveStartKey",
-            "ScanIndexForward",
-        }
-        if not isinstance(condition, ConditionBase) or other:
-            return None
-        built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=True)
-        serializer = TypeSerializer()
-        names = built.attribute_name_placeholders
-        values: Any = {
-            k: serializer.serialize(v) for k, v in built.attribute_value_placeholders.items()
-        }
-        backend = self._backend()
-        index = params.get("IndexName")
-        hash_conditions, range_conditions, _ = parse_expression(
-            key_condition_expression=built.condition_expression,
-            expression_attribute_values=values,
-            expression_attribute_names=names,
-            schema=backend.get_schema(table_name=params["TableName"], index_name=index),
-        )
-        start = params.get("ExclusiveStartKey")
-        items, _, last = backend.query(
-            params["TableName"],
-            hash_conditions[0][1],
-            range_conditions[-1][1] if range_conditions else None,
-            range_conditions[-1][2] if range_conditions else [],
-            params.get("Limit"),
-            {k: serializer.serialize(v) for k, v in start.items()} if start else None,
-            params.get("ScanIndexForward", True),
-            None,
-            index_name=index,
-            consistent_read=params.get("ConsistentRead", False),
-            expr_names=names,
-            expr_values=values,
-            filter_expression=None,
-            hash_key_conditions=hash_conditions,
-            range_key_conditions=range_conditions,
-        )
-        answer: dict[str, Any] = {
-            "Items": [
-                {k: _plain(v.to_regular_json()) for k, v in item.attrs.items()} for item in items
-            ],
-            "Count": len(items),
-        }
-        if last is not None:
-            answer["LastEvaluatedKey"] = {k: _plain(v) for k, v in last.items()}
-        return answer
+        raise _error(operation, "ProvisionedThroughputExceededException", "throttled")
 
     @staticmethod
     def _read_partition(params: dict[str, Any]) -> str:
@@ -537,14 +718,17 @@ SOLD_OUT = frozenset({"sold_out", "ticket_type_sold_out", "buyer_limit_reached"}
 QUOTAS = (("Standing", 0.7), ("Seated", 0.3))
 
 
-def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+def _check_then_apply(
+    backend: Any, transact_items: list[dict[str, Any]], store: Store | None = None
+) -> None:
     """moto's ``transact_write_items`` without its rollback copies.
 
     moto deep-copies a whole table for every item of a transaction, so that it can roll back:
     a sale would cost time in proportion to every ticket sold before it. DynamoDB evaluates a
     transaction's conditions against the items as they were before it, so checking every
     condition first and writing only when all hold is the same transaction, with nothing to
-    roll back.
+    roll back. Conditions and updates in the grammar of ``bench.rushstore`` are applied by it
+    to moto's items (moto would parse and validate each anew); any other is moto's.
     """
     from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import (
@@ -553,8 +737,10 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
         TransactionCanceledException,
     )
 
+    from bench import rushstore
+
     seen: set[tuple[str, str]] = set()
-    keyed: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+    keyed: list[tuple[str, dict[str, Any], Any, dict[str, Any]]] = []
     errors: list[tuple[Any, Any, Any]] = []
     for entry in transact_items:
         ((kind, op),) = entry.items()
@@ -569,12 +755,20 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
         if marker in seen:
             raise MultipleTransactionsException()
         seen.add(marker)
-        keyed.append((kind, op, op["TableName"], key))
+        keyed.append((kind, op, table, key))
         current = backend.get_item(op["TableName"], key)
         condition = op.get("ConditionExpression")
-        if condition is not None and not get_filter_expression(
-            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-        ).expr(current):
+        names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        if condition is None:
+            holds = True
+        else:
+            try:
+                holds = rushstore.holds(
+                    rushstore.parse_condition(condition), current, names, values
+                )
+            except rushstore.Unsupported:
+                holds = get_filter_expression(condition, names, values).expr(current)
+        if not holds:
             old = None
             if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
                 old = current.to_json()["Attributes"]
@@ -583,20 +777,68 @@ def _check_then_apply(backend: Any, transact_items: list[dict[str, Any]]) -> Non
             errors.append((None, None, None))
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
-    for kind, op, table_name, key in keyed:
+    for kind, op, table, key in keyed:
         names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        store = store or _ACTIVE_STORE.get("store")
+        if store is not None and kind != "ConditionCheck":
+            store.wrote(table.name, _plain(key[table.hash_key_attr]))
         if kind == "Put":
-            backend.put_item(table_name, op["Item"])
+            _put(backend, table, op["Item"])
         elif kind == "Delete":
-            backend.delete_item(table_name, key)
-        elif kind == "Update":
+            backend.delete_item(table.name, key)
+        elif kind == "Update" and not _update(backend, table, key, names, values, op):
             backend.update_item(
-                table_name,
+                table.name,
                 key,
                 update_expression=op["UpdateExpression"],
                 expression_attribute_names=names,
                 expression_attribute_values=values,
             )
+
+
+def _put(backend: Any, table: Any, typed_item: dict[str, Any]) -> None:
+    """A new item into moto's table as its ``put_item`` stores it, without re-measuring the
+    item once per attribute (moto's size check) or checking a condition already checked."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    hash_key, range_key = backend.get_keys_value(table, typed_item)
+    item = Item(hash_key, range_key, {})
+    dict.update(item.attrs, {name: DynamoType(value) for name, value in typed_item.items()})
+    if range_key is not None:
+        table.items[hash_key][range_key] = item
+    else:
+        table.items[hash_key] = item
+
+
+def _update(
+    backend: Any,
+    table: Any,
+    key: dict[str, Any],
+    names: dict[str, str] | None,
+    values: dict[str, Any] | None,
+    op: dict[str, Any],
+) -> bool:
+    """An update in ``bench.rushstore``'s grammar, applied; False for moto to do."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from bench import rushstore
+
+    hash_key, range_key = backend.get_keys_value(table, key)
+    item = table.get_item(hash_key, range_key)
+    new = item is None
+    if new:
+        item = Item(hash_key, range_key, key)
+    try:
+        writes = rushstore.plan_update(item, op["UpdateExpression"], names, values)
+    except rushstore.Unsupported:
+        return False
+    if new:
+        if range_key is not None:
+            table.items[hash_key][range_key] = item
+        else:
+            table.items[hash_key] = item
+    rushstore.apply_writes(writes)
+    return True
 
 
 @contextmanager
@@ -627,7 +869,11 @@ def rush_world(limits: Limits, seed: int) -> Iterator[tuple[VirtualTime, DynamoL
         patch.object(transactions, "time", _VirtualSleep),
         # The data layer's back-off jitter, seeded: the same seed gives the same rush.
         patch.object(transactions, "random", random.Random(seed + 1)),
+        patch.dict(_ACTIVE_STORE, {"store": layer.store}),
     ):
+        for table in layer.store.backend().tables.values():
+            # Nothing in a rush reads the stream, and moto copies every changed item into it.
+            table.stream_shard = None
         yield clock, layer
 
 
@@ -645,7 +891,11 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
             {"name": name, "quota": round(capacity * share), "max_per_order": 2}
             for name, share in QUOTAS
         ]
-        event = create_event(capacity=capacity, ticket_types=quotas, max_tickets_per_buyer=4)
+        rate = expected_rate(design, crowd)
+        sharding: dict[str, Any] = {} if rate is None else {"expected_orders_per_second": rate}
+        event = create_event(
+            capacity=capacity, ticket_types=quotas, max_tickets_per_buyer=4, **sharding
+        )
         factories.ticket_seed()
         type_ids = [t["ticket_type_id"] for t in event["ticket_types"]]
         outcome = Outcome(design=design, capacity=capacity, people=crowd.people)
@@ -734,48 +984,110 @@ def _buy(sale_function: Any, request: Any, buyer: str) -> str | None:
 
 
 def _stored_counts(event_id: str, type_ids: list[str]) -> dict[str, Any]:
-    """What the table says (read after the sale, with the limits off)."""
-    from boto3.dynamodb.conditions import Key
+    """What the table says, read after the sale (limits off) the way the product reads it: the
+    event with its true counts (its stock shards summed in, when it has them) and every ticket
+    of its attendees index (every partition of it)."""
+    from functions.create_ticket import app as sale_function
 
-    from gatepass.dal import layout
-    from tests.support import factories
-
-    table = factories._table()
-    args: dict[str, Any] = {
-        "IndexName": layout.EVENT_TICKETS_INDEX,
-        "KeyConditionExpression": Key("gsi1pk").eq(layout.event_tickets_partition(event_id)),
-        "Select": "COUNT",
-    }
-    tickets = 0
-    while True:
-        page = table.query(**args)
-        tickets += int(page["Count"])
-        if "LastEvaluatedKey" not in page:
-            break
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    event = sale_function.events.get(event_id)
+    tickets = sale_function.orders.event_tickets(event_id)
+    sold = {kind.ticket_type_id: kind.sold for kind in event.ticket_types} if event else {}
+    stock = getattr(event, "stock", None)
     return {
-        "seats_sold": int(factories.seats(event_id).get("sold", -1)),
-        "tickets": tickets,
-        "per_type": {t: int(factories.ticket_type(event_id, t).get("sold", -1)) for t in type_ids},
+        "shards": int(getattr(stock, "shards", 1)),
+        "seats_sold": event.sold if event else -1,
+        "tickets": len(tickets),
+        "per_type": {t: sold.get(t, -1) for t in type_ids},
     }
+
+
+def expected_rate(design: str, crowd: Crowd) -> int | None:
+    """The ``expected_orders_per_second`` an organizer gives the sharded design: everyone they
+    expect, over the seconds in which they expect them to come (one order each), within what
+    create-event accepts. None for the single counter (today's event, no rate)."""
+    if design == "single-counter":
+        return None
+    wanted = math.ceil(crowd.people / crowd.arrival_seconds)
+    return min(wanted, max_expected_rate())
+
+
+def max_expected_rate() -> int:
+    from gatepass.models import orders
+
+    return int(getattr(orders, "MAX_EXPECTED_ORDERS_PER_SECOND", 0)) or 10**9
+
+
+def designs() -> tuple[str, ...]:
+    """The designs the product can make: "sharded" once create-event takes an expected rate."""
+    import inspect
+
+    from tests.support.ticketing import create_event
+
+    if "expected_orders_per_second" in inspect.signature(create_event).parameters:
+        return ("single-counter", "sharded")
+    return ("single-counter",)
 
 
 # ---------------------------------------------------------------------- the suite
 
-DESIGNS = ("single-counter",)
+# Capacities and crowds: 5,000 seats for crowds up to four times the seats, 50,000 for a crowd
+# of 1.2 times the seats (people arrive within 10 s; see docs/performance.md).
+FULL_PLAN = ((5_000, (2_000, 6_000, 20_000)), (50_000, (60_000,)))
+QUICK_PLAN = ((500, (600, 2_000)),)
 
 
-def run(quick: bool) -> dict[str, Any]:
+def run(quick: bool, plan: Any = None, workers: int = 2) -> dict[str, Any]:
+    """Every design for every capacity and crowd of the plan, each sale in a fresh moto world;
+    ``workers`` sales at a time in their own processes (each is seeded, so the same plan gives
+    the same rows however they are spread), the largest crowds first."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     limits = Limits()
-    plan = [(500, [600, 2_000])] if quick else [(5_000, [2_000, 6_000, 20_000]), (50_000, [60_000])]
-    rows = []
-    for capacity, crowds in plan:
-        for people in crowds:
-            for design in DESIGNS:
-                rows.append(
-                    sale(design, capacity, Crowd(people=people), limits=limits, seed=people)
-                )
-    return {"limits": asdict(limits), "rows": rows, "designs": list(DESIGNS)}
+    chosen = plan or (QUICK_PLAN if quick else FULL_PLAN)
+    kinds = designs()
+    jobs = [
+        (design, capacity, people)
+        for capacity, crowds in chosen
+        for people in crowds
+        for design in kinds
+    ]
+    order = sorted(range(len(jobs)), key=lambda n: -jobs[n][2])
+    rows: list[dict[str, Any] | None] = [None] * len(jobs)
+    if workers <= 1:
+        for n in order:
+            rows[n] = _one(jobs[n], limits)
+    else:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            futures = {n: pool.submit(_one, jobs[n], limits) for n in order}
+            for n, future in futures.items():
+                rows[n] = future.result()
+    return {
+        "limits": asdict(limits),
+        "rows": rows,
+        "designs": list(kinds),
+        "plan": "quick" if quick else "full",
+    }
+
+
+def _one(job: tuple[str, int, int], limits: Limits) -> dict[str, Any]:
+    """One sale of the plan (in a worker process: quiet, as ``python -m bench`` keeps them)."""
+    import contextlib
+    import io
+    import warnings
+
+    from bench.common import ensure_path
+
+    ensure_path()
+    design, capacity, people = job
+    crowd = Crowd(people=people)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = sale(design, capacity, crowd, limits=limits, seed=people)
+    row["expected_orders_per_second"] = expected_rate(design, crowd)
+    row["arrivals_per_second"] = round(people / crowd.arrival_seconds, 1)
+    return row
 
 
 if __name__ == "__main__":

@@ -140,3 +140,184 @@ def test_the_same_seed_gives_the_same_rush() -> None:
     second = rush.sale("single-counter", 20, crowd, limits=rush.Limits(), seed=9)
     keys = ("sold", "orders", "errors", "conflicts", "sales_per_second", "p99_answer_seconds")
     assert {k: first[k] for k in keys} == {k: second[k] for k in keys}
+
+
+# ---------------------------------------------------------------------- the model's shortcuts
+# The layer answers a sale's reads and transactions on moto's storage directly, and applies
+# simple conditions and updates itself (bench.rushstore); each must answer what moto answers.
+
+
+def _item(attrs: dict[str, Any]) -> Any:
+    from boto3.dynamodb.types import TypeSerializer
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    typed: dict[str, Any] = {k: TypeSerializer().serialize(v) for k, v in attrs.items()}
+    return Item(DynamoType(typed["pk"]), DynamoType(typed["sk"]), typed)
+
+
+ITEMS: list[dict[str, Any] | None] = [
+    None,
+    {"pk": "E#1", "sk": "SEATS", "available": 3, "status": "on_sale", "starts_at": "2030-01-01"},
+    {"pk": "E#1", "sk": "SEATS", "available": 0, "status": "on_sale", "starts_at": "2030-01-01"},
+    {"pk": "E#1", "sk": "SEATS", "available": 5, "status": "cancelled", "starts_at": "2020-01-01"},
+    {"pk": "S#1", "sk": "STOCK", "available": 2, "types": {"t1": 1, "t2": 0}, "empty": {1, 3}},
+    {"pk": "B#1", "sk": "META", "tickets": 3, "entity": "buyer"},
+    {"pk": "Q#1", "sk": "T", "queue": 2, "held": 1, "name": "x"},
+]
+VALUES: dict[str, Any] = {
+    ":n": {"N": "2"},
+    ":one": {"N": "1"},
+    ":minus_n": {"N": "-2"},
+    ":zero": {"N": "0"},
+    ":room": {"N": "2"},
+    ":now": {"S": "2025-06-01"},
+    ":on_sale": {"S": "on_sale"},
+    ":sold_out": {"S": "sold_out"},
+    ":k": {"NS": ["2"]},
+    ":buyer": {"S": "b@example.com"},
+    ":text": {"S": "3"},
+}
+NAMES = {"#status": "status", "#t": "t1", "#u": "t2", "#missing": "nothing", "#e": "empty"}
+CONDITIONS = [
+    "attribute_exists(pk) AND available >= :n AND starts_at > :now AND #status = :on_sale",
+    "attribute_not_exists(pk)",
+    "attribute_not_exists(pk) OR tickets <= :room",
+    "attribute_exists(pk) AND (attribute_not_exists(queue) OR queue <= :zero)",
+    "available >= :n AND types.#t >= :one",
+    "types.#u >= :one OR types.#missing >= :one",
+    "NOT (available > :zero)",
+    "#status IN (:on_sale, :sold_out)",
+    "available = :text",
+    "available < :n AND held > :zero",
+    ":n <= available",
+    "#e = :k",
+    "empty = :k",  # a reserved word: moto refuses it, and the model lets moto answer
+]
+UPDATES = [
+    "ADD available :minus_n, sold :n, version :one",
+    "ADD tickets :n, version :one SET entity = :on_sale, buyer = :buyer",
+    "SET #status = :sold_out ADD version :one",
+    "ADD available :minus_n, types.#t :minus_n, sold :n",
+    "ADD #e :k",
+]
+
+
+def test_the_models_conditions_judge_every_item_as_moto_does() -> None:
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    from bench import rushstore
+
+    for attrs in ITEMS:
+        item = _item(attrs) if attrs else None
+        for condition in CONDITIONS:
+            # When the model and moto judge the same condition on the same item
+            try:
+                ours = rushstore.holds(rushstore.parse_condition(condition), item, NAMES, VALUES)
+            except rushstore.Unsupported:
+                # the model hands it to moto, which refuses it as DynamoDB would
+                with pytest.raises(Exception, match="reserved keyword"):
+                    get_filter_expression(condition, NAMES, VALUES).expr(item)
+                continue
+            theirs = get_filter_expression(condition, NAMES, VALUES).expr(item)
+
+            # Then they agree
+            assert ours == theirs, (condition, attrs)
+
+
+def test_the_models_updates_write_what_moto_writes() -> None:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from bench import rushstore
+
+    with rush.rush_world(rush.Limits(), seed=3) as (_clock, layer):
+        from tests.support import factories
+
+        table_name = factories.settings().ticketing_table
+        backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        table = backend.get_table(table_name)
+        for attrs in [a for a in ITEMS if a is not None]:
+            for update in UPDATES:
+                key = {"pk": {"S": attrs["pk"]}, "sk": {"S": attrs["sk"]}}
+                # Given the same item twice
+                ours, theirs = _item(attrs), _item(attrs)
+                try:
+                    writes = rushstore.plan_update(ours, update, NAMES, VALUES)
+                except rushstore.Unsupported:
+                    continue  # moto applies it in the model too
+                # When the model applies the update to one, and moto to the other
+                rushstore.apply_writes(writes)
+                table.items[theirs.hash_key][theirs.range_key] = theirs
+                backend.update_item(table_name, key, update, NAMES, VALUES)
+                # Then both items are the same
+                stored = backend.get_item(table_name, key)
+                assert stored is not None
+                assert ours.to_json() == stored.to_json(), (update, attrs)
+        assert layer.meter.conflicts == 0
+
+
+def test_the_models_reads_answer_what_moto_answers(
+    world: tuple[rush.VirtualTime, rush.DynamoLimits, Any],
+) -> None:
+    from unittest.mock import patch
+
+    from boto3.dynamodb.conditions import Key
+    from boto3.dynamodb.types import Binary
+
+    _clock, layer, table = world
+    # Given a partition of items of every kind of value, and index entries in two partitions
+    for n in range(12):
+        table.put_item(
+            Item={
+                "pk": "P#1",
+                "sk": f"ITEM#{n:02d}",
+                "n": n,
+                "text": "x" * (n * 30_000),  # pages of a megabyte end early
+                "blob": Binary(bytes([n, 255, 0])),
+                "map": {"a": n, "b": {"c": "d"}, "l": [1, "two"]},
+                "tags": {"x", "y"},
+                "gsi1pk": f"IDX#{n % 2}",
+                "gsi1sk": f"{n:02d}",
+            }
+        )
+    questions: list[dict[str, Any]] = [
+        {"KeyConditionExpression": Key("pk").eq("P#1")},
+        {"KeyConditionExpression": Key("pk").eq("P#1"), "ConsistentRead": True},
+        {"KeyConditionExpression": Key("pk").eq("P#1") & Key("sk").begins_with("ITEM#0")},
+        {"KeyConditionExpression": Key("pk").eq("P#1") & Key("sk").gt("ITEM#05"), "Limit": 3},
+        {"KeyConditionExpression": Key("pk").eq("P#1"), "ScanIndexForward": False, "Limit": 4},
+        {"KeyConditionExpression": Key("pk").eq("P#2")},
+        {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq("IDX#1")},
+    ]
+
+    def every_page(question: dict[str, Any]) -> list[Any]:
+        pages, args = [], dict(question)
+        while True:
+            page = table.query(**args)
+            page.pop("ResponseMetadata", None)
+            pages.append(page)
+            if "LastEvaluatedKey" not in page or len(pages) > 20:
+                return pages
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    for question in questions:
+        # When the same question is asked of the model's store and of moto through botocore
+        layer.off = True
+        ours = every_page(question)
+        again = every_page(question)  # answered from the model's cache the second time
+        with patch.object(rush, "_documents", lambda client: False):
+            theirs = every_page(question)
+        # Then the answers are the same, page for page
+        for page in theirs:
+            page.pop("ScannedCount", None)
+        for page in ours + again:
+            page.pop("ScannedCount", None)
+        assert ours == theirs, question
+        assert again == theirs, question
+    key = {"pk": "P#1", "sk": "ITEM#03"}
+    layer.off = True
+    ours_item = table.get_item(Key=key)
+    with patch.object(rush, "_documents", lambda client: False):
+        theirs_item = table.get_item(Key=key)
+    theirs_item.pop("ResponseMetadata", None)
+    assert ours_item == theirs_item
