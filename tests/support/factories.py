@@ -202,6 +202,25 @@ def ticket_type(event_id: str, ticket_type_id: str) -> dict[str, Any]:
     return item
 
 
+def stock_shards(event_id: str) -> list[dict[str, Any]]:
+    """An event's stock shards as stored, in shard order (docs/decisions/0070)."""
+    items: list[dict[str, Any]] = []
+    shards = int((stock_summary(event_id) or {}).get("shards", 1))
+    for shard in range(shards if shards > 1 else 0):
+        item = _table().get_item(Key=layout.stock_shard_key(event_id, shard)).get("Item")
+        if item:
+            items.append(item)
+    return items
+
+
+def stock_summary(event_id: str) -> dict[str, Any]:
+    """An event's stock summary as stored (empty without one)."""
+    item: dict[str, Any] = (
+        _table().get_item(Key=layout.stock_summary_key(event_id)).get("Item") or {}
+    )
+    return item
+
+
 def get_item(pk: str, sk: str = "META") -> dict[str, Any] | None:
     item: dict[str, Any] | None = _table().get_item(Key={"pk": pk, "sk": sk}).get("Item")
     return item
@@ -285,7 +304,9 @@ def all_items() -> list[dict[str, Any]]:
 
 
 def stock_counts(event_id: str) -> dict[str, Any]:
-    """What the table counts for an event: its seats, each type, each buyer, and its tickets."""
+    """What the table counts for an event: its seats, each type, each buyer, and its tickets
+    (with stock shards, the event's own counters and its shards summed, and the tickets of
+    every attendees index partition)."""
     from boto3.dynamodb.conditions import Key
 
     table = _table()
@@ -293,8 +314,14 @@ def stock_counts(event_id: str) -> dict[str, Any]:
         "Items"
     ]
     seats = next(i for i in partition if i["sk"] == layout.SEATS)
+    shards = stock_shards(event_id)
     types = {
-        str(i["ticket_type_id"]): {"sold": int(i["sold"]), "available": int(i["available"])}
+        str(i["ticket_type_id"]): {
+            "sold": int(i["sold"])
+            + sum(int(s["types_sold"].get(i["ticket_type_id"], 0)) for s in shards),
+            "available": int(i["available"])
+            + sum(int(s["types"].get(i["ticket_type_id"], 0)) for s in shards),
+        }
         for i in partition
         if str(i["sk"]).startswith(layout.TYPE_PREFIX)
     }
@@ -303,15 +330,21 @@ def stock_counts(event_id: str) -> dict[str, Any]:
         for i in table.scan()["Items"]
         if i.get("entity") == "buyer" and i.get("event_id") == event_id and int(i["tickets"])
     }
-    tickets = table.query(
-        IndexName=layout.EVENT_TICKETS_INDEX,
-        KeyConditionExpression=Key("gsi1pk").eq(layout.event_tickets_partition(event_id)),
-    )["Items"]
+    tickets: list[dict[str, Any]] = []
+    for index_partition in layout.event_tickets_partitions(event_id, max(1, len(shards))):
+        tickets += table.query(
+            IndexName=layout.EVENT_TICKETS_INDEX,
+            KeyConditionExpression=Key("gsi1pk").eq(index_partition),
+        )["Items"]
     return {
-        "seats": {"sold": int(seats["sold"]), "available": int(seats["available"])},
+        "seats": {
+            "sold": int(seats["sold"]) + sum(int(s["sold"]) for s in shards),
+            "available": int(seats["available"]) + sum(int(s["available"]) for s in shards),
+        },
         "types": types,
         "buyers": buyers,
         "tickets": sorted((str(t["ticket_id"]), str(t["status"])) for t in tickets),
+        "ticket_types": {str(t["ticket_id"]): str(t["ticket_type_id"]) for t in tickets},
     }
 
 

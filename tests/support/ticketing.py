@@ -115,7 +115,10 @@ def create_event(
     max_tickets_per_buyer: int | None = None,
     organizer: str = ORGANIZER,
     starts_at: str | None = None,
+    expected_orders_per_second: int | None = None,
 ) -> dict[str, Any]:
+    """POST /create-event as ``organizer``; ``expected_orders_per_second`` splits its stock
+    over ceil(rate / 20) shards (docs/decisions/0070)."""
     body: dict[str, Any] = {
         "title": "Harbour Lights",
         "venue": "Old Customs House",
@@ -126,6 +129,8 @@ def create_event(
         body["ticket_types"] = ticket_types
     if max_tickets_per_buyer is not None:
         body["max_tickets_per_buyer"] = max_tickets_per_buyer
+    if expected_orders_per_second is not None:
+        body["expected_orders_per_second"] = expected_orders_per_second
     answer = post("/create-event", body, user=organizer)
     assert answer.status == 201, answer
     event: dict[str, Any] = answer.body["event"]

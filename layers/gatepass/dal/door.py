@@ -20,7 +20,7 @@ from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
 
 from gatepass import clients
-from gatepass.dal import layout
+from gatepass.dal import layout, stock
 from gatepass.dal.events import event_of
 from gatepass.dal.storage import condition_failed
 from gatepass.dal.storage import plain_item as _plain_item
@@ -189,12 +189,14 @@ class DynamoDoorStore:
 
     def tickets(self, event_id: str) -> list[TicketRecord]:
         """Every ticket of the event (its attendees index, all pages)."""
-        items = self._query(
-            IndexName=layout.EVENT_TICKETS_INDEX,
-            KeyConditionExpression=KeyCondition("gsi1pk").eq(
-                layout.event_tickets_partition(event_id)
-            ),
-        )
+        items: list[dict[str, Any]] = []
+        for partition in layout.event_tickets_partitions(
+            event_id, stock.shard_count(self._table(), event_id)
+        ):
+            items += self._query(
+                IndexName=layout.EVENT_TICKETS_INDEX,
+                KeyConditionExpression=KeyCondition("gsi1pk").eq(partition),
+            )
         return [ticket_record(item) for item in items]
 
     # ------------------------------------------------------------------ staff and gates

@@ -17,12 +17,14 @@ from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gatepass import b64url, clients, ids
+from gatepass.dal import stock
 from gatepass.dal.layout import (
     EVENTS_INDEX,
     EVENTS_PARTITION,
     KEY_ATTRIBUTES,
     META,
     SEATS,
+    STOCK,
     TYPE_PREFIX,
     Key,
     event_id_of,
@@ -58,7 +60,12 @@ class EventStore(Protocol):
     def put_new(self, event: EventRecord, sealed_key: SealedKey | None = None) -> None:
         """The event, and its first sealed ticket-signing key, or neither."""
 
-    def get(self, event_id: str) -> EventRecord | None: ...
+    def get(self, event_id: str) -> EventRecord | None:
+        """The event with its true counts (its stock shards summed in)."""
+
+    def get_for_sale(self, event_id: str) -> EventRecord | None:
+        """The event as a sale needs it: its own counters and its stock summary, no shard
+        read (docs/decisions/0070)."""
 
     def upcoming(self, *, since: str, limit: int, cursor: str | None) -> EventPage:
         """Events starting at ``since`` or later, soonest first, ``limit`` at a time; raises
@@ -99,13 +106,14 @@ def event_item(event: EventRecord) -> dict[str, Any]:
 
 
 def seats_item(event: EventRecord) -> dict[str, Any]:
-    """The event's seats counter: ``available`` is what a sale's condition reads."""
+    """The event's seats counter: ``available`` is what a sale's condition reads (with stock
+    shards, what is for sale outside them: nothing, when the event is new)."""
     return {
         **seats_key(event.event_id),
         "entity": "seats",
         "event_id": event.event_id,
         "capacity": event.capacity,
-        "available": event.seats_left,
+        "available": 0 if event.stock.sharded else event.seats_left,
         "sold": event.sold,
         "held": event.held,
         "checked_in": event.checked_in,
@@ -116,12 +124,15 @@ def seats_item(event: EventRecord) -> dict[str, Any]:
     }
 
 
-def ticket_type_item(kind: TicketTypeRecord) -> dict[str, Any]:
-    return {
+def ticket_type_item(kind: TicketTypeRecord, *, sharded: bool = False) -> dict[str, Any]:
+    item = {
         **ticket_type_key(kind.event_id, kind.ticket_type_id),
         "entity": "ticket_type",
         **kind.model_dump(exclude_none=True),
     }
+    if sharded:
+        item["available"] = 0
+    return item
 
 
 def event_of(items: list[dict[str, Any]]) -> EventRecord | None:
@@ -130,14 +141,16 @@ def event_of(items: list[dict[str, Any]]) -> EventRecord | None:
     if meta is None:
         return None
     seats = next((i for i in items if i.get("sk") == SEATS), None)
+    type_items = [i for i in items if str(i.get("sk", "")).startswith(TYPE_PREFIX)]
+    summary = next((i for i in items if i.get("sk") == STOCK), None)
     kinds = sorted(
-        (TicketTypeRecord.of(i) for i in items if str(i.get("sk", "")).startswith(TYPE_PREFIX)),
+        (TicketTypeRecord.of(i) for i in type_items),
         key=lambda kind: (kind.position, kind.ticket_type_id),
     )
-    counters: dict[str, Any] = {}
+    counters: dict[str, Any] = {"stock": stock.stock_of(summary, seats, type_items)}
     if seats is not None:
         counted = SeatsRecord.of(seats)
-        counters = {
+        counters |= {
             "sold": counted.sold,
             "checked_in": counted.checked_in,
             "available": counted.available,
@@ -186,7 +199,18 @@ class DynamoEventStore:
         """The descriptive item, the seats counter, every type and the first sealed signing
         key, or none of them."""
         items = [event_item(event), seats_item(event)]
-        items += [ticket_type_item(kind) for kind in event.ticket_types]
+        sharded = event.stock.sharded
+        items += [ticket_type_item(kind, sharded=sharded) for kind in event.ticket_types]
+        if sharded or event.stock.expected_orders_per_second is not None:
+            items.append(
+                stock.summary_item(
+                    event.event_id,
+                    shards=event.stock.shards,
+                    rate=event.stock.expected_orders_per_second,
+                )
+            )
+        if sharded:
+            items += stock.shard_items(event, event.stock.shards)
         if sealed_key is not None:
             items.append(sealed_key_item(sealed_key))
         try:
@@ -206,7 +230,37 @@ class DynamoEventStore:
             raise StorageUnavailable("The event could not be saved; please try again.") from exc
 
     def get(self, event_id: str) -> EventRecord | None:
+        return self._counted(event_of(self._partition(event_id, consistent=True)))
+
+    def get_for_sale(self, event_id: str) -> EventRecord | None:
         return event_of(self._partition(event_id, consistent=True))
+
+    def _counted(self, event: EventRecord | None) -> EventRecord | None:
+        """The event with its shards' stock and sales added to its own counters."""
+        if event is None or not event.stock.sharded:
+            return event
+        summed = stock.totals(
+            stock.read_shards(
+                self._table.meta.client, self._table_name, event.event_id, event.stock.shards
+            )
+        )
+        kinds = tuple(
+            kind.model_copy(
+                update={
+                    "available": kind.available
+                    + summed.types_available.get(kind.ticket_type_id, 0),
+                    "sold": kind.sold + summed.types_sold.get(kind.ticket_type_id, 0),
+                }
+            )
+            for kind in event.ticket_types
+        )
+        return event.model_copy(
+            update={
+                "available": (event.available or 0) + summed.available,
+                "sold": event.sold + summed.sold,
+                "ticket_types": kinds,
+            }
+        )
 
     def _partition(self, event_id: str, *, consistent: bool) -> list[dict[str, Any]]:
         args: dict[str, Any] = {
@@ -240,7 +294,8 @@ class DynamoEventStore:
         # The index holds the descriptive items; each event's counters and types are in its
         # partition (a page is at most 50 events).
         found = [
-            event_of(self._partition(str(item["event_id"]), consistent=False)) for item in page
+            self._counted(event_of(self._partition(str(item["event_id"]), consistent=False)))
+            for item in page
         ]
         return EventPage(
             events=[event for event in found if event is not None],

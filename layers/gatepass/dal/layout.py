@@ -53,17 +53,30 @@ def ticket_mail_key(ticket_id: str) -> Key:
     return {"pk": f"TICKET#{ticket_id}", "sk": "MAIL"}
 
 
-def event_tickets_partition(event_id: str) -> str:
-    return f"EVENT#{event_id}#TICKETS"
+def event_tickets_partition(event_id: str, shard: int | None = None) -> str:
+    """An event's attendees index partition: the event's own for tickets sold from its own
+    counters, one per stock shard for tickets sold from a shard (docs/decisions/0070)."""
+    base = f"EVENT#{event_id}#TICKETS"
+    return base if shard is None else f"{base}#{shard}"
+
+
+def event_tickets_partitions(event_id: str, shards: int) -> list[str]:
+    """Every attendees index partition of an event sold from ``shards`` stock shards."""
+    found = [event_tickets_partition(event_id)]
+    if shards > 1:
+        found += [event_tickets_partition(event_id, k) for k in range(shards)]
+    return found
 
 
 def holder_partition(holder: str) -> str:
     return f"HOLDER#{holder}"
 
 
-def ticket_index_keys(ticket_id: str, *, event_id: str, holder: str, issued_at: str) -> Key:
+def ticket_index_keys(
+    ticket_id: str, *, event_id: str, holder: str, issued_at: str, shard: int | None = None
+) -> Key:
     return {
-        "gsi1pk": event_tickets_partition(event_id),
+        "gsi1pk": event_tickets_partition(event_id, shard),
         "gsi1sk": holder,
         "gsi2pk": holder_partition(holder),
         "gsi2sk": f"{issued_at}#{ticket_id}",
@@ -85,6 +98,20 @@ def seats_key(event_id: str) -> Key:
 
 def ticket_type_key(event_id: str, ticket_type_id: str) -> Key:
     return {"pk": event_partition(event_id), "sk": f"{TYPE_PREFIX}{ticket_type_id}"}
+
+
+# Stock shards (docs/decisions/0070): an event sold from more than one shard keeps its seats and
+# each type's quota for sale in ``STOCK#<event_id>#<k>`` items, each on its own partition, and a
+# summary of which shards are known empty on the event's own partition (read with the event).
+STOCK = "STOCK"
+
+
+def stock_shard_key(event_id: str, shard: int) -> Key:
+    return {"pk": f"{STOCK}#{event_id}#{shard}", "sk": STOCK}
+
+
+def stock_summary_key(event_id: str) -> Key:
+    return {"pk": event_partition(event_id), "sk": STOCK}
 
 
 def buyer_key(event_id: str, buyer: str) -> Key:

@@ -9,6 +9,7 @@ cancels a transaction, the items it refused come back as they were
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,11 +20,24 @@ from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
 
 from gatepass import clients, clock
-from gatepass.dal import layout
-from gatepass.dal.storage import condition_failed, plain_item
+from gatepass.dal import layout, stock
+from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
 from gatepass.dal.tickets import TicketRecord, ticket_item, ticket_record
-from gatepass.dal.transactions import transact
-from gatepass.models.orders import OrderRecord, SeatsRecord, TicketTypeRecord
+from gatepass.dal.transactions import (
+    TRANSACTION_ATTEMPTS,
+    back_off,
+    shuffled,
+    transact,
+    transact_once,
+)
+from gatepass.models.events import EventRecord
+from gatepass.models.orders import (
+    SEATS_NEED,
+    OrderRecord,
+    SeatsRecord,
+    StockSummary,
+    TicketTypeRecord,
+)
 
 
 class OrderRefused(Exception):
@@ -73,7 +87,13 @@ class OrderStore(Protocol):
     def get_order(self, order_id: str) -> OrderRecord | None: ...
 
     def sell(
-        self, order: OrderRecord, tickets: list[TicketRecord], *, max_per_buyer: int, now: str
+        self,
+        order: OrderRecord,
+        tickets: list[TicketRecord],
+        *,
+        max_per_buyer: int,
+        now: str,
+        event: EventRecord | None = None,
     ) -> None: ...
 
     def cancel(
@@ -160,16 +180,25 @@ class LineUpdate:
 
 
 def line_update(
-    table_name: str, event_id: str, ticket_type_id: str, *, freed: int, queue: int
+    table_name: str,
+    event_id: str,
+    ticket_type_id: str,
+    *,
+    freed: int,
+    queue: int,
+    from_shards: int = 0,
+    to_shards: int = 0,
 ) -> LineUpdate:
     """Give ``freed`` seats of a type back: as many as its line has people waiting for (as
     read: ``queue``) are set aside for the line (``held``, ``unassigned``), the rest are for
     sale. The condition holds the line to what was read, so no seat goes to sale while someone
-    waits and none is set aside for nobody (docs/decisions/0051)."""
+    waits and none is set aside for nobody (docs/decisions/0051). ``from_shards`` of the freed
+    were sold from stock shards and ``to_shards`` go back on sale there (docs/decisions/0070):
+    those are counted on the shards, not here."""
     to_line = max(0, min(freed, queue))
     values: dict[str, Any] = {
-        ":for_sale": freed - to_line,
-        ":minus_k": -freed,
+        ":for_sale": freed - to_line - to_shards,
+        ":minus_k": -(freed - from_shards),
         ":one": 1,
     }
     if to_line == 0:
@@ -198,6 +227,44 @@ def line_update(
         },
         to_line=to_line,
     )
+
+
+@dataclass
+class _WayBack:
+    """Where cancelled tickets' seats and type slices go back to: the line first (as many as
+    each type's ``queue``), the rest to the shard (or the event's own counters) each came
+    from."""
+
+    seats_from_shards: int = 0
+    seats_to_shards: int = 0
+    type_from_shards: Counter[str] = dataclasses.field(default_factory=Counter)
+    type_to_shards: Counter[str] = dataclasses.field(default_factory=Counter)
+    unsold: dict[int, Counter[str]] = dataclasses.field(default_factory=dict)
+    for_sale: dict[int, Counter[str]] = dataclasses.field(default_factory=dict)
+
+
+def _way_back(tickets: list[TicketRecord], queues: Mapping[str, int]) -> _WayBack:
+    back = _WayBack()
+    line_left = {type_id: max(0, queue) for type_id, queue in queues.items()}
+    # Tickets whose type slice came from the event's own counters go to the line first.
+    for ticket in sorted(tickets, key=lambda t: t.type_shard is not None):
+        type_id = _part_of(ticket).ticket_type_id
+        to_line = line_left.get(type_id, 0) > 0
+        if to_line:
+            line_left[type_id] -= 1
+        if ticket.stock_shard is not None:
+            back.seats_from_shards += 1
+            back.unsold.setdefault(ticket.stock_shard, Counter())[SEATS_NEED] += 1
+            if not to_line:
+                back.seats_to_shards += 1
+                back.for_sale.setdefault(ticket.stock_shard, Counter())[SEATS_NEED] += 1
+        if ticket.type_shard is not None:
+            back.type_from_shards[type_id] += 1
+            back.unsold.setdefault(ticket.type_shard, Counter())[type_id] += 1
+            if not to_line:
+                back.type_to_shards[type_id] += 1
+                back.for_sale.setdefault(ticket.type_shard, Counter())[type_id] += 1
+    return back
 
 
 def buyer_update(table_name: str, order: OrderRecord, *, max_per_buyer: int) -> dict[str, Any]:
@@ -239,6 +306,64 @@ def new_order_items(
         }
         for item in [order_item(order), *(ticket_item(ticket) for ticket in tickets)]
     ]
+
+
+def _placed(tickets: list[TicketRecord], planned: stock.Plan) -> list[TicketRecord]:
+    """The tickets with the shards their seats and type slices come from."""
+    seats = iter(planned.sources[SEATS_NEED])
+    by_type = {need: iter(sources) for need, sources in planned.sources.items()}
+    return [
+        dataclasses.replace(
+            ticket,
+            stock_shard=next(seats),
+            type_shard=next(by_type[_part_of(ticket).ticket_type_id]),
+        )
+        for ticket in tickets
+    ]
+
+
+def _shortfall(short: stock.Shortfall, event: EventRecord | None) -> Exception:
+    """The refusal when no shard (nor the event's own counters) has what an order needs."""
+    if event is None:
+        return RuntimeError("a sale planned from what it saw needs the event")
+    refusal = OrderRefused()
+    if short.need == SEATS_NEED:
+        refusal.seats_refused = True
+        refusal.seats = SeatsRecord(
+            event_id=event.event_id,
+            capacity=event.capacity,
+            available=short.left,
+            starts_at=event.starts_at,
+            status=event.status,
+        )
+        return refusal
+    kind = next(k for k in event.ticket_types if k.ticket_type_id == short.need)
+    refusal.refused_types.append(kind.model_copy(update={"available": short.left}))
+    return refusal
+
+
+def _shard_seats(old: dict[str, Any], event: EventRecord | None) -> SeatsRecord:
+    """A refused shard's event state, as the seats item would say it."""
+    return SeatsRecord(
+        event_id=str(old["event_id"]),
+        capacity=event.capacity if event is not None else 0,
+        available=int(old.get("available", 0)),
+        starts_at=str(old["starts_at"]),
+        status=old.get("status", "on_sale"),
+    )
+
+
+def _pool_short(refusal: OrderRefused) -> bool:
+    """The event's own counters refused only for want of stock (learnt; try the others)."""
+    return refusal.seats_refused or bool(refusal.refused_types)
+
+
+def _only_short(seats: SeatsRecord | None, now: str) -> bool:
+    return seats is not None and seats.status == "on_sale" and seats.starts_at > now
+
+
+def _type_only_short(kind: TicketTypeRecord, now: str) -> bool:
+    return not kind.paused and kind.window_state(now) == "open"
 
 
 class DynamoOrderStore:
@@ -289,20 +414,22 @@ class DynamoOrderStore:
         return found
 
     def event_tickets(self, event_id: str) -> list[TicketRecord]:
-        """Every ticket of an event (its attendees index, all pages)."""
-        args: dict[str, Any] = {
-            "IndexName": layout.EVENT_TICKETS_INDEX,
-            "KeyConditionExpression": KeyCondition("gsi1pk").eq(
-                layout.event_tickets_partition(event_id)
-            ),
-        }
+        """Every ticket of an event (its attendees index: one partition per stock shard and
+        the event's own, all pages)."""
         tickets: list[TicketRecord] = []
-        while True:
-            page = self._table().query(**args)
-            tickets += [ticket_record(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return tickets
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        shards = stock.shard_count(self._table(), event_id)
+        for partition in layout.event_tickets_partitions(event_id, shards):
+            args: dict[str, Any] = {
+                "IndexName": layout.EVENT_TICKETS_INDEX,
+                "KeyConditionExpression": KeyCondition("gsi1pk").eq(partition),
+            }
+            while True:
+                page = self._table().query(**args)
+                tickets += [ticket_record(item) for item in page.get("Items", [])]
+                if "LastEvaluatedKey" not in page:
+                    break
+                args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return tickets
 
     def revocations(self, event_id: str, *, since: str, limit: int) -> list[Revocation]:
         """The event's revoked tickets after position ``since`` (empty: from the start)."""
@@ -323,8 +450,10 @@ class DynamoOrderStore:
     # ------------------------------------------------------------------ cancelling an event
 
     def close_sale(self, event_id: str, *, now: str) -> SeatsRecord | None:
-        """Mark the event cancelled on its seats, which every sale's condition reads; None when
-        it already was (or does not exist)."""
+        """Mark the event cancelled on its stock shards and its seats, which every sale's
+        condition reads; None when it already was (or does not exist). The shards close first,
+        so a retry after a failure closes what is left."""
+        stock.close_shards(self._table(), event_id, now=now)
         try:
             answer = self._table().update_item(
                 Key=layout.seats_key(event_id),
@@ -392,41 +521,96 @@ class DynamoOrderStore:
         *,
         max_per_buyer: int,
         now: str,
+        event: EventRecord | None = None,
     ) -> None:
-        """Take the seats of every type ordered and of the event, count them on the buyer, and
-        put the order and its tickets; or none of it."""
-        n = len(tickets)
+        """Take the seats of the event and of every type ordered, count them on the buyer, and
+        put the order and its tickets; or none of it.
+
+        With stock shards (docs/decisions/0070; ``event`` as read for the sale carries its
+        summary) the seats and types are taken from shards in a random order, the event's
+        own counters last; a shard that lacks them is listed empty in the summary and the
+        next is tried, one that conflicts is left for another after the usual back-off, and
+        an order no single shard can fill takes from several in the one transaction."""
+        summary = event.stock if event is not None else StockSummary()
         per_type = Counter(_part_of(t).ticket_type_id for t in tickets)
-        type_ids = list(per_type)
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": layout.seats_key(order.event_id),
-                    "ConditionExpression": (
-                        "attribute_exists(pk) AND available >= :n AND starts_at > :now "
-                        "AND #status = :on_sale"
-                    ),
-                    "UpdateExpression": "ADD available :minus_n, sold :n, version :one",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":n": n,
-                        ":minus_n": -n,
-                        ":one": 1,
-                        ":now": now,
-                        ":on_sale": "on_sale",
-                    },
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-        ]
-        for type_id in type_ids:
-            k = per_type[type_id]
+        needs: dict[str, int] = {SEATS_NEED: len(tickets), **per_type}
+        client = self._table().meta.client
+        # What this sale has seen of each source (from refusals); the event's own counters as
+        # read when sharded, unseen (so tried, as always) when they are the only source.
+        known: dict[int | None, dict[str, int]] = {}
+        if summary.sharded:
+            known[stock.POOL] = dict(summary.pool)
+        empty: dict[str, set[int]] = {need: set(summary.empty_for(need)) for need in needs}
+        conflicts = 0
+        # Each refusal teaches something new (a shard's stock), so this bounds the loop.
+        for _ in range(2 * summary.shards + TRANSACTION_ATTEMPTS + 2):
+            shards: list[int | None] = list(range(summary.shards)) if summary.sharded else []
+            planned = stock.plan(needs, [*shuffled(shards), stock.POOL], empty=empty, known=known)
+            if isinstance(planned, stock.Shortfall):
+                raise _shortfall(planned, event)
+            placed = _placed(tickets, planned)
+            items, parts = self._sale_items(order, placed, planned, max_per_buyer, now)
+            reasons = transact_once(client, items)
+            if reasons is None:
+                return
+            if not any(condition_failed(reason) for reason in reasons):
+                conflicts += 1
+                if conflicts >= TRANSACTION_ATTEMPTS + min(summary.shards - 1, 4):
+                    raise StorageUnavailable("Too many people are doing this at once; try again.")
+                back_off(min(conflicts - 1, TRANSACTION_ATTEMPTS - 1))
+                continue
+            refusal = self._learn(reasons, parts, planned, known, empty, event, now)
+            if refusal is not None:
+                raise refusal
+        raise StorageUnavailable("Too many people are doing this at once; try again.")
+
+    def _sale_items(
+        self,
+        order: OrderRecord,
+        tickets: list[TicketRecord],
+        planned: stock.Plan,
+        max_per_buyer: int,
+        now: str,
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+        """The sale's transaction items, and what each of the leading ones is (for reading
+        the refusal): ``("seats", None)``, ``("type", type_id)``, ``("shard", k)``."""
+        event_id = order.event_id
+        items: list[dict[str, Any]] = []
+        parts: list[tuple[str, Any]] = []
+        pool = planned.takes.get(stock.POOL, {})
+        if SEATS_NEED in pool:
+            n = pool[SEATS_NEED]
             items.append(
                 {
                     "Update": {
                         "TableName": self.table_name,
-                        "Key": layout.ticket_type_key(order.event_id, type_id),
+                        "Key": layout.seats_key(event_id),
+                        "ConditionExpression": (
+                            "attribute_exists(pk) AND available >= :n AND starts_at > :now "
+                            "AND #status = :on_sale"
+                        ),
+                        "UpdateExpression": "ADD available :minus_n, sold :n, version :one",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":n": n,
+                            ":minus_n": -n,
+                            ":one": 1,
+                            ":now": now,
+                            ":on_sale": "on_sale",
+                        },
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+            parts.append(("seats", None))
+        for type_id, k in pool.items():
+            if type_id == SEATS_NEED:
+                continue
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": layout.ticket_type_key(event_id, type_id),
                         "ConditionExpression": (
                             "attribute_exists(pk) AND available >= :k AND paused = :false "
                             "AND max_per_order >= :k "
@@ -445,34 +629,74 @@ class DynamoOrderStore:
                     }
                 }
             )
+            parts.append(("type", type_id))
+        for shard, takes in planned.takes.items():
+            if shard is None:
+                continue
+            items.append(stock.shard_take(self.table_name, event_id, shard, takes, now=now))
+            parts.append(("shard", shard))
         items.append(buyer_update(self.table_name, order, max_per_buyer=max_per_buyer))
+        parts.append(("buyer", None))
         items += new_order_items(self.table_name, order, tickets)
+        return items, parts
 
-        def refused(reasons: list[dict[str, Any]]) -> Exception:
-            seats_reason, rest = reasons[0], reasons[1:]
-            type_reasons, rest = rest[: len(type_ids)], rest[len(type_ids) :]
-            buyer_reason, new_items = rest[0], rest[1:]
-            if any(condition_failed(reason) for reason in new_items):
-                # Two random 80-bit ids colliding: fail loudly rather than overwrite.
-                return RuntimeError("order or ticket id collision")
-            refusal = OrderRefused()
-            if condition_failed(seats_reason):
+    def _learn(
+        self,
+        reasons: list[dict[str, Any]],
+        parts: list[tuple[str, Any]],
+        planned: stock.Plan,
+        known: dict[int | None, dict[str, int]],
+        empty: dict[str, set[int]],
+        event: EventRecord | None,
+        now: str,
+    ) -> Exception | None:
+        """Read a refused sale: the exception to raise, or None after learning which sources
+        lack stock (listing empty shards in the summary) so that another plan can be tried."""
+        if any(condition_failed(reason) for reason in reasons[len(parts) :]):
+            # Two random 80-bit ids colliding: fail loudly rather than overwrite.
+            return RuntimeError("order or ticket id collision")
+        refusal = OrderRefused()
+        short = False
+        for (kind, name), reason in zip(parts, reasons, strict=False):
+            if not condition_failed(reason):
+                continue
+            old = plain_item(reason.get("Item"))
+            if kind == "seats":
                 refusal.seats_refused = True
-                old = plain_item(seats_reason.get("Item"))
                 refusal.seats = SeatsRecord.of(old) if old else None
-            for type_id, reason in zip(type_ids, type_reasons, strict=True):
-                if condition_failed(reason):
-                    old = plain_item(reason.get("Item"))
-                    if old:
-                        refusal.refused_types.append(TicketTypeRecord.of(old))
-                    else:
-                        refusal.missing_types.append(type_id)
-            if condition_failed(buyer_reason):
+                if old:
+                    known.setdefault(stock.POOL, {})[SEATS_NEED] = int(old.get("available", 0))
+            elif kind == "type":
+                if old:
+                    refusal.refused_types.append(TicketTypeRecord.of(old))
+                    known.setdefault(stock.POOL, {})[name] = int(old.get("available", 0))
+                else:
+                    refusal.missing_types.append(name)
+            elif kind == "shard":
+                if not old or old.get("status") != "on_sale" or str(old["starts_at"]) <= now:
+                    refusal.seats_refused = True
+                    refusal.seats = _shard_seats(old, event) if old else None
+                    continue
+                values = stock.shard_values(old)
+                known[name] = values
+                short = True
+                for need in planned.takes[name]:
+                    if values.get(need, 0) < 1 and name not in empty.get(need, set()):
+                        empty.setdefault(need, set()).add(name)
+                        stock.mark_empty(
+                            self._table().meta.client, self.table_name, old["event_id"], name, need
+                        )
+            else:
                 refusal.buyer_refused = True
-                refusal.buyer_tickets = int(plain_item(buyer_reason.get("Item")).get("tickets", 0))
-            return refusal
-
-        transact(self._table().meta.client, items, refused)
+                refusal.buyer_tickets = int(old.get("tickets", 0))
+        stop = refusal.seats_refused and not _only_short(refusal.seats, now)
+        stop = stop or bool(refusal.missing_types) or refusal.buyer_refused
+        stop = stop or any(not _type_only_short(kind, now) for kind in refusal.refused_types)
+        sharded = event is not None and event.stock.sharded
+        if sharded and not stop and (short or _pool_short(refusal)):
+            return None  # only for want of stock somewhere: plan again with what was learnt
+        # The event's own counters as its only source, or a refusal not for want of stock.
+        return refusal
 
     # ------------------------------------------------------------------ cancellation
 
@@ -525,15 +749,24 @@ class DynamoOrderStore:
                     }
                 }
             )
+        back = _way_back(tickets, queues)
         type_items = [
-            line_update(self.table_name, event_id, type_id, freed=k, queue=queues.get(type_id, 0))
+            line_update(
+                self.table_name,
+                event_id,
+                type_id,
+                freed=k,
+                queue=queues.get(type_id, 0),
+                from_shards=back.type_from_shards[type_id],
+                to_shards=back.type_to_shards[type_id],
+            )
             for type_id, k in per_type.items()
         ]
         to_line = sum(item.to_line for item in type_items)
         seats_condition = "attribute_exists(pk)"
         values: dict[str, Any] = {
-            ":for_sale": n - to_line,
-            ":minus_n": -n,
+            ":for_sale": n - to_line - back.seats_to_shards,
+            ":minus_n": -(n - back.seats_from_shards),
             ":held": to_line,
             ":one": 1,
         }
@@ -599,6 +832,25 @@ class DynamoOrderStore:
                     }
                 }
             )
+        # Seats sold from stock shards go back to the shards they came from, which leave the
+        # summary's empty lists in the same transaction (docs/decisions/0070).
+        for shard in sorted(set(back.unsold) | set(back.for_sale)):
+            items.append(
+                stock.shard_return(
+                    self.table_name,
+                    event_id,
+                    shard,
+                    unsold=back.unsold.get(shard, {}),
+                    for_sale=back.for_sale.get(shard, {}),
+                )
+            )
+        refilled: dict[str, set[int]] = {}
+        for shard, needs in back.for_sale.items():
+            for need, count in needs.items():
+                if count > 0:
+                    refilled.setdefault(need, set()).add(shard)
+        if refilled:
+            items.append(stock.summary_refill(self.table_name, event_id, refilled))
 
         def refused(reasons: list[dict[str, Any]]) -> Exception:
             refusal = CancelRefused()

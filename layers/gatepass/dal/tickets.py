@@ -70,6 +70,10 @@ class TicketRecord:
     entry_gate: str | None = None
     checked_in_gate: str | None = None
     version: int = 1
+    # The stock shards its seat and its type's slice were taken from (docs/decisions/0070);
+    # None: the event's own counters. A cancellation gives them back there.
+    stock_shard: int | None = None
+    type_shard: int | None = None
 
 
 class CheckInRefused(Exception):
@@ -272,6 +276,7 @@ def ticket_item(ticket: TicketRecord) -> dict[str, Any]:
             event_id=ticket.event_id,
             holder=ticket.holder,
             issued_at=ticket.issued_at,
+            shard=ticket.stock_shard,
         ),
         "entity": "ticket",
         "ticket_id": ticket.ticket_id,
@@ -283,11 +288,14 @@ def ticket_item(ticket: TicketRecord) -> dict[str, Any]:
         "issued_at": ticket.issued_at,
         "version": 1,
     }
-    for name in _OPTIONAL_TICKET_FIELDS:
+    for name in _OPTIONAL_TICKET_FIELDS + _SHARD_FIELDS:
         value = getattr(ticket, name)
         if value is not None:
             item[name] = value
     return item
+
+
+_SHARD_FIELDS = ("stock_shard", "type_shard")
 
 
 _OPTIONAL_TICKET_FIELDS = (
@@ -329,5 +337,12 @@ def ticket_record(item: dict[str, Any]) -> TicketRecord:
         checked_in_at=optional("checked_in_at"),
         checked_in_by=optional("checked_in_by"),
         version=int(item.get("version", 1)),
+        stock_shard=_shard(item, "stock_shard"),
+        type_shard=_shard(item, "type_shard"),
         **{name: optional(name) for name in _OPTIONAL_TICKET_FIELDS},
     )
+
+
+def _shard(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    return None if value is None else int(value)

@@ -34,5 +34,29 @@ def transact(
             if any(condition_failed(reason) for reason in reasons):
                 raise refused(reasons) from exc
             # Only conflicts with concurrent transactions on the same items: try again.
-            time.sleep(_CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.random())  # noqa: S311
+            back_off(attempt)
     raise StorageUnavailable("Too many people are doing this at once; try again.")
+
+
+def back_off(attempt: int) -> None:
+    """The jittered, doubling pause before another try after a conflict."""
+    time.sleep(_CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.random())  # noqa: S311
+
+
+def shuffled(values: list[Any]) -> list[Any]:
+    """``values`` in a random order (the same source of randomness as the back-off)."""
+    copy = list(values)
+    random.shuffle(copy)
+    return copy
+
+
+def transact_once(client: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """One ``TransactWriteItems``: None when it committed, else the cancellation's reasons."""
+    try:
+        client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if error_code(exc) != "TransactionCanceledException":
+            raise
+        response: dict[str, Any] = dict(exc.response)
+        return list(response.get("CancellationReasons", []))
+    return None

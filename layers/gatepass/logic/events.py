@@ -28,9 +28,11 @@ from gatepass.models.events import (
 )
 from gatepass.models.orders import (
     DEFAULT_TYPE_NAME,
+    StockSummary,
     TicketTypeRecord,
     TicketTypeSpec,
     parse_moment,
+    shards_for,
 )
 from gatepass.observability import logger
 
@@ -109,6 +111,10 @@ def create_event(
         created_at=created_at,
         max_tickets_per_buyer=request.max_tickets_per_buyer,
         ticket_types=new_ticket_types(event_id, request.ticket_types, capacity=request.capacity),
+        stock=StockSummary(
+            shards=shards_for(request.expected_orders_per_second),
+            expected_orders_per_second=request.expected_orders_per_second,
+        ),
     )
 
     upload: PresignedUpload | None = None

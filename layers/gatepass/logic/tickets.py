@@ -56,7 +56,7 @@ from gatepass.errors import (
 from gatepass.keys import TicketKeys
 from gatepass.logic.ticket_views import ticket_view
 from gatepass.models.events import EventRecord
-from gatepass.models.orders import OrderLine, OrderRecord, TicketTypeRecord
+from gatepass.models.orders import OrderLine, OrderRecord, SeatsRecord, TicketTypeRecord
 from gatepass.models.tickets import (
     IDEMPOTENCY_KEY_PATTERN,
     CreateTicketRequest,
@@ -147,16 +147,22 @@ def _place(
     tickets: TicketsDataAccess,
     keys: TicketKeys,
 ) -> CreateTicketResponse:
-    event = events.get(request.event_id)
+    event = events.get_for_sale(request.event_id)
     if event is None or not event.ticket_types:
         raise NotFound("No such event.")
     now = clock.iso(clock.now())
     lines = order_lines(event, request.tickets)
     check_order(event, lines)
+    if event.stock.sharded:
+        check_types_on_sale(event, lines, now=now)
     prepared = prepare_order(event, lines, buyer, keys, now=now)
     try:
         orders.sell(
-            prepared.order, prepared.tickets, max_per_buyer=event.max_tickets_per_buyer, now=now
+            prepared.order,
+            prepared.tickets,
+            max_per_buyer=event.max_tickets_per_buyer,
+            now=now,
+            event=event,
         )
     except OrderRefused as refused:
         asked = Counter(line.ticket_type_id for line in lines)
@@ -263,6 +269,29 @@ def check_order(event: EventRecord, lines: list[OrderLine]) -> None:
         kind = kinds[type_id]
         if count > kind.max_per_order:
             raise _per_order(kind)
+
+
+def check_types_on_sale(event: EventRecord, lines: list[OrderLine], *, now: str) -> None:
+    """A sale from stock shards touches no type item, so a type's pause and sale window are
+    checked on the event as read for the sale (consistently, just before it), in the same
+    order the transaction's refusal is explained (docs/decisions/0070)."""
+    wanted = {line.ticket_type_id for line in lines}
+    kinds = [kind for kind in event.ticket_types if kind.ticket_type_id in wanted]
+    refused = OrderRefused()
+    refused.refused_types = [
+        kind for kind in kinds if kind.paused or kind.window_state(now) != "open"
+    ]
+    if event.status == "cancelled" or event.starts_at <= now or refused.refused_types:
+        refused.seats_refused = event.status == "cancelled" or event.starts_at <= now
+        refused.seats = SeatsRecord(
+            event_id=event.event_id,
+            capacity=event.capacity,
+            available=event.seats_left,
+            starts_at=event.starts_at,
+            status=event.status,
+        )
+        asked = Counter(line.ticket_type_id for line in lines)
+        raise refusal(refused, event, asked=asked, now=now)
 
 
 def refusal(

@@ -20,7 +20,9 @@ from gatepass.models.orders import (
     DEFAULT_MAX_PER_BUYER,
     MAX_TICKET_TYPES,
     EventStatus,
+    ExpectedRate,
     PublicTicketType,
+    StockSummary,
     TicketTypeRecord,
     TicketTypeSpec,
     public_ticket_type,
@@ -69,6 +71,13 @@ class CreateEventRequest(Model):
         Annotated[list[TicketTypeSpec], Field(min_length=1, max_length=MAX_TICKET_TYPES)] | None
     ) = None
     max_tickets_per_buyer: Annotated[int, Field(ge=1, le=20, strict=True)] = DEFAULT_MAX_PER_BUYER
+    expected_orders_per_second: ExpectedRate | None = Field(
+        default=None,
+        description=(
+            "The peak orders a second the organizer expects (1 to 1000): the event is sold "
+            "from ceil(rate / 20) stock shards (docs/decisions/0070); none: one."
+        ),
+    )
 
     @field_validator("starts_at")
     @classmethod
@@ -180,6 +189,8 @@ class EventRecord(Model):
     held: int = 0
     status: EventStatus = "on_sale"
     ticket_types: tuple[TicketTypeRecord, ...] = ()
+    stock: StockSummary = Field(default_factory=StockSummary)
+    """How the event's stock is split (docs/decisions/0070); not stored on the META item."""
 
     @classmethod
     def of(cls, fields: Mapping[str, Any]) -> EventRecord:
@@ -199,7 +210,9 @@ class EventRecord(Model):
 
 
 # The fields of ``EventRecord`` that are not stored on the event's descriptive item.
-COUNTER_FIELDS = frozenset({"sold", "checked_in", "available", "held", "status", "ticket_types"})
+COUNTER_FIELDS = frozenset(
+    {"sold", "checked_in", "available", "held", "status", "ticket_types", "stock"}
+)
 
 
 def public_event(event: EventRecord, image_url: Callable[[str], str]) -> PublicEvent:

@@ -35,6 +35,52 @@ PerOrder = Annotated[int, Field(ge=1, le=MAX_ORDER_TICKETS, strict=True)]
 Moment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
 
 
+# Stock shards (docs/decisions/0070): one shard per this many expected orders a second, and at
+# most this many shards (an event's creation and a raise are one transaction of at most 100
+# items: shards, summary, seats, up to 20 types, the event and its key).
+ORDERS_PER_SHARD = 20
+MAX_STOCK_SHARDS = 50
+MAX_EXPECTED_ORDERS_PER_SECOND = ORDERS_PER_SHARD * MAX_STOCK_SHARDS
+ExpectedRate = Annotated[int, Field(ge=1, le=MAX_EXPECTED_ORDERS_PER_SECOND, strict=True)]
+SEATS_NEED = "*"
+"""The key of the event's seats in a stock summary's ``empty`` (the rest are type ids)."""
+
+
+def shards_for(expected_orders_per_second: int | None) -> int:
+    """S = max(1, ceil(rate / 20)): the stock shards an expected peak rate needs."""
+    if not expected_orders_per_second:
+        return 1
+    return max(1, -(-expected_orders_per_second // ORDERS_PER_SHARD))
+
+
+class StockSummary(Model):
+    """How an event's stock is split (``STOCK`` on its partition, read with the event): how
+    many shards, the organizer's expected rate, and the shards known empty for the seats
+    (``SEATS_NEED``) and for each type. An event without one is sold from its own counters,
+    one shard. ``pool`` is what the event's own counters hold for sale (``SEATS_NEED`` and type
+    ids): all of the stock with one shard, what came back (a raised quota, an expired offer)
+    otherwise."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    shards: int = 1
+    expected_orders_per_second: int | None = None
+    empty: dict[str, frozenset[int]] = Field(default_factory=dict)
+    pool: dict[str, int] = Field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def sharded(self) -> bool:
+        return self.shards > 1
+
+    def empty_for(self, need: str) -> frozenset[int]:
+        return self.empty.get(need, frozenset())
+
+    def sold_out(self, need: str) -> bool:
+        """Every shard is known empty for ``need`` and the event's own counters hold none."""
+        return len(self.empty_for(need)) >= self.shards and self.pool.get(need, 0) <= 0
+
+
 def parse_moment(value: str, field: str) -> datetime:
     """An ISO-8601 date and time that names its zone."""
     try:

@@ -1,0 +1,383 @@
+"""Stock shards (docs/decisions/0070): the items, the plan of a sale over them, the summary of
+which shards are known empty, and their sums.
+
+An event sold from ``S > 1`` shards keeps its seats and every type's quota for sale in ``S``
+items with their own partition keys (``STOCK#<event_id>#<k>``): ``available`` (seats),
+``types`` (type id -> for sale in this shard), ``sold`` and ``types_sold``. A sale takes from
+the shards the plan picks, each on the condition that it still has what is taken, so the
+shards' sums are exact without any item every sale touches. The event's own seats and type
+counters keep what is not contended (capacity, quotas, the waiting list's numbers) and a
+*pool* of seats that came back outside any shard (a raised quota, an expired offer), sold last.
+
+The summary (``STOCK`` on the event's partition, so the sale's one read of the event brings it)
+lists the shards known empty per need (the seats, each type). A shard enters it only in a
+transaction that checks the shard is empty, and leaves it in every transaction that gives the
+shard stock back, so "every shard is listed" means sold out, learnt without reading a shard.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatepass.dal import layout
+from gatepass.dal.transactions import transact_once
+from gatepass.models.events import EventRecord
+from gatepass.models.orders import SEATS_NEED, StockSummary
+
+EMPTY_PREFIX = "empty_"
+
+
+def split(total: int, parts: int) -> list[int]:
+    """``total`` over ``parts`` as evenly as integers allow (the first ones get the rest)."""
+    base, rest = divmod(total, parts)
+    return [base + (1 if k < rest else 0) for k in range(parts)]
+
+
+def empty_attribute(need: str) -> str:
+    """The summary's attribute listing the shards empty for ``need`` (a number set)."""
+    return f"{EMPTY_PREFIX}seats" if need == SEATS_NEED else f"{EMPTY_PREFIX}type_{need}"
+
+
+def _need_of(attribute: str) -> str:
+    rest = attribute[len(EMPTY_PREFIX) :]
+    return SEATS_NEED if rest == "seats" else rest.removeprefix("type_")
+
+
+def shard_item(
+    event_id: str,
+    shard: int,
+    *,
+    available: int,
+    types: Mapping[str, int],
+    starts_at: str,
+    status: str,
+) -> dict[str, Any]:
+    return {
+        **layout.stock_shard_key(event_id, shard),
+        "entity": "stock_shard",
+        "event_id": event_id,
+        "shard": shard,
+        "available": available,
+        "sold": 0,
+        "types": dict(types),
+        "types_sold": dict.fromkeys(types, 0),
+        "starts_at": starts_at,
+        "status": status,
+        "version": 1,
+    }
+
+
+def shard_items(event: EventRecord, shards: int) -> list[dict[str, Any]]:
+    """The ``shards`` items a new event's capacity and quotas are split over."""
+    seats = split(event.capacity, shards)
+    quotas = {kind.ticket_type_id: split(kind.quota, shards) for kind in event.ticket_types}
+    return [
+        shard_item(
+            event.event_id,
+            k,
+            available=seats[k],
+            types={type_id: split_quota[k] for type_id, split_quota in quotas.items()},
+            starts_at=event.starts_at,
+            status=event.status,
+        )
+        for k in range(shards)
+    ]
+
+
+def summary_item(event_id: str, *, shards: int, rate: int | None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **layout.stock_summary_key(event_id),
+        "entity": "stock_summary",
+        "event_id": event_id,
+        "shards": shards,
+        "version": 1,
+    }
+    if rate is not None:
+        item["expected_orders_per_second"] = rate
+    return item
+
+
+def stock_of(
+    summary: Mapping[str, Any] | None,
+    seats: Mapping[str, Any] | None,
+    types: Iterable[Mapping[str, Any]],
+) -> StockSummary:
+    """The stock summary of an event from the items of its partition."""
+    pool = {SEATS_NEED: int((seats or {}).get("available", 0))}
+    pool.update({str(t["ticket_type_id"]): int(t.get("available", 0)) for t in types})
+    if summary is None:
+        return StockSummary(pool=pool)
+    empty = {
+        _need_of(name): frozenset(int(k) for k in value)
+        for name, value in summary.items()
+        if name.startswith(EMPTY_PREFIX) and value
+    }
+    rate = summary.get("expected_orders_per_second")
+    return StockSummary(
+        shards=int(summary.get("shards", 1)),
+        expected_orders_per_second=None if rate is None else int(rate),
+        empty=empty,
+        pool=pool,
+        version=int(summary.get("version", 0)),
+    )
+
+
+@dataclass(frozen=True)
+class ShardTotals:
+    """What an event's shards hold, summed."""
+
+    available: int = 0
+    sold: int = 0
+    types_available: dict[str, int] = field(default_factory=dict)
+    types_sold: dict[str, int] = field(default_factory=dict)
+
+
+def totals(items: Iterable[Mapping[str, Any]]) -> ShardTotals:
+    available = sold = 0
+    types_available: dict[str, int] = {}
+    types_sold: dict[str, int] = {}
+    for item in items:
+        available += int(item.get("available", 0))
+        sold += int(item.get("sold", 0))
+        for type_id, value in dict(item.get("types") or {}).items():
+            types_available[type_id] = types_available.get(type_id, 0) + int(value)
+        for type_id, value in dict(item.get("types_sold") or {}).items():
+            types_sold[type_id] = types_sold.get(type_id, 0) + int(value)
+    return ShardTotals(available, sold, types_available, types_sold)
+
+
+def read_shards(client: Any, table_name: str, event_id: str, shards: int) -> list[dict[str, Any]]:
+    """Every shard of an event, read consistently (organizer and public reads, never a sale).
+    ``client`` is a table resource's client, which takes and gives plain values."""
+    keys = [layout.stock_shard_key(event_id, k) for k in range(shards)]
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 100):
+        pending: dict[str, Any] = {
+            table_name: {"Keys": keys[start : start + 100], "ConsistentRead": True}
+        }
+        while pending:
+            answer = client.batch_get_item(RequestItems=pending)
+            found += list(answer.get("Responses", {}).get(table_name, []))
+            pending = answer.get("UnprocessedKeys") or {}
+    return sorted(found, key=lambda item: int(item.get("shard", 0)))
+
+
+# ---------------------------------------------------------------------- planning a sale
+
+POOL: None = None
+"""A plan's name for the event's own counters."""
+
+
+@dataclass
+class Plan:
+    """Where each need is taken from: shard (or ``POOL``) -> need -> how many, and per need
+    the source of each unit in order (so each ticket knows its shards)."""
+
+    takes: dict[int | None, dict[str, int]] = field(default_factory=dict)
+    sources: dict[str, list[int | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """No plan: ``need`` has only ``left`` where the summary and what was seen say."""
+
+    need: str
+    left: int
+
+
+def plan(
+    needs: Mapping[str, int],
+    order: list[int | None],
+    *,
+    empty: Mapping[str, Iterable[int]],
+    known: Mapping[int | None, Mapping[str, int]],
+) -> Plan | Shortfall:
+    """Take each need from the sources in ``order`` (shards in a random order, the pool
+    last), skipping shards known empty for it; a source's value is what was seen of it, or
+    unlimited when not seen yet. Sharing the order across needs takes an order's seats and
+    its types from one shard whenever that shard has them."""
+    result = Plan()
+    for need, amount in needs.items():
+        skip = set(empty.get(need, ()))
+        remaining, sources = amount, []
+        for source in order:
+            if remaining <= 0:
+                break
+            if source is not None and source in skip:
+                continue
+            seen = known.get(source, {}).get(need)
+            value = math.inf if seen is None else max(0, seen)
+            take = int(min(remaining, value))
+            if take <= 0:
+                continue
+            result.takes.setdefault(source, {})[need] = take
+            sources += [source] * take
+            remaining -= take
+        if remaining > 0:
+            return Shortfall(need, amount - remaining)
+        result.sources[need] = sources
+    return result
+
+
+def shard_take(
+    table_name: str, event_id: str, shard: int, takes: Mapping[str, int], *, now: str
+) -> dict[str, Any]:
+    """A sale's update of one shard: take the seats and type slices planned from it, on the
+    condition that it has them and that the event is on sale and not started."""
+    names: dict[str, str] = {"#status": "status"}
+    values: dict[str, Any] = {":one": 1, ":now": now, ":on_sale": "on_sale"}
+    conditions = ["attribute_exists(pk)", "#status = :on_sale", "starts_at > :now"]
+    adds = ["version :one"]
+    for index, (need, amount) in enumerate(sorted(takes.items())):
+        values[f":n{index}"] = amount
+        values[f":m{index}"] = -amount
+        if need == SEATS_NEED:
+            conditions.append(f"available >= :n{index}")
+            adds += [f"available :m{index}", f"sold :n{index}"]
+        else:
+            names[f"#t{index}"] = need
+            conditions.append(f"types.#t{index} >= :n{index}")
+            adds += [f"types.#t{index} :m{index}", f"types_sold.#t{index} :n{index}"]
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": layout.stock_shard_key(event_id, shard),
+            "ConditionExpression": " AND ".join(conditions),
+            "UpdateExpression": "ADD " + ", ".join(adds),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def shard_values(item: Mapping[str, Any]) -> dict[str, int]:
+    """A shard's stock per need, as a plan reads it."""
+    values = {SEATS_NEED: int(item.get("available", 0))}
+    values.update({str(t): int(v) for t, v in dict(item.get("types") or {}).items()})
+    return values
+
+
+def mark_empty(client: Any, table_name: str, event_id: str, shard: int, need: str) -> bool:
+    """List ``shard`` as empty for ``need`` in the summary, in one transaction that checks it
+    is (so the summary never lists a shard that has stock). Best effort: a refusal (stock came
+    back) or a conflict leaves the summary as it was, and the next sale that sees the shard
+    empty tries again."""
+    names: dict[str, str] = {"#empty": empty_attribute(need)}
+    if need == SEATS_NEED:
+        check = "available < :one"
+    else:
+        check = "attribute_not_exists(types.#t) OR types.#t < :one"
+        names["#t"] = need
+    items = [
+        {
+            "ConditionCheck": {
+                "TableName": table_name,
+                "Key": layout.stock_shard_key(event_id, shard),
+                "ConditionExpression": check,
+                "ExpressionAttributeNames": {k: v for k, v in names.items() if k != "#empty"},
+                "ExpressionAttributeValues": {":one": 1},
+            }
+        },
+        {
+            "Update": {
+                "TableName": table_name,
+                "Key": layout.stock_summary_key(event_id),
+                "ConditionExpression": "attribute_exists(pk)",
+                "UpdateExpression": "ADD #empty :k, version :one",
+                "ExpressionAttributeNames": {"#empty": names["#empty"]},
+                "ExpressionAttributeValues": {":k": {shard}, ":one": 1},
+            }
+        },
+    ]
+    return transact_once(client, items) is None
+
+
+def shard_return(
+    table_name: str,
+    event_id: str,
+    shard: int,
+    *,
+    unsold: Mapping[str, int],
+    for_sale: Mapping[str, int],
+) -> dict[str, Any]:
+    """Give back to a shard what cancelled tickets took from it: ``unsold`` comes off its sold
+    counts, ``for_sale`` goes back on sale there (the rest went to a waiting line)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":one": 1}
+    adds = ["version :one"]
+    for index, need in enumerate(sorted(set(unsold) | set(for_sale))):
+        back, sale = unsold.get(need, 0), for_sale.get(need, 0)
+        values[f":u{index}"] = -back
+        values[f":s{index}"] = sale
+        if need == SEATS_NEED:
+            adds += [f"sold :u{index}", f"available :s{index}"]
+        else:
+            names[f"#t{index}"] = need
+            adds += [f"types_sold.#t{index} :u{index}", f"types.#t{index} :s{index}"]
+    update: dict[str, Any] = {
+        "TableName": table_name,
+        "Key": layout.stock_shard_key(event_id, shard),
+        "ConditionExpression": "attribute_exists(pk)",
+        "UpdateExpression": "ADD " + ", ".join(adds),
+        "ExpressionAttributeValues": values,
+    }
+    if names:
+        update["ExpressionAttributeNames"] = names
+    return {"Update": update}
+
+
+def summary_refill(
+    table_name: str, event_id: str, refilled: Mapping[str, Iterable[int]]
+) -> dict[str, Any]:
+    """Take shards that got stock back off the summary's empty lists (a transaction item in
+    the same transaction as the stock itself)."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":one": 1}
+    deletes = []
+    for index, (need, shards) in enumerate(sorted(refilled.items())):
+        wanted = set(shards)
+        if not wanted:
+            continue
+        names[f"#e{index}"] = empty_attribute(need)
+        values[f":k{index}"] = wanted
+        deletes.append(f"#e{index} :k{index}")
+    update: dict[str, Any] = {
+        "TableName": table_name,
+        "Key": layout.stock_summary_key(event_id),
+        "ConditionExpression": "attribute_exists(pk)",
+        "UpdateExpression": "ADD version :one"
+        + (" DELETE " + ", ".join(deletes) if deletes else ""),
+        "ExpressionAttributeValues": values,
+    }
+    if names:
+        update["ExpressionAttributeNames"] = names
+    return {"Update": update}
+
+
+def shard_count(table: Any, event_id: str) -> int:
+    """How many stock shards an event is sold from (1 without a summary)."""
+    item = table.get_item(
+        Key=layout.stock_summary_key(event_id),
+        ConsistentRead=True,
+        ProjectionExpression="shards",
+    ).get("Item")
+    return int((item or {}).get("shards", 1))
+
+
+def close_shards(table: Any, event_id: str, *, now: str) -> None:
+    """Mark every shard of a cancelled event cancelled, so no shard sells any more."""
+    shards = shard_count(table, event_id)
+    if shards <= 1:
+        return
+    for shard in range(shards):
+        table.update_item(
+            Key=layout.stock_shard_key(event_id, shard),
+            ConditionExpression="attribute_exists(pk)",
+            UpdateExpression="SET #status = :cancelled, cancelled_at = :now ADD version :one",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":cancelled": "cancelled", ":now": now, ":one": 1},
+        )
