@@ -205,7 +205,9 @@ class FakeQueues:
         if parts[3] != event_id:
             raise ApiError(403, "queue_token_wrong_event", "That token is for another event.")
         queue = self.queues.get(event_id)
-        if queue is None or person not in queue.entries:
+        if queue is None:
+            raise ApiError(409, "queue_not_enabled", "This event's sale has no queue.")
+        if person not in queue.entries:
             raise ApiError(404, "not_found", "You are not in this queue.")
         entry = queue.entries[person]
         line = queue.line()

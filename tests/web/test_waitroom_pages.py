@@ -547,3 +547,24 @@ def test_a_long_draw_is_read_a_page_at_a_time(
     assert "Next places" not in second
     # And a cursor that is not one is a 400 page, not an error
     assert visitor.get(f"/events/{queued}/draw?cursor=nonsense").status_code == 400
+
+
+def test_a_person_in_line_when_the_queue_is_turned_off_is_told_to_buy_directly(
+    app: Flask, fake_api: FakeApi, queued: str
+) -> None:
+    # Given Alice in line
+    alice = browser(app, ALICE)
+    _join(alice, queued)
+
+    # When the organizer turns the queue off
+    opens = fake_api.event_queue(queued)["opens_at"]
+    fake_api.configure_queue(
+        session_token(ORGANIZER),
+        {"event_id": queued, "opens_at": opens, "max_admissions_per_minute": 60, "enabled": False},
+    )
+
+    # Then her place page says so and leads to the event page, where she can buy
+    shown = _text(alice.get(f"/events/{queued}/queue").get_data(as_text=True))
+    assert "The queue is off" in shown
+    assert "anyone can buy now" in shown
+    assert "Get ticket" in alice.get(f"/events/{queued}").get_data(as_text=True)

@@ -77,7 +77,13 @@ REFUSALS = {
 }
 # A queue's settings that come back on the form instead of a refusal page.
 FORM_REFUSALS = frozenset(
-    {"validation_error", "queue_opens_in_past", "queue_opens_after_event", "queue_already_drawn"}
+    {
+        "validation_error",
+        "queue_opens_in_past",
+        "queue_opens_after_event",
+        "queue_already_drawn",
+        "conflict",
+    }
 )
 _CURSOR = re.compile(r"[0-9a-f]{64}")
 PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Cookie"}
@@ -148,6 +154,8 @@ def status_of(viewer: Viewer, event_id: str) -> dict[str, Any] | None:
     try:
         status = services().api.queue_status(viewer.token, event_id, held[0])
     except ApiError as exc:
+        if exc.code == "queue_not_enabled":
+            return {"state": "off"}
         if exc.code not in STALE_POSITION:
             raise
         try:
