@@ -497,6 +497,14 @@ def rush_goal(r: dict[str, Any]) -> list[str]:
     return [name, "; ".join(parts), verdict(ok)]
 
 
+def _where(counts: dict[str, int] | None) -> str:
+    """The kinds of key that took most of a count (ids shown as *)."""
+    if not counts:
+        return ""
+    top = sorted(counts.items(), key=lambda item: -item[1])[:2]
+    return " (" + ", ".join(f"`{k}` {v:,}" for k, v in top) + ")"
+
+
 def rush_section(r: dict[str, Any]) -> str:
     rows = r["rows"]
     header = [
@@ -508,8 +516,8 @@ def rush_section(r: dict[str, Any]) -> str:
         "errors other than sold out",
         "p50 ms",
         "p99 ms to an answer (buyers)",
-        "conflicts",
-        "throttled",
+        "conflicts (on which items)",
+        "throttled (which partitions)",
         "exact",
     ]
     parts = ["### 7. The on-sale rush, modeled (virtual time; method above)", ""]
@@ -534,8 +542,9 @@ def rush_section(r: dict[str, Any]) -> str:
                     ),
                     ms(x["p50_answer_seconds"]),
                     ms(x["p99_answer_seconds"]),
-                    f"{x['conflicts']:,}",
-                    ", ".join(f"{k} {v:,}" for k, v in x["throttled"].items()) or "0",
+                    f"{x['conflicts']:,}" + _where(x.get("conflicted_items")),
+                    (", ".join(f"{k} {v:,}" for k, v in x["throttled"].items()) or "0")
+                    + _where(x.get("throttled_partitions")),
                     "yes" if x["exact"] else "**no**",
                 ]
             )

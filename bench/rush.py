@@ -164,6 +164,21 @@ class Meter:
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     throttled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     conflicts: int = 0
+    # Which items conflicted and which partitions lacked units, by kind of key (ids as *).
+    conflicted_items: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    throttled_partitions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def kind_of(*parts: str) -> str:
+    """A key with its ids replaced by ``*``: ``STOCK#<event>#3/STOCK`` is ``STOCK#*#*/STOCK``."""
+    return "/".join(
+        "#".join(
+            word if (word.isalpha() and word.isupper()) or word in ("gsi1", "gsi2", "read") else "*"
+            for word in part.split("#")
+        )
+        for part in parts
+        if part
+    )
 
 
 class Store:
@@ -517,9 +532,12 @@ class DynamoLimits:
         """Take every partition's units, or none when one of them lacks them."""
         buckets = {p: self._bucket(table, p, rate) for p in demands}
         total = self._bucket(table, "*table*", self.limits.table_write_units)
-        if any(buckets[p].level < units for p, units in demands.items()):
+        short = [p for p, units in demands.items() if buckets[p].level < units]
+        if short:
+            self.meter.throttled_partitions[kind_of(short[0])] += 1
             return False
         if rate == self.limits.partition_write_units and total.level < sum(demands.values()):
+            self.meter.throttled_partitions["the table"] += 1
             return False
         for p, units in demands.items():
             buckets[p].level -= units
@@ -561,6 +579,9 @@ class DynamoLimits:
         ]
         if any(busy):
             self.meter.conflicts += 1
+            for held, (_, _, key) in zip(busy, actions, strict=True):
+                if held:
+                    self.meter.conflicted_items[kind_of(*key)] += 1
             self.clock.sleep(self.limits.transaction_seconds / 2)
             reasons = [
                 {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
@@ -610,6 +631,7 @@ class DynamoLimits:
         for attempt in range(self.limits.sdk_attempts):
             if self._busy([touch])[0]:
                 self.meter.conflicts += 1
+                self.meter.conflicted_items[kind_of(*touch.key)] += 1
                 self.clock.sleep(self.limits.write_seconds)
                 raise _error(operation, "TransactionConflictException", "in a transaction")
             demands = self._write_demands([touch], 1)
@@ -951,7 +973,9 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
                 for type_id, q in zip(type_ids, quotas, strict=True)
             ),
             "conflicts": layer.meter.conflicts,
+            "conflicted_items": dict(layer.meter.conflicted_items),
             "throttled": dict(layer.meter.throttled),
+            "throttled_partitions": dict(layer.meter.throttled_partitions),
             "virtual_seconds": round(clock.now, 3),
         }
     )
