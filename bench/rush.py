@@ -41,6 +41,7 @@ from typing import Any
 from unittest.mock import patch
 
 from boto3.dynamodb.types import Binary
+from botocore.exceptions import ClientError
 
 TYPE_TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
@@ -618,10 +619,18 @@ class DynamoLimits:
                 "Transaction cancelled",
                 CancellationReasons=[{"Code": "ThrottlingError"} for _ in actions],
             )
+        # The first phase judges every condition with the items held; a refused transaction
+        # ends there (held, and answered, after half the time), a granted one commits.
+        half = self.limits.transaction_seconds / 2
+        try:
+            self.store.transact(operation, params)  # conditions decide, atomically, now
+        except ClientError:
+            self._hold(touches, half)
+            self.clock.sleep(half)
+            raise
         self._hold(touches, self.limits.transaction_seconds)
-        answer = self.store.transact(operation, params)  # conditions decide, now
         self.clock.sleep(self.limits.transaction_seconds)
-        return answer
+        return {}
 
     def _write(self, original: Any, client: Any, operation: str, params: dict[str, Any]) -> Any:
         table = params["TableName"]
