@@ -40,7 +40,9 @@ def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
 
-def run(suites: list[str], quick: bool, before: str | None = None) -> dict[str, Any]:
+def run(
+    suites: list[str], quick: bool, before: str | None = None, rounds: int | None = None
+) -> dict[str, Any]:
     from bench import (
         coldstart,
         contention,
@@ -55,7 +57,7 @@ def run(suites: list[str], quick: bool, before: str | None = None) -> dict[str, 
         web,
     )
 
-    rounds = 3 if quick else 9
+    rounds = rounds or (3 if quick else 9)
     results: dict[str, Any] = {
         "taken_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "quick": quick,
@@ -114,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="REV",
         help="cold start: also measure each function as it was at this git revision",
     )
+    parser.add_argument(
+        "--rounds", type=int, metavar="N", help="rounds per suite (default 9, 3 with --quick)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the report, write nothing")
     parser.add_argument(
         "--render",
@@ -132,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         REPORT.write_text(report.render(json.loads(RESULTS.read_text())))
         print(f"wrote {REPORT.relative_to(ROOT)}")
         return 0
-    results = run(suites, options.quick, options.before)
+    results = run(suites, options.quick, options.before, options.rounds)
     if set(suites) != set(SUITES) and RESULTS.exists():
         # A chosen suite replaces its own results and keeps the others' (each says when it ran).
         kept = json.loads(RESULTS.read_text())

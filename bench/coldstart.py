@@ -39,6 +39,8 @@ LAMBDA_ENV = {
     "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
 }
 IMAGE_FUNCTIONS = frozenset({"ProcessImageFunction"})
+# Functions that write the web's PostgreSQL: the bench's embedded one stands in for RDS.
+DATABASE_FUNCTIONS = frozenset({"ProjectorFunction", "CognitoPostConfirmationFunction"})
 Prepare = Callable[["World", dict[str, Any]], dict[str, Any]]
 
 
@@ -80,11 +82,13 @@ class World:
         import boto3
         import requests
 
-        from gatepass import clients, keys
+        from gatepass import clients, keys, ticket_keys, tokens
 
         requests.post(f"{self.url}/moto-api/reset", timeout=30).raise_for_status()
         clients.reset()
         keys.reset()
+        ticket_keys.reset()
+        tokens.reset()
         self.model.create_all(boto3.Session(), endpoint_url=self.url)
 
 
@@ -274,6 +278,149 @@ def with_upload_waiting(world: World, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+ORGANIZER = "organizer@example.com"
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+
+
+def _sample_event_id(event: dict[str, Any]) -> str:
+    if event.get("pathParameters"):
+        return str(event["pathParameters"]["event_id"])
+    return str(json.loads(event["body"])["event_id"])
+
+
+def with_organizers_event(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    """The event the sample names, owned by the sample's caller (or anyone, for public reads)."""
+    authorizer = event["requestContext"].get("authorizer") or {}
+    _put_event(
+        event_id=_sample_event_id(event),
+        organizer=authorizer.get("principalId", "olivia@example.com"),
+    )
+    return event
+
+
+def with_ticket_type_to_update(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(event["body"])
+    _put_event(
+        event_id=body["event_id"],
+        organizer=event["requestContext"]["authorizer"]["principalId"],
+        ticket_type_ids=[body["ticket_type_id"]],
+        capacity=100,
+    )
+    return event
+
+
+def with_held_ticket(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    """The sample's ticket, held by Alice, of an event the sample's caller organizes if an
+    organizer calls (reissue), else of another organizer's event."""
+    from tests.support import factories
+
+    caller = event["requestContext"]["authorizer"]["principalId"]
+    organizer = "olivia@example.com" if caller == ALICE else caller
+    if event.get("queryStringParameters"):
+        ticket_id = event["queryStringParameters"]["ticket_id"]
+    else:
+        ticket_id = json.loads(event["body"])["ticket_id"]
+    factories.put_ticket(
+        _put_event(organizer=organizer, event_id="gq4tmzbx7k2nw5hd", capacity=100),
+        holder=ALICE,
+        ticket_id=ticket_id,
+    )
+    return event
+
+
+def with_live_session(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    """The session the sample names, begun a minute ago (the sample's own is long expired)."""
+    from gatepass import clock
+    from gatepass.models.sessions import SessionRecord
+    from tests.support.session_keys import stack_sessions
+
+    authorizer = event["requestContext"]["authorizer"]
+    began = clock.epoch() - 60
+    stack_sessions().create(
+        SessionRecord(
+            person=authorizer["principalId"],
+            session_id=authorizer["sid"],
+            created_at=began,
+            last_seen_at=began,
+            expires_at=began + 3600,
+            idle_expires_at=began + 1800,
+            idle_seconds=1800,
+            methods=(authorizer["amr"],),
+        )
+    )
+    return event
+
+
+def with_ticket_to_mail(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    # As tests/integration/test_deliver_tickets.py: the event and ticket the record announces.
+    from tests.support import factories
+
+    sold = _put_event(
+        event_id="m5qxizlqmfzxgmbr", title="Harbour Lights", ticket_type_ids=["k2fzq7hx3wma5ndr"]
+    )
+    factories.put_ticket(sold, holder="ada@example.com", ticket_id="t7wq3mzka4xe2ubn")
+    return event
+
+
+# The waiting-list samples' event, type and the offer the claim names.
+WAITLIST_EVENT, WAITLIST_TYPE = "m5qxizlqmfzxgmbr", "nbswy3dpeb3w64tm"
+SAMPLE_OFFER = "mfzgs3tfmvzgk3tb"
+
+
+def _sold_out_type() -> dict[str, Any]:
+    """The samples' sold-out event and type (capacity 1, Alice holds the seat)."""
+    from tests.support import factories
+
+    sold = _put_event(event_id=WAITLIST_EVENT, capacity=1, ticket_type_ids=[WAITLIST_TYPE])
+    return factories.put_ticket(sold, holder=ALICE)
+
+
+def with_sold_out_type(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    _sold_out_type()
+    return event
+
+
+def _seat_set_aside() -> None:
+    """Bob waits in line and Alice cancels: her seat is set aside for the line (the handlers
+    run in this process, as tests/integration/test_waitlist.py runs them)."""
+    from tests.support.ticketing import post
+
+    alices = _sold_out_type()
+    joined = post(
+        "/join-waitlist", {"event_id": WAITLIST_EVENT, "ticket_type_id": WAITLIST_TYPE}, user=BOB
+    )
+    cancelled = post("/cancel-ticket", {"ticket_id": alices["ticket_id"]}, user=ALICE)
+    if (joined.status, cancelled.status) != (201, 200):
+        raise RuntimeError(f"waiting-list state not made: {joined!r} {cancelled!r}")
+
+
+def with_seat_set_aside(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    _seat_set_aside()
+    return event
+
+
+def with_seat_offered(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    """The offer the claim sample names, made by the waiting-list function from the stream
+    sample."""
+    from functions.waitlist import app as waitlist_app
+    from gatepass import ids
+    from tests.support.api import LambdaContext
+
+    _seat_set_aside()
+    make_id = ids.new_id
+    ids.new_id = lambda: SAMPLE_OFFER
+    try:
+        answer = waitlist_app.lambda_handler(
+            json.loads((EVENTS / "waitlist-seat-set-aside.json").read_text()), LambdaContext()
+        )
+    finally:
+        ids.new_id = make_id
+    if answer != {"batchItemFailures": []}:
+        raise RuntimeError(f"offer not made: {answer!r}")
+    return event
+
+
 @dataclass(frozen=True)
 class Subject:
     function: str
@@ -297,10 +444,13 @@ class Subject:
 
 FLOOR_MODULE = "bench.floor_handler"
 STACK = "PowertoolsStack (reference)"
-STACK_CLIENT = "PowertoolsStack + one client (reference)"  # bench.report.STACK_CLIENT
+STACK_CLIENT = "PowertoolsStack + one client (reference)"
+# The conventions as they stand (no X-Ray SDK) + one client: bench.report.CONVENTIONS.
+CONVENTIONS = "Conventions + one client (reference)"
 SUBJECTS = (
     Subject(STACK, "subscribe.json", as_is, module="bench.stack_handler"),
     Subject(STACK_CLIENT, "subscribe.json", as_is, module="bench.stack_client_handler"),
+    Subject(CONVENTIONS, "subscribe.json", as_is, module="bench.conventions_handler"),
     Subject("AuthorizerFunction", "authorizer.json", with_fresh_token),
     Subject("SubscribeFunction", "subscribe.json", as_is),
     Subject("SendOtpFunction", "send-otp.json", with_active_subscriber),
@@ -313,6 +463,26 @@ SUBJECTS = (
     Subject("CheckInFunction", "check-in.json", with_ticket_at_the_door),
     Subject("LogActivityFunction", "log-activity.json", as_is),
     Subject("ProjectorFunction", "projector-ticketing.json", as_is),
+    # The default stack configures no identity provider: its first exchange answers 404.
+    Subject("VerifyIdTokenFunction", "verify-id-token.json", as_is),
+    Subject("SessionsFunction", "sessions-get.json", with_live_session),
+    Subject("CognitoPostConfirmationFunction", "cognito-post-confirmation.json", as_is),
+    Subject("AddTicketTypeFunction", "add-ticket-type.json", with_organizers_event),
+    Subject("UpdateTicketTypeFunction", "update-ticket-type.json", with_ticket_type_to_update),
+    Subject("CancelTicketFunction", "cancel-ticket.json", with_held_ticket),
+    Subject("CancelEventFunction", "cancel-event.json", with_organizers_event),
+    Subject("EventRevocationsFunction", "event-revocations.json", with_organizers_event),
+    Subject("TransferTicketFunction", "transfer-ticket.json", with_held_ticket),
+    Subject("RotateEventKeyFunction", "rotate-event-key.json", with_organizers_event),
+    Subject("ReissueTicketFunction", "reissue-ticket.json", with_held_ticket),
+    Subject("WaitlistPlacesFunction", "waitlist-places-join.json", with_sold_out_type),
+    Subject("OffersFunction", "offers-claim.json", with_seat_offered),
+    Subject("AppleWalletPassFunction", "apple-wallet-pass.json", with_held_ticket),
+    Subject("GoogleWalletLinkFunction", "google-wallet-link.json", with_held_ticket),
+    Subject("DoorFunction", "door-event-door.json", with_organizers_event),
+    Subject("ScannerBundleFunction", "scanner-bundle.json", with_organizers_event),
+    Subject("DeliverTicketsFunction", "deliver-tickets.json", with_ticket_to_mail),
+    Subject("WaitlistFunction", "waitlist-seat-set-aside.json", with_seat_set_aside),
     Subject("SubscribeFunction", "subscribe.json", as_is, bytecode=False),
     Subject("ProjectorFunction", "projector-ticketing.json", as_is, bytecode=False),
 )
@@ -394,8 +564,9 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
         event: dict[str, Any] = {}
     elif subject.module is not None:
         mode, module, function_dir = "handler", subject.module, ROOT / "functions" / "subscribe"
-        # The references are the previous stack: Powertools' Tracer with the X-Ray SDK.
-        extra = ("aws-xray-sdk",)
+        # The previous stack's references trace with Powertools' Tracer on the X-Ray SDK; the
+        # conventions' reference, like the functions, ships no tracing library.
+        extra = () if subject.module == "bench.conventions_handler" else ("aws-xray-sdk",)
         env.update(world.model.function_env("SubscribeFunction"))
         event = subject.prepare(world, json.loads((EVENTS / subject.event_file).read_text()))
     else:
@@ -413,7 +584,7 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
             site = source_only_site(function_dir, workdir / f"source-only-{subject.function}")
             env["PYTHONPATH"] = os.pathsep.join((str(site), PYTHONPATH))
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-        if subject.function == "ProjectorFunction":
+        if subject.function in DATABASE_FUNCTIONS:
             env.update(
                 {"DATABASE_URL": world.database_url or "", "REDIS_URL": world.redis_url or ""}
             )
@@ -502,14 +673,14 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
             "own_ratio": summary(own[subject.name])["median"] / floor_own_summary["median"],
             "paired_own_ratio": paired_ratios(own[subject.name], floor_own),
         }
-    stack = functions.get(STACK_CLIENT)
+    stack = functions.get(CONVENTIONS)
     if stack is not None:
-        # The lowest the mandated stack reaches when it touches AWS: each function against it.
+        # The lowest the conventions reach when a function touches AWS: each function against it.
         for name, entry in functions.items():
             entry["own_stack_ratio"] = (
                 entry["own_seconds"]["median"] / stack["own_seconds"]["median"]
             )
-            entry["paired_own_stack_ratio"] = paired_ratios(own[name], own[STACK_CLIENT])
+            entry["paired_own_stack_ratio"] = paired_ratios(own[name], own[CONVENTIONS])
     return {
         "floor": {
             "handler": FLOOR_MODULE,

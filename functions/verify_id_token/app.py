@@ -14,13 +14,13 @@ from gatepass.http import make_resolver
 from gatepass.logic.federation import verify_id_token
 from gatepass.models.identity import SessionTokenResponse, VerifyIdTokenRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
-from gatepass.tokens import KmsSigner
+from gatepass.sessions import KmsSessionSigner
 
 settings = VerifyIdTokenSettings.load()
 ledger = DynamoIdTokenLedger(settings.identity_table)
 sessions = DynamoSessionStore(settings.identity_table)
 policy = settings.sign_in_policy().sessions
-signer = KmsSigner(settings.session_signing_key_id)
+signer = KmsSessionSigner(settings.session_signing_key_id)
 # None when the stack signs people in with Gatepass's own emailed code only.
 verifier = (
     IdTokenVerifier(settings.oidc_issuer, settings.oidc_client_id or "")

@@ -14,7 +14,6 @@ model's validator is built when it is first used (``defer_build``), so a functio
 its own, not the thirty others' (decision 0034).
 """
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping

@@ -55,6 +55,23 @@ class SecretSessionKeys:
 
 
 @dataclass(frozen=True)
+class KmsSessionSigner:
+    """``tokens.Signer`` over the KMS session-signing key, for functions that mint sessions
+    without ``SessionKeys`` (verify-id-token): PyJWT loads when a token is made, not before."""
+
+    signing_key_id: str
+
+    @property
+    def key_id(self) -> str:
+        return self.signing_key_id
+
+    def sign(self, message: bytes) -> bytes:
+        from gatepass import tokens
+
+        return tokens.KmsSigner(self.signing_key_id).sign(message)
+
+
+@dataclass(frozen=True)
 class KmsSessionVerifier:
     """``SessionVerifier`` from the KMS key's public half (kms:GetPublicKey only)."""
 

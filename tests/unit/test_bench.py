@@ -99,3 +99,20 @@ def test_the_committed_results_render_into_the_committed_report(tmp_path: Path) 
     assert text == (ROOT / "docs" / "performance.md").read_text()
     for heading in ("### Goals", "### 1. Cold start", "### 5. Web reads", "### 6. Local API"):
         assert heading in text
+
+
+def test_every_function_of_the_template_has_a_cold_start_with_a_first_event() -> None:
+    from bench import coldstart
+    from devstack.template import TemplateModel
+
+    # Given the functions template.yaml deploys
+    functions = set(TemplateModel().functions)
+
+    # Then the cold-start suite measures each one, as built, on one of the events/ samples
+    measured = {
+        s.function: s.event_file for s in coldstart.SUBJECTS if s.module is None and s.bytecode
+    }
+    assert sorted(functions - set(measured)) == []
+    assert sorted(set(measured) - functions) == []
+    for event_file in measured.values():
+        assert (coldstart.EVENTS / event_file).is_file(), event_file

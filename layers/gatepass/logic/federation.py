@@ -5,7 +5,8 @@ verified address, so sessions end, expire and are revoked the same way whatever 
 
 from __future__ import annotations
 
-from gatepass import tokens
+from typing import TYPE_CHECKING
+
 from gatepass.dal.federation import IdTokenLedger
 from gatepass.dal.sessions import SessionStore
 from gatepass.errors import NotFound, Unauthorized
@@ -15,6 +16,9 @@ from gatepass.models.common import normalize_email
 from gatepass.models.identity import SessionTokenResponse, VerifyIdTokenRequest
 from gatepass.models.sessions import SessionPolicy
 from gatepass.observability import MetricUnit, metrics
+
+if TYPE_CHECKING:
+    from gatepass import tokens
 
 
 def verify_id_token(
