@@ -11,9 +11,10 @@ variable ``NAME``; an empty variable counts as unset), not pydantic-settings ``B
 importing pydantic-settings cost more of every cold start than the rest of the configuration,
 for sources (dotenv files, secrets directories, JSON values, CLI) Gatepass never reads. Each
 model's validator is built when it is first used (``defer_build``), so a function builds only
-its own, not the thirty others' (decision 0034).
+its own, not the thirty others' (decision 0034). Annotations are evaluated as the classes are
+defined (no ``from __future__ import annotations``): postponed, pydantic would compile every
+field's annotation from its string at every cold start (decision 0036).
 """
-
 
 import os
 from collections.abc import Mapping
