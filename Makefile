@@ -15,6 +15,12 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements-checkov
 OIDC_DIR := devstack/oidc
 OIDC_STAMP := $(OIDC_DIR)/node_modules/.installed-$(shell sha1sum $(OIDC_DIR)/package-lock.json | cut -c1-12)
 PYTEST_ARGS ?=
+# pytest-xdist workers: `make test` and `make pytest` spread the suite over one per core (at most
+# MAX_WORKERS), whole test files at a time; the tier targets run serially unless WORKERS is
+# given (make web WORKERS=2). WORKERS=0 runs `make test` serially. See docs/decisions/0009.
+WORKERS ?=
+MAX_WORKERS ?= 8
+XDIST = -n $(1) --maxprocesses $(MAX_WORKERS) --dist loadfile
 # The test tiers: each is a folder of tests/ and the marker its tests carry.
 TIERS := unit integration web template e2e
 
@@ -76,13 +82,13 @@ build: install
 	$(BIN)/sam build --cached --parallel --parameter-overrides PythonRuntime=$(RUNTIME)
 
 pytest: install node
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(call XDIST,$(or $(WORKERS),auto)) --durations=25 $(PYTEST_ARGS)
 
 test: lint build pytest
 
 # One tier: its folder, and only tests carrying its marker (tests/template checks they all do).
 $(TIERS): install node
-	$(BIN)/python -m pytest tests/$@ -m $@ $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/$@ -m $@ $(call XDIST,$(or $(WORKERS),0)) $(PYTEST_ARGS)
 
 # DEV_ARGS passes options through, e.g. make dev DEV_ARGS="--confirm-subscriptions manual".
 dev: install node

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -54,7 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
     would both try (one fails: the user exists). Create it once, here, in the main process."""
     if os.environ.get("PYTEST_XDIST_WORKER") or not hasattr(os, "geteuid") or os.geteuid():
         return
-    from pgserver.utils import ensure_user_exists
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset
+        from pgserver.utils import ensure_user_exists
 
     ensure_user_exists("pgserver")
 
