@@ -70,11 +70,15 @@ def load_event(name: str) -> dict[str, Any]:
 
 def _reset_caches() -> None:
     from gatepass import clients, keys, ticket_keys, tokens
+    from gatepass.dal import queue as queue_store
+    from gatepass.logic import queue as queue_rules
 
     clients.reset()
     keys.reset()
     tokens.reset()
     ticket_keys.reset()
+    queue_store.reset()
+    queue_rules.reset()
 
 
 @cache

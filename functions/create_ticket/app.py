@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gatepass.config import CreateTicketSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
+from gatepass.dal.queue import DynamoQueueStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
@@ -17,6 +18,7 @@ from gatepass.logic.tickets import IDEMPOTENCY_CONFIG
 from gatepass.logic.tickets import create_ticket as take_ticket
 from gatepass.models.tickets import CreateTicketRequest, CreateTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.queue_tokens import SecretQueueKeys
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = CreateTicketSettings.load()
@@ -32,19 +34,25 @@ keys = EventTicketKeys(
     kms_key_id=settings.ticket_keys_key_id,
     legacy_secret_id=settings.ticket_key_secret_arn,
 )
+queue = DynamoQueueStore(settings.ticketing_table)
+queue_keys = SecretQueueKeys(settings.queue_token_secret_arn)
 app = make_resolver(settings.allowed_web_origin)
 
 
 @app.post("/create-ticket")
 def create_ticket(body: CreateTicketRequest) -> Response[CreateTicketResponse]:
+    headers = app.current_event.headers
     created = take_ticket(
         body,
         caller_id(app),
-        app.current_event.headers.get("Idempotency-Key"),
+        headers.get("Idempotency-Key"),
         events=events,
         orders=orders,
         tickets=tickets,
         keys=keys,
+        queue=queue,
+        queue_keys=queue_keys,
+        admission_token=headers.get("X-Admission-Token"),
     )
     return Response(status_code=201, content_type="application/json", body=created)
 

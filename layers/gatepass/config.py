@@ -150,6 +150,16 @@ class TicketKeysKey(FunctionSettings):
     ]
 
 
+class QueueTokenKey(FunctionSettings):
+    queue_token_secret_arn: Annotated[
+        str,
+        Field(
+            description="Secret the waiting room's position and admission token keys are "
+            "derived from (docs/decisions/0072)."
+        ),
+    ]
+
+
 class BundleKey(FunctionSettings):
     scanner_bundle_key_secret_arn: Annotated[
         str, Field(description="Secret the scanner bundles' Ed25519 signing key is derived from.")
@@ -394,8 +404,12 @@ class EventsReadSettings(Api, TicketingTable, MediaBucket, PresignedUrls):
 
 
 class CreateTicketSettings(
-    Api, TicketingTable, IdempotencyTable, TicketsBucket, TicketKey, TicketKeysKey
+    Api, TicketingTable, IdempotencyTable, TicketsBucket, TicketKey, TicketKeysKey, QueueTokenKey
 ):
+    pass
+
+
+class QueueSettings(Api, TicketingTable, QueueTokenKey):
     pass
 
 
@@ -514,6 +528,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     "ReissueTicketFunction": ReissueTicketSettings,
     "WaitlistPlacesFunction": WaitlistPlacesSettings,
     "OffersFunction": OffersSettings,
+    "QueueFunction": QueueSettings,
     "WaitlistFunction": WaitlistSettings,
     "GetQrCodeFunction": GetQrCodeSettings,
     "CheckInFunction": CheckInSettings,

@@ -284,3 +284,57 @@ class OfferAlreadyClaimed(Conflict):
 
 class OfferDeclined(Conflict):
     code = "offer_declined"
+
+
+# The waiting room (docs/decisions/0072): the queue's own refusals, and the admission token's
+# on POST /create-ticket, each with its own code.
+class QueueOpensInPast(BadRequest):
+    code = "queue_opens_in_past"
+
+
+class QueueOpensAfterEvent(BadRequest):
+    code = "queue_opens_after_event"
+
+
+class QueueAlreadyDrawn(Conflict):
+    code = "queue_already_drawn"
+
+
+class QueueNotEnabled(Conflict):
+    code = "queue_not_enabled"
+
+
+class QueueTokenRequired(Forbidden):
+    code = "queue_token_required"
+
+
+class QueueTokenInvalid(Forbidden):
+    code = "queue_token_invalid"
+
+
+class QueueTokenNotYours(Forbidden):
+    code = "queue_token_not_yours"
+
+
+class QueueTokenWrongEvent(Forbidden):
+    code = "queue_token_wrong_event"
+
+
+class AdmissionRequired(Forbidden):
+    code = "admission_required"
+
+
+class AdmissionInvalid(Forbidden):
+    code = "admission_invalid"
+
+
+class AdmissionExpired(Forbidden):
+    code = "admission_expired"
+
+
+class AdmissionNotYours(Forbidden):
+    code = "admission_not_yours"
+
+
+class AdmissionWrongEvent(Forbidden):
+    code = "admission_wrong_event"

@@ -64,7 +64,14 @@ def make_resolver(
     """An ``APIGatewayRestResolver`` with pydantic validation, CORS and the error mapping."""
     cors = CORSConfig(
         allow_origin=allowed_origin,
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Client-Id"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "X-Client-Id",
+            "X-Queue-Token",
+            "X-Admission-Token",
+        ],
         max_age=600,
         allow_credentials=allowed_origin != "*",
     )

@@ -36,6 +36,8 @@ _FORGET: tuple[tuple[str, str], ...] = (
     ("gatepass.keys", "reset"),
     ("gatepass.tokens", "reset"),
     ("gatepass.ticket_keys", "reset"),
+    ("gatepass.dal.queue", "reset"),
+    ("gatepass.logic.queue", "reset"),
 )
 
 

@@ -26,6 +26,8 @@ _ROUTES = {
     "/leave-waitlist": "waitlist_places",
     "/claim-offer": "offers",
     "/decline-offer": "offers",
+    "/configure-queue": "queue",
+    "/join-queue": "queue",
 }
 
 

@@ -54,6 +54,13 @@ VALID: dict[str, dict[str, Any]] = {
     "LeaveWaitlistRequest": {"event_id": "mfrggzdfmztwq2lk", "ticket_type_id": "nbswy3dpo5xxe3de"},
     "ClaimOfferRequest": {"offer_id": "mfrggzdfmztwq2lk"},
     "DeclineOfferRequest": {"offer_id": "mfrggzdfmztwq2lk"},
+    "ConfigureQueueRequest": {
+        "event_id": "mfrggzdfmztwq2lk",
+        "opens_at": "2099-01-01T10:00:00Z",
+        "max_admissions_per_minute": 600,
+        "enabled": True,
+    },
+    "JoinQueueRequest": {"event_id": "mfrggzdfmztwq2lk"},
 }
 BOUNDS = {
     "minLength": ("maxLength", -1),

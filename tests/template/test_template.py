@@ -184,6 +184,8 @@ def test_protected_routes_use_the_session_authorizer() -> None:
         "/events/{event_id}/revocations",
         "/scanner-bundle-key",
         "/events/{event_id}/keys",
+        # The waiting room's draw, published so anyone can check it (docs/decisions/0072).
+        "/events/{event_id}/queue",
     }
     for route in MODEL.api_routes():
         assert route.authorized == (route.path not in public), route

@@ -295,3 +295,49 @@ def type_activity_partition(activity_type: str) -> str:
 def low_level(key: Key) -> dict[str, dict[str, str]]:
     """A key in the low-level client's typed form (``{"pk": {"S": ...}}``)."""
     return {name: {"S": value} for name, value in key.items()}
+
+
+# The waiting room (docs/decisions/0072). The queue's settings and frontier live in one item
+# read (cached) by every status call and written once per control period; everything written
+# per person or per sale is spread over partitions of its own.
+QUEUE_DRAW_CHUNK_PREFIX = "CHUNK#"
+
+
+def queue_key(event_id: str) -> Key:
+    return {"pk": f"QUEUE#{event_id}", "sk": "CONFIG"}
+
+
+def queue_person_key(event_id: str, person: str) -> Key:
+    """A person's one entry in an event's queue (joining twice finds it)."""
+    return {"pk": f"QUEUEPERSON#{event_id}#{person}", "sk": "ENTRY"}
+
+
+def queue_pool_partition(event_id: str, shard: int) -> str:
+    """Entries that joined before the opening, spread over the queue's shards."""
+    return f"QUEUEPOOL#{event_id}#{shard}"
+
+
+def queue_pool_key(event_id: str, shard: int, entry_id: str) -> Key:
+    return {"pk": queue_pool_partition(event_id, shard), "sk": f"ENTRY#{entry_id}"}
+
+
+def queue_counter_key(event_id: str, shard: int) -> Key:
+    """One of the arrival counters: an arrival takes the next number of a random shard."""
+    return {"pk": f"QUEUESEQ#{event_id}#{shard}", "sk": "COUNTER"}
+
+
+def queue_draw_partition(event_id: str) -> str:
+    """The draw's order in chunks, each sorted under its first entry's order key."""
+    return f"QUEUEDRAW#{event_id}"
+
+
+def queue_draw_key(event_id: str, first_order_key: str) -> Key:
+    return {
+        "pk": queue_draw_partition(event_id),
+        "sk": f"{QUEUE_DRAW_CHUNK_PREFIX}{first_order_key}",
+    }
+
+
+def queue_health_key(event_id: str, shard: int, window: int) -> Key:
+    """What create-ticket experienced for a queued event in one control window, per shard."""
+    return {"pk": f"QUEUEHEALTH#{event_id}#{shard}", "sk": f"W#{window:012d}"}

@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from gatepass import clock, ids
 from gatepass.dal.events import EventStore
 from gatepass.dal.orders import OrderRefused, OrderStore
+from gatepass.dal.queue import QueueStore
 from gatepass.dal.tickets import TicketRecord, TicketsDataAccess, qr_object_key
 from gatepass.errors import (
     BuyerLimitReached,
@@ -54,6 +55,7 @@ from gatepass.errors import (
     UnknownTicketType,
 )
 from gatepass.keys import TicketKeys
+from gatepass.logic.queue import admit, observe_sale
 from gatepass.logic.ticket_views import ticket_view
 from gatepass.models.events import EventRecord
 from gatepass.models.orders import OrderLine, OrderRecord, SeatsRecord, TicketTypeRecord
@@ -66,6 +68,7 @@ from gatepass.models.tickets import (
     Ticket,
 )
 from gatepass.observability import MetricUnit, logger, metrics
+from gatepass.queue_tokens import QueueKeys
 
 # How long a retried request still answers the first order.
 IDEMPOTENCY_CONFIG = IdempotencyConfig(expires_after_seconds=24 * 3600)
@@ -80,8 +83,41 @@ def create_ticket(
     orders: OrderStore,
     tickets: TicketsDataAccess,
     keys: TicketKeys,
+    queue: QueueStore | None = None,
+    queue_keys: QueueKeys | None = None,
+    admission_token: str | None = None,
 ) -> CreateTicketResponse:
     key = check_idempotency_key(idempotency_key)
+    # The waiting room's check comes first (docs/decisions/0072): a refusal changes nothing, and
+    # an event without a queue sells exactly as before.
+    if queue is None or queue_keys is None:
+        return _create(
+            request, buyer, key, events=events, orders=orders, tickets=tickets, keys=keys
+        )
+    queued = admit(request.event_id, buyer, admission_token, queue=queue, queue_keys=queue_keys)
+    if queued is None:
+        return _create(
+            request, buyer, key, events=events, orders=orders, tickets=tickets, keys=keys
+        )
+    return observe_sale(
+        queued,
+        lambda: _create(
+            request, buyer, key, events=events, orders=orders, tickets=tickets, keys=keys
+        ),
+        queue=queue,
+    )
+
+
+def _create(
+    request: CreateTicketRequest,
+    buyer: str,
+    key: str | None,
+    *,
+    events: EventStore,
+    orders: OrderStore,
+    tickets: TicketsDataAccess,
+    keys: TicketKeys,
+) -> CreateTicketResponse:
     if key is None:
         return _place(request, buyer, events=events, orders=orders, tickets=tickets, keys=keys)
     place_once = idempotent_function(

@@ -1,0 +1,548 @@
+"""The waiting room (docs/decisions/0072): configuring an event's queue, joining it, a person's
+status and admission, the public draw, the admission check on the sale path and the rate
+controller.
+
+Places. People who join before the opening form a pool; at the opening (plus a grace longer
+than any request can take) a draw orders the pool by ``sha256(seed || entry_id)``, places 1..P.
+Later arrivals take the next number of one of ``S`` counter shards picked at random; arrival
+``n`` of shard ``k`` holds place ``P + (n - 1) * S + k + 1``: the shards are interleaved round by
+round, so an arrival is never behind someone who arrived a whole round (``S`` arrivals) later.
+
+Admission. The frontier (everybody at or below it is admitted) is ``admitted_base + rate *
+(now - base_at) / 60``, computed on read: nothing is written per admission. The controller
+(lazily, by the first request of each ``CONTROL_SECONDS`` that finds it due, with a conditional
+write so only one runs) reads what the sale experienced, sets the next rate (AIMD, capped by the
+organizer) and rebases the frontier, never past the last place taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from gatepass import clock, ids
+from gatepass.dal.events import EventStore
+from gatepass.dal.queue import DrawChunk, QueueStore
+from gatepass.dal.storage import StorageUnavailable
+from gatepass.errors import (
+    Conflict,
+    EventCancelled,
+    Forbidden,
+    GatepassError,
+    InvalidInput,
+    NotFound,
+    QueueAlreadyDrawn,
+    QueueNotEnabled,
+    QueueOpensAfterEvent,
+    QueueOpensInPast,
+    ServiceUnavailable,
+)
+from gatepass.models.events import parse_starts_at
+from gatepass.models.queue import (
+    ConfigureQueueRequest,
+    ConfigureQueueResponse,
+    JoinQueueRequest,
+    JoinQueueResponse,
+    PositionClaims,
+    PublicQueue,
+    QueueConfig,
+    QueueEntry,
+    QueueRecord,
+    QueueState,
+    QueueStatus,
+    SaleHealth,
+)
+from gatepass.observability import MetricUnit, logger, metrics
+from gatepass.queue_tokens import (
+    QueueKeys,
+    issue_admission,
+    issue_position,
+    verify_admission,
+    verify_position,
+)
+
+T = TypeVar("T")
+
+QUEUE_SHARDS = 16
+"""Pool partitions and arrival counters per queue: 16 x 1,000 writes a second of headroom."""
+HEALTH_SHARDS = 8
+DRAW_GRACE_SECONDS = 15
+"""After the opening, before the draw: longer than QueueFunction's 10 s timeout, so every join
+that read a time before the opening has written its pool entry (or failed) by then."""
+DRAW_LEASE_SECONDS = 60
+CHUNK_SIZE = 1000
+CONTROL_SECONDS = 10
+HISTORY_POINTS = 13
+"""Frontier points kept (two minutes at one a period): the achieved rate is measured on them."""
+START_FRACTION = 0.25
+INCREASE_FRACTION = 0.10
+DECREASE_FACTOR = 0.5
+MIN_RATE = 1.0
+LATENCY_TARGET_MS = 1000
+CONFLICT_SHARE = 0.05
+SLOW_SHARE = 0.10
+SALE_CACHE_SECONDS = 5.0
+"""How stale create-ticket's view of a queue may be (turning a queue on takes this long)."""
+STATUS_CACHE_SECONDS = 1.0
+POLL_SECONDS = 5
+
+timer: Callable[[], float] = time.monotonic
+_places: dict[tuple[str, str], int] = {}
+
+
+def reset() -> None:
+    _places.clear()
+
+
+# ---------------------------------------------------------------------------- published functions
+
+
+def order_key(seed: str, entry_id: str) -> str:
+    """The draw's published function: pool entries are placed ascending by this."""
+    return hashlib.sha256(bytes.fromhex(seed) + entry_id.encode("ascii")).hexdigest()
+
+
+def commitment(seed: str) -> str:
+    return hashlib.sha256(bytes.fromhex(seed)).hexdigest()
+
+
+def draw_order(seed: str, entry_ids: list[str]) -> list[str]:
+    return sorted(entry_ids, key=lambda entry_id: order_key(seed, entry_id))
+
+
+def arrival_place(pool_size: int, shards: int, shard: int, sequence: int) -> int:
+    return pool_size + (sequence - 1) * shards + shard + 1
+
+
+# ---------------------------------------------------------------------------- the controller
+
+
+def next_rate(rate: float, cap: int, health: SaleHealth, *, waiting: bool) -> float:
+    """AIMD: halve on trouble (any throttle, conflicts above 5 % of answers, mean latency above
+    the target or more than 10 % slow answers), add a tenth of the cap when healthy and people
+    wait; never above the organizer's cap, never below one a minute."""
+    answers = health.answers
+    trouble = health.throttles > 0 or (
+        answers > 0
+        and (
+            health.conflicts / answers > CONFLICT_SHARE
+            or health.latency_ms_total / answers > LATENCY_TARGET_MS
+            or health.slow / answers > SLOW_SHARE
+        )
+    )
+    if trouble:
+        proposed = rate * DECREASE_FACTOR
+    elif waiting:
+        proposed = rate + max(1.0, cap * INCREASE_FRACTION)
+    else:
+        proposed = rate
+    return max(MIN_RATE, min(float(cap), proposed))
+
+
+def frontier(record: QueueRecord, now: float) -> float:
+    if record.drawn_at is None:
+        return 0.0
+    rate = min(record.rate_per_minute, float(record.max_admissions_per_minute))
+    return record.admitted_base + rate * max(0.0, now - record.base_at) / 60.0
+
+
+def achieved_per_minute(record: QueueRecord, now: float) -> float:
+    points = [*record.history, (now, frontier(record, now))]
+    first, last = points[0], points[-1]
+    if last[0] - first[0] < CONTROL_SECONDS:
+        return min(record.rate_per_minute, float(record.max_admissions_per_minute))
+    return max(0.0, (last[1] - first[1]) * 60.0 / (last[0] - first[0]))
+
+
+def _tail(record: QueueRecord, counters: dict[int, int]) -> int:
+    places = [
+        arrival_place(record.pool_size, record.shards, shard, n)
+        for shard, n in counters.items()
+        if n > 0
+    ]
+    return max([record.pool_size, *places])
+
+
+def _control(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
+    window = now // CONTROL_SECONDS - 1
+    health = queue.health(record.event_id, window, HEALTH_SHARDS)
+    tail = _tail(record, queue.counters(record.event_id, record.shards))
+    admitted = min(frontier(record, now), float(tail))
+    rate = next_rate(
+        record.rate_per_minute,
+        record.max_admissions_per_minute,
+        health,
+        waiting=tail > admitted,
+    )
+    history = [*record.history, (float(now), admitted)][-HISTORY_POINTS:]
+    if queue.control(record, controlled_at=now, rate=rate, admitted_base=admitted, history=history):
+        if rate != record.rate_per_minute:
+            logger.info(
+                "queue rate changed",
+                extra={"event_id": record.event_id, "rate": rate, "health": health.__dict__},
+            )
+        metrics.add_metric(name="QueueControlSteps", unit=MetricUnit.Count, value=1)
+    return queue.get(record.event_id, max_age=0) or record
+
+
+# ---------------------------------------------------------------------------- the draw
+
+
+def _opens(record: QueueRecord) -> int:
+    return int(datetime.fromisoformat(record.opens_at.replace("Z", "+00:00")).timestamp())
+
+
+def state_of(record: QueueRecord, now: int) -> QueueState:
+    if not record.enabled:
+        return "off"
+    if now < _opens(record):
+        return "scheduled"
+    if record.drawn_at is None:
+        return "drawing"
+    return "open"
+
+
+def _draw(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
+    if not queue.take_draw_lease(record.event_id, now=now, until=now + DRAW_LEASE_SECONDS):
+        return queue.get(record.event_id, max_age=0) or record
+    order = draw_order(record.seed, queue.pool_entries(record.event_id, record.shards))
+    chunks = [
+        DrawChunk(order_key(record.seed, order[start]), start, order[start : start + CHUNK_SIZE])
+        for start in range(0, len(order), CHUNK_SIZE)
+    ]
+    queue.write_draw(record.event_id, chunks)
+    rate = max(MIN_RATE, record.max_admissions_per_minute * START_FRACTION)
+    queue.finish_draw(
+        record.event_id,
+        drawn_at=clock.iso(datetime.fromtimestamp(now, UTC)),
+        pool_size=len(order),
+        rate=rate,
+        base_at=now,
+    )
+    logger.info("queue drawn", extra={"event_id": record.event_id, "pool_size": len(order)})
+    metrics.add_metric(name="QueueDraws", unit=MetricUnit.Count, value=1)
+    return queue.get(record.event_id, max_age=0) or record
+
+
+def _advance(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
+    """Make the draw when it is due, and the controller's step when one is due."""
+    if not record.enabled:
+        return record
+    if record.drawn_at is None:
+        if now >= _opens(record) + DRAW_GRACE_SECONDS:
+            return _draw(record, now, queue=queue)
+        return record
+    if now - record.controlled_at >= CONTROL_SECONDS:
+        return _control(record, now, queue=queue)
+    return record
+
+
+# ---------------------------------------------------------------------------- configure
+
+
+def _view(record: QueueRecord, now: int) -> QueueConfig:
+    return QueueConfig(
+        event_id=record.event_id,
+        opens_at=record.opens_at,
+        enabled=record.enabled,
+        max_admissions_per_minute=record.max_admissions_per_minute,
+        state=state_of(record, now),
+        seed_commitment=record.seed_commitment,
+    )
+
+
+def configure_queue(
+    request: ConfigureQueueRequest, organizer: str, *, events: EventStore, queue: QueueStore
+) -> ConfigureQueueResponse:
+    event = events.get(request.event_id)
+    if event is None:
+        raise NotFound("No such event.")
+    if event.organizer != organizer:
+        raise Forbidden("Only the event's organizer can put its sale behind a queue.")
+    if event.status == "cancelled":
+        raise EventCancelled("This event is cancelled.")
+    try:
+        opens_at = clock.iso(parse_starts_at(request.opens_at))
+    except ValueError as exc:
+        raise InvalidInput(
+            "opens_at is not a date and time with a zone.",
+            details={"problems": [{"field": "opens_at", "problem": str(exc)}]},
+        ) from None
+    now = clock.epoch()
+    existing = queue.get(request.event_id, max_age=0)
+    moves = existing is None or existing.opens_at != opens_at
+    if moves and existing is not None and (existing.drawn_at or now >= _opens(existing)):
+        raise QueueAlreadyDrawn(
+            "The queue has opened and its draw is made: its opening can no longer change.",
+            details={"opens_at": existing.opens_at},
+        )
+    if moves and opens_at <= clock.iso(clock.now()):
+        raise QueueOpensInPast("opens_at must be in the future.")
+    if moves and opens_at >= event.starts_at:
+        raise QueueOpensAfterEvent(
+            "The queue must open before the event starts.", details={"starts_at": event.starts_at}
+        )
+    if existing is None:
+        seed = secrets.token_bytes(32).hex()
+        record = QueueRecord(
+            event_id=event.event_id,
+            organizer=organizer,
+            opens_at=opens_at,
+            max_admissions_per_minute=request.max_admissions_per_minute,
+            enabled=request.enabled,
+            seed=seed,
+            seed_commitment=commitment(seed),
+            shards=QUEUE_SHARDS,
+            created_at=clock.iso(clock.now()),
+        )
+        changed = queue.create(record)
+    else:
+        changed = queue.update_settings(
+            existing,
+            opens_at=opens_at,
+            cap=request.max_admissions_per_minute,
+            enabled=request.enabled,
+        )
+    if not changed:
+        raise Conflict("The queue changed while it was being configured; try again.")
+    stored = queue.get(request.event_id, max_age=0)
+    if stored is None:
+        raise ServiceUnavailable("The queue could not be read back; try again.")
+    logger.info(
+        "queue configured",
+        extra={"event_id": event.event_id, "enabled": stored.enabled, "opens_at": opens_at},
+    )
+    return ConfigureQueueResponse(queue=_view(stored, now))
+
+
+# ---------------------------------------------------------------------------- join and status
+
+
+def _queue_of(event_id: str, *, events: EventStore, queue: QueueStore) -> QueueRecord:
+    record = queue.get(event_id, max_age=STATUS_CACHE_SECONDS)
+    if record is None:
+        if events.get(event_id) is None:
+            raise NotFound("No such event.")
+        raise QueueNotEnabled("This event's sale has no waiting room: buy directly.")
+    return record
+
+
+def join_queue(
+    request: JoinQueueRequest,
+    person: str,
+    *,
+    events: EventStore,
+    queue: QueueStore,
+    queue_keys: QueueKeys,
+) -> JoinQueueResponse:
+    now = clock.epoch()
+    record = _queue_of(request.event_id, events=events, queue=queue)
+    if not record.enabled:
+        raise QueueNotEnabled("This event's waiting room is off: buy directly.")
+    record = _advance(record, now, queue=queue)
+    entry = queue.find_entry(record.event_id, person)
+    if entry is None:
+        shard = random.randrange(record.shards)  # noqa: S311 (spreads load, decides no order)
+        if now < _opens(record):
+            wanted = QueueEntry(record.event_id, person, ids.new_id(), "pool", shard)
+            entry = queue.add_to_pool(wanted)
+        else:
+            sequence = queue.take_number(record.event_id, shard)
+            wanted = QueueEntry(record.event_id, person, ids.new_id(), "arrival", shard, sequence)
+            entry = queue.add_arrival(wanted)
+        if entry.entry_id == wanted.entry_id:
+            metrics.add_metric(name="QueueJoins", unit=MetricUnit.Count, value=1)
+    issued = issue_position(
+        queue_keys,
+        person=person,
+        event_id=record.event_id,
+        entry_id=entry.entry_id,
+        phase=entry.phase,
+        shard=entry.shard,
+        sequence=entry.sequence,
+        now=now,
+    )
+    claims = PositionClaims(
+        person, record.event_id, entry.entry_id, entry.phase, entry.shard, entry.sequence
+    )
+    status = _status(record, claims, now, queue=queue, queue_keys=queue_keys)
+    return JoinQueueResponse(position_token=issued.token, status=status)
+
+
+def queue_status(
+    event_id: str,
+    person: str,
+    token: str | None,
+    *,
+    events: EventStore,
+    queue: QueueStore,
+    queue_keys: QueueKeys,
+) -> QueueStatus:
+    now = clock.epoch()
+    normalized = event_id.strip().lower()
+    if not ids.is_id(normalized):
+        raise NotFound("No such event.")
+    claims = verify_position(queue_keys, token, person=person, event_id=normalized, now=now)
+    record = _advance(_queue_of(normalized, events=events, queue=queue), now, queue=queue)
+    return _status(record, claims, now, queue=queue, queue_keys=queue_keys)
+
+
+def _place(record: QueueRecord, claims: PositionClaims, *, queue: QueueStore) -> int | None:
+    if record.drawn_at is None:
+        return None
+    if claims.phase == "arrival":
+        return arrival_place(record.pool_size, record.shards, claims.shard, claims.sequence)
+    cached = _places.get((record.event_id, claims.entry_id))
+    if cached is not None:
+        return cached
+    chunk = queue.chunk_holding(record.event_id, order_key(record.seed, claims.entry_id))
+    if chunk is None or claims.entry_id not in chunk.entries:
+        logger.warning("pool entry missing from the draw", extra={"event_id": record.event_id})
+        return None
+    place = chunk.offset + chunk.entries.index(claims.entry_id) + 1
+    if len(_places) > 100_000:
+        _places.clear()
+    _places[(record.event_id, claims.entry_id)] = place
+    return place
+
+
+def _status(
+    record: QueueRecord,
+    claims: PositionClaims,
+    now: int,
+    *,
+    queue: QueueStore,
+    queue_keys: QueueKeys,
+) -> QueueStatus:
+    state = state_of(record, now)
+    place = _place(record, claims, queue=queue)
+    through = math.floor(frontier(record, now) + 1e-9)
+    achieved = achieved_per_minute(record, now)
+    admitted = state == "open" and place is not None and place <= through
+    ahead = None if place is None else max(0, place - 1 - through)
+    wait: int | None = None
+    if state == "open" and ahead is not None:
+        wait = 0 if admitted else (math.ceil(ahead * 60 / achieved) if achieved > 0 else None)
+    token = expires = None
+    if admitted and place is not None:
+        issued = issue_admission(
+            queue_keys, person=claims.person, event_id=record.event_id, place=place, now=now
+        )
+        token, expires = issued.token, clock.iso(datetime.fromtimestamp(issued.expires_at, UTC))
+    return QueueStatus(
+        event_id=record.event_id,
+        entry_id=claims.entry_id,
+        phase=claims.phase,
+        state=state,
+        opens_at=record.opens_at,
+        position=place,
+        people_ahead=ahead,
+        admitted_through=through,
+        rate_per_minute=round(min(record.rate_per_minute, record.max_admissions_per_minute), 2),
+        achieved_per_minute=round(achieved, 2),
+        estimated_wait_seconds=wait,
+        admitted=admitted,
+        admission_token=token,
+        admission_expires_at=expires,
+        poll_after_seconds=POLL_SECONDS,
+    )
+
+
+# ---------------------------------------------------------------------------- the public draw
+
+
+def public_queue(
+    event_id: str, cursor: str | None, *, events: EventStore, queue: QueueStore
+) -> PublicQueue:
+    normalized = event_id.strip().lower()
+    if not ids.is_id(normalized):
+        raise NotFound("No such event.")
+    if cursor is not None and (
+        len(cursor) != 64 or any(c not in "0123456789abcdef" for c in cursor)
+    ):
+        raise InvalidInput(
+            "cursor is not a position in this draw.",
+            details={"problems": [{"field": "cursor", "problem": "not a draw cursor"}]},
+        )
+    record = queue.get(normalized, max_age=STATUS_CACHE_SECONDS)
+    if record is None:
+        raise NotFound("This event has no waiting room.")
+    now = clock.epoch()
+    record = _advance(record, now, queue=queue)
+    drawn = record.drawn_at is not None
+    chunk, next_cursor = queue.draw_page(normalized, cursor) if drawn else (None, None)
+    return PublicQueue(
+        event_id=record.event_id,
+        opens_at=record.opens_at,
+        state=state_of(record, now),
+        enabled=record.enabled,
+        max_admissions_per_minute=record.max_admissions_per_minute,
+        seed_commitment=record.seed_commitment,
+        seed=record.seed if drawn else None,
+        pool_size=record.pool_size if drawn else None,
+        drawn_at=record.drawn_at,
+        order=chunk.entries if chunk else [],
+        offset=chunk.offset if chunk else 0,
+        next_cursor=next_cursor,
+    )
+
+
+# ---------------------------------------------------------------------------- the sale path
+
+
+def admit(
+    event_id: str, person: str, token: str | None, *, queue: QueueStore, queue_keys: QueueKeys
+) -> QueueRecord | None:
+    """The event's queue when it is on and the caller holds a valid admission token for it (or
+    the refusal that says what is wrong); None when the event sells without a queue."""
+    normalized = event_id.strip().lower()
+    if not ids.is_id(normalized):
+        return None
+    record = queue.get(normalized, max_age=SALE_CACHE_SECONDS)
+    if record is None or not record.enabled:
+        return None
+    verify_admission(queue_keys, token, person=person, event_id=normalized, now=clock.epoch())
+    return record
+
+
+def observe_sale(record: QueueRecord, sell: Callable[[], T], *, queue: QueueStore) -> T:
+    """Run a queued event's sale and record what it experienced for the controller: one small
+    update of one of ``HEALTH_SHARDS`` items of the current window, never failing the sale."""
+    started = timer()
+    outcome = "sales"
+    try:
+        return sell()
+    except StorageUnavailable:
+        outcome = "conflicts"
+        raise
+    except ServiceUnavailable:
+        outcome = "throttles"
+        raise
+    except GatepassError as exc:
+        # A refusal the sale explains (sold out, limits) is a healthy answer; the transaction's
+        # own "changed meanwhile" is a conflict.
+        if type(exc) is Conflict:
+            outcome = "conflicts"
+        raise
+    except Exception:
+        outcome = "throttles"
+        raise
+    finally:
+        latency_ms = int((timer() - started) * 1000)
+        try:
+            queue.record_sale(
+                record.event_id,
+                window=clock.epoch() // CONTROL_SECONDS,
+                shard=random.randrange(HEALTH_SHARDS),  # noqa: S311 (spreads writes)
+                outcome=outcome,
+                latency_ms=latency_ms,
+                slow=latency_ms > LATENCY_TARGET_MS,
+            )
+        except Exception:
+            logger.warning("sale health not recorded", extra={"event_id": record.event_id})

@@ -1,0 +1,671 @@
+"""The waiting room against moto (docs/decisions/0072): an organizer puts an on-sale behind a
+queue; people who join before the opening are ordered by a draw anyone can recompute from the
+revealed seed; later arrivals follow; a frontier admits them at the controller's rate; and
+POST /create-ticket refuses everyone without a valid admission token of their own for that
+event. The clock is moved, never waited for."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from devstack.template import TemplateModel
+from functions.create_ticket import app as create_ticket_app
+from functions.queue import app as queue_app
+from gatepass import b64url, clock
+from gatepass.dal import queue as queue_store
+from gatepass.logic import queue as rules
+from tests.conftest import load_event
+from tests.support import factories
+from tests.support.api import LambdaContext, api_event, json_body
+from tests.support.ticketing import ORGANIZER, Answer, create_event, post
+
+pytestmark = pytest.mark.integration
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+CAROL = "carol@example.com"
+DAVE = "dave@example.com"
+ERIN = "erin@example.com"
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+
+
+class Clock:
+    """The instant every rule reads (``gatepass.clock``), moved by the test."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def move(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+        # A container's cached view of the queue is younger than a second in the real world
+        # too: moving the clock forward means reading it again.
+        queue_store.reset()
+
+
+@pytest.fixture
+def now(aws: TemplateModel, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    moment = Clock(START)
+    monkeypatch.setattr(clock, "now", lambda: moment.at)
+    return moment
+
+
+def opens_in(moment: Clock, minutes: int = 10) -> str:
+    return clock.iso(moment.at + timedelta(minutes=minutes))
+
+
+def configure(
+    event_id: str,
+    opens_at: str,
+    *,
+    cap: Any = 60,
+    enabled: Any = True,
+    user: str = ORGANIZER,
+) -> Answer:
+    body = {
+        "event_id": event_id,
+        "opens_at": opens_at,
+        "max_admissions_per_minute": cap,
+        "enabled": enabled,
+    }
+    return post("/configure-queue", body, user=user)
+
+
+def join(event_id: str, user: str) -> Answer:
+    return post("/join-queue", {"event_id": event_id}, user=user)
+
+
+def status(event_id: str, user: str, token: str | None) -> Answer:
+    headers = {"X-Queue-Token": token} if token is not None else None
+    request = api_event(
+        "GET", "/queue-status", query={"event_id": event_id}, user=user, headers=headers
+    )
+    return Answer(queue_app.lambda_handler(request, LambdaContext()))
+
+
+def public(event_id: str, cursor: str | None = None) -> Answer:
+    request = api_event(
+        "GET",
+        f"/events/{event_id}/queue",
+        resource="/events/{event_id}/queue",
+        path_parameters={"event_id": event_id},
+        query={"cursor": cursor} if cursor else None,
+    )
+    return Answer(queue_app.lambda_handler(request, LambdaContext()))
+
+
+def buy(event_id: str, user: str, admission: str | None) -> Answer:
+    headers = {"X-Admission-Token": admission} if admission is not None else None
+    return post("/create-ticket", {"event_id": event_id}, user=user, headers=headers)
+
+
+def sold(event_id: str) -> int:
+    return int(factories.seats(event_id)["sold"])
+
+
+def drawn_queue(now: Clock, people: list[str], *, cap: int = 60) -> tuple[str, dict[str, str]]:
+    """An event whose queue opened with ``people`` in its pool, drawn; their position tokens."""
+    event = create_event(capacity=50)
+    assert configure(event["event_id"], opens_in(now), cap=cap).status == 200
+    tokens = {}
+    for person in people:
+        joined = join(event["event_id"], person)
+        assert joined.status == 200, joined
+        tokens[person] = joined.body["position_token"]
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    assert public(event["event_id"]).body["state"] == "open"
+    return event["event_id"], tokens
+
+
+def admitted_token(event_id: str, now: Clock, person: str, token: str) -> str:
+    """Move the clock until ``person`` is admitted; their admission token."""
+    for _ in range(120):
+        answer = status(event_id, person, token)
+        assert answer.status == 200, answer
+        if answer.body["admitted"]:
+            admission: str = answer.body["admission_token"]
+            return admission
+        now.move(seconds=5)
+    raise AssertionError(f"{person} was never admitted")
+
+
+# ---------------------------------------------------------------------------- configuring
+
+
+def test_an_organizer_puts_a_sale_behind_a_queue_with_a_published_seed_commitment(
+    now: Clock,
+) -> None:
+    # Given an event of Olivia's
+    event = create_event()
+
+    # When she puts its sale behind a queue opening in ten minutes
+    answer = configure(event["event_id"], opens_in(now), cap=600)
+
+    # Then the queue is scheduled, and its seed is committed to (not shown)
+    assert answer.status == 200, answer
+    queue = answer.body["queue"]
+    assert (queue["state"], queue["enabled"], queue["max_admissions_per_minute"]) == (
+        "scheduled",
+        True,
+        600,
+    )
+    assert len(queue["seed_commitment"]) == 64
+    shown = public(event["event_id"]).body
+    assert (shown["seed_commitment"], shown["seed"], shown["order"]) == (
+        queue["seed_commitment"],
+        None,
+        [],
+    )
+
+    # And configuring again (a new cap, a new opening) keeps the same commitment
+    again = configure(event["event_id"], opens_in(now, 20), cap=300)
+    assert again.status == 200, again
+    assert again.body["queue"]["seed_commitment"] == queue["seed_commitment"]
+    assert again.body["queue"]["max_admissions_per_minute"] == 300
+
+
+@pytest.mark.parametrize(
+    ("situation", "status_code", "code"),
+    [
+        ("not-the-organizer", 403, "forbidden"),
+        ("opens-in-the-past", 400, "queue_opens_in_past"),
+        ("opens-after-the-event", 400, "queue_opens_after_event"),
+        ("cap-zero", 400, "validation_error"),
+        ("cap-negative", 400, "validation_error"),
+        ("not-a-time", 400, "validation_error"),
+        ("unknown-event", 404, "not_found"),
+        ("signed-out", 401, "unauthorized"),
+    ],
+)
+def test_a_bad_configuration_is_refused_and_changes_nothing(
+    now: Clock, situation: str, status_code: int, code: str
+) -> None:
+    # Given an event with no queue
+    event = create_event()
+    event_id, opens, cap, user = event["event_id"], opens_in(now), 60, ORGANIZER
+
+    # When its queue is configured wrongly
+    if situation == "not-the-organizer":
+        user = BOB
+    elif situation == "opens-in-the-past":
+        opens = clock.iso(now.at - timedelta(minutes=1))
+    elif situation == "opens-after-the-event":
+        opens = clock.iso(now.at + timedelta(days=60))
+    elif situation == "cap-zero":
+        cap = 0
+    elif situation == "cap-negative":
+        cap = -5
+    elif situation == "not-a-time":
+        opens = "tomorrow at ten"
+    elif situation == "unknown-event":
+        event_id = "aaaaaaaaaaaaaaaa"
+    answer = (
+        Answer(
+            queue_app.lambda_handler(
+                api_event(
+                    "POST",
+                    "/configure-queue",
+                    body={
+                        "event_id": event_id,
+                        "opens_at": opens,
+                        "max_admissions_per_minute": cap,
+                        "enabled": True,
+                    },
+                ),
+                LambdaContext(),
+            )
+        )
+        if situation == "signed-out"
+        else configure(event_id, opens, cap=cap, user=user)
+    )
+
+    # Then it is refused with its own code, and there is still no queue
+    assert (answer.status, answer.code) == (status_code, code), answer
+    assert public(event["event_id"]).status == 404
+    assert buy(event["event_id"], ALICE, None).status == 201
+
+
+def test_the_opening_cannot_move_once_the_draw_is_made(now: Clock) -> None:
+    # Given a queue that opened and was drawn
+    event_id, _ = drawn_queue(now, [ALICE])
+    before = public(event_id).body
+
+    # When the organizer tries to move its opening
+    answer = configure(event_id, opens_in(now, 30))
+
+    # Then it is refused, and the draw stands
+    assert (answer.status, answer.code) == (409, "queue_already_drawn")
+    assert public(event_id).body["opens_at"] == before["opens_at"]
+    # But the cap can still change
+    assert configure(event_id, before["opens_at"], cap=30).status == 200
+
+
+# ---------------------------------------------------------------------------- joining and the draw
+
+
+def test_joining_twice_keeps_the_same_place(now: Clock) -> None:
+    # Given a queue that has not opened
+    event = create_event()
+    configure(event["event_id"], opens_in(now))
+
+    # When Alice joins twice
+    first = join(event["event_id"], ALICE)
+    second = join(event["event_id"], ALICE)
+
+    # Then she holds one entry, unplaced until the draw
+    assert first.status == 200, first
+    assert second.body["status"]["entry_id"] == first.body["status"]["entry_id"]
+    assert first.body["status"]["state"] == "scheduled"
+    assert first.body["status"]["position"] is None
+    assert first.body["status"]["phase"] == "pool"
+
+    # And after the opening, joining again still gives her the same place
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    third = join(event["event_id"], ALICE)
+    assert third.body["status"]["entry_id"] == first.body["status"]["entry_id"]
+    assert third.body["status"]["position"] == 1
+    assert status(event["event_id"], ALICE, first.body["position_token"]).body["position"] == 1
+
+
+def test_the_draw_is_a_published_function_of_the_committed_seed(now: Clock) -> None:
+    # Given five people who joined before the opening, and a committed seed
+    people = [ALICE, BOB, CAROL, DAVE, ERIN]
+    event = create_event(capacity=50)
+    committed = configure(event["event_id"], opens_in(now)).body["queue"]["seed_commitment"]
+    tokens = {p: join(event["event_id"], p).body["position_token"] for p in people}
+
+    # While the opening is passing, the draw waits for its grace
+    now.move(minutes=10)
+    assert public(event["event_id"]).body["state"] == "drawing"
+    assert status(event["event_id"], ALICE, tokens[ALICE]).body["position"] is None
+
+    # When the draw is made
+    now.move(seconds=rules.DRAW_GRACE_SECONDS)
+    shown = public(event["event_id"]).body
+
+    # Then the revealed seed matches the commitment published before anyone joined
+    assert shown["state"] == "open"
+    assert hashlib.sha256(bytes.fromhex(shown["seed"])).hexdigest() == committed
+    # And anyone can recompute the order from the seed and the listed entries
+    order_listed = shown["order"]
+    assert shown["pool_size"] == len(order_listed) == 5
+    recomputed = sorted(
+        order_listed,
+        key=lambda e: hashlib.sha256(bytes.fromhex(shown["seed"]) + e.encode()).hexdigest(),
+    )
+    assert order_listed == recomputed
+    # And each person's place is their entry's place in that order
+    for person in people:
+        mine = status(event["event_id"], person, tokens[person]).body
+        assert mine["position"] == order_listed.index(mine["entry_id"]) + 1
+    assert shown["next_cursor"] is None
+
+
+def test_a_large_draw_is_listed_page_by_page_in_order(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a pool bigger than one page of the draw (pages of 3 here, of 1,000 deployed)
+    monkeypatch.setattr(rules, "CHUNK_SIZE", 3)
+    event = create_event()
+    configure(event["event_id"], opens_in(now))
+    joined = {
+        f"p{i}@example.com": join(event["event_id"], f"p{i}@example.com").body for i in range(7)
+    }
+    entries = [answer["status"]["entry_id"] for answer in joined.values()]
+
+    # When it is drawn and read page by page
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    pages = [public(event["event_id"]).body]
+    while pages[-1]["next_cursor"]:
+        pages.append(public(event["event_id"], pages[-1]["next_cursor"]).body)
+
+    # Then the pages follow each other and together are the whole order of the seed
+    assert [(p["offset"], len(p["order"])) for p in pages] == [(0, 3), (3, 3), (6, 1)]
+    seed = bytes.fromhex(pages[0]["seed"])
+    listed = [entry for page in pages for entry in page["order"]]
+    assert listed == sorted(entries, key=lambda e: hashlib.sha256(seed + e.encode()).hexdigest())
+    # And each person's place is found in their page
+    for person, answer in joined.items():
+        mine = status(event["event_id"], person, answer["position_token"]).body
+        assert mine["position"] == listed.index(mine["entry_id"]) + 1
+    bad = public(event["event_id"], "not-a-cursor")
+    assert (bad.status, bad.code) == (400, "validation_error")
+
+
+def test_arrivals_after_the_opening_follow_the_drawn_pool(now: Clock) -> None:
+    # Given a drawn pool of two
+    event_id, _ = drawn_queue(now, [ALICE, BOB])
+
+    # When Carol and then Dave arrive after the opening
+    carol = join(event_id, CAROL).body["status"]
+    dave = join(event_id, DAVE).body["status"]
+
+    # Then they are placed after the pool
+    assert carol["phase"] == dave["phase"] == "arrival"
+    assert carol["position"] > 2
+    assert dave["position"] > 2
+    assert carol["position"] != dave["position"]
+
+
+# ---------------------------------------------------------------------------- admission
+
+
+def test_people_are_admitted_only_within_the_frontier(now: Clock) -> None:
+    # Given a drawn pool of three and a cap of 60 a minute (the controller starts at a quarter)
+    event_id, tokens = drawn_queue(now, [ALICE, BOB, CAROL], cap=60)
+    places = {p: status(event_id, p, t).body["position"] for p, t in tokens.items()}
+    first, last = min(places, key=places.__getitem__), max(places, key=places.__getitem__)
+
+    # At the opening nobody is admitted yet, and the estimate follows the rate
+    at_open = status(event_id, last, tokens[last]).body
+    assert at_open["admitted"] is False
+    assert at_open["admission_token"] is None
+    assert at_open["admitted_through"] == 0
+    assert at_open["people_ahead"] == 2
+    assert at_open["rate_per_minute"] == 15
+    assert at_open["estimated_wait_seconds"] == 8  # 2 ahead at 15 a minute
+
+    # When four seconds pass, one place is admitted
+    now.move(seconds=4)
+    head = status(event_id, first, tokens[first]).body
+    tail = status(event_id, last, tokens[last]).body
+
+    # Then the head of the line has an admission token that expires in five minutes
+    assert head["admitted"] is True
+    assert head["admitted_through"] == 1
+    assert head["admission_token"]
+    expires = datetime.fromisoformat(head["admission_expires_at"].replace("Z", "+00:00"))
+    assert expires - now.at == timedelta(minutes=5)
+    # And the last person is not admitted yet
+    assert tail["admitted"] is False
+    assert tail["admission_token"] is None
+    assert buy(event_id, first, head["admission_token"]).status == 201
+    assert buy(event_id, last, None).code == "admission_required"
+
+
+def test_an_admitted_person_buys_and_the_sale_is_recorded_for_the_controller(now: Clock) -> None:
+    # Given Alice, admitted
+    event_id, tokens = drawn_queue(now, [ALICE])
+    admission = admitted_token(event_id, now, ALICE, tokens[ALICE])
+
+    # When she buys with her admission token
+    answer = buy(event_id, ALICE, admission)
+
+    # Then she has her ticket, and the sale is counted for the controller
+    assert answer.status == 201, answer
+    assert sold(event_id) == 1
+    window = clock.epoch() // rules.CONTROL_SECONDS
+    health = queue_app.queue.health(event_id, window, rules.HEALTH_SHARDS)
+    assert (health.sales, health.conflicts, health.throttles) == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("token_of", "code"),
+    [
+        ("none", "admission_required"),
+        ("forged", "admission_invalid"),
+        ("tampered", "admission_invalid"),
+        ("position-token", "admission_invalid"),
+        ("expired", "admission_expired"),
+        ("borrowed", "admission_not_yours"),
+        ("other-event", "admission_wrong_event"),
+    ],
+)
+def test_the_queue_cannot_be_skipped(now: Clock, token_of: str, code: str) -> None:
+    # Given a sale behind a queue where Alice is admitted, and another queued event
+    event_id, tokens = drawn_queue(now, [ALICE])
+    admission = admitted_token(event_id, now, ALICE, tokens[ALICE])
+    other_id, other_tokens = drawn_queue(now, [ALICE])
+    other_admission = admitted_token(other_id, now, ALICE, other_tokens[ALICE])
+    admission = admitted_token(event_id, now, ALICE, tokens[ALICE])
+
+    # When someone tries to buy with no token or one that is not theirs to use here
+    buyer, sent = ALICE, admission
+    if token_of == "none":
+        sent = None
+    elif token_of == "forged":
+        version, payload, _ = admission.split(".")
+        sent = f"{version}.{payload}.{b64url.encode(b'0' * 32)}"
+    elif token_of == "tampered":
+        version, payload, mac = admission.split(".")
+        claims = b64url.decode(payload).replace(b'"sub":"alice', b'"sub":"bobby')
+        sent, buyer = f"{version}.{b64url.encode(claims)}.{mac}", "bobby@example.com"
+    elif token_of == "position-token":
+        sent = tokens[ALICE]
+    elif token_of == "expired":
+        now.move(minutes=5)
+    elif token_of == "borrowed":
+        buyer = BOB
+    elif token_of == "other-event":
+        sent = other_admission
+    answer = buy(event_id, buyer, sent)
+
+    # Then it is refused with its own code and nothing is sold
+    assert (answer.status, answer.code) == (403, code), answer
+    assert sold(event_id) == 0
+
+
+def test_an_expired_admission_is_renewed_while_the_place_stays_admitted(now: Clock) -> None:
+    # Given Alice's admission expired before she bought
+    event_id, tokens = drawn_queue(now, [ALICE])
+    old = admitted_token(event_id, now, ALICE, tokens[ALICE])
+    now.move(minutes=6)
+    assert buy(event_id, ALICE, old).code == "admission_expired"
+
+    # When she asks for her status again
+    fresh = status(event_id, ALICE, tokens[ALICE]).body
+
+    # Then she is still admitted, with a new token that works
+    assert fresh["admitted"] is True
+    assert buy(event_id, ALICE, fresh["admission_token"]).status == 201
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("none", "queue_token_required"),
+        ("forged", "queue_token_invalid"),
+        ("someone-elses", "queue_token_not_yours"),
+        ("other-event", "queue_token_wrong_event"),
+    ],
+)
+def test_a_status_needs_the_persons_own_position_token(now: Clock, case: str, code: str) -> None:
+    # Given Alice and Bob in one queue, and Alice in another
+    event = create_event()
+    other = create_event()
+    configure(event["event_id"], opens_in(now))
+    configure(other["event_id"], opens_in(now))
+    alices = join(event["event_id"], ALICE).body["position_token"]
+    elsewhere = join(other["event_id"], ALICE).body["position_token"]
+
+    # When a status is asked with a wrong token
+    token, user = {
+        "none": (None, ALICE),
+        "forged": ("q1.e30.AAAA", ALICE),
+        "someone-elses": (alices, BOB),
+        "other-event": (elsewhere, ALICE),
+    }[case]
+    answer = status(event["event_id"], user, token)
+
+    # Then it is refused with its own code
+    assert (answer.status, answer.code) == (403, code), answer
+
+
+def test_joining_an_event_without_a_queue_is_refused(now: Clock) -> None:
+    event = create_event()
+    answer = join(event["event_id"], ALICE)
+    assert (answer.status, answer.code) == (409, "queue_not_enabled")
+    missing = join("aaaaaaaaaaaaaaaa", ALICE)
+    assert (missing.status, missing.code) == (404, "not_found")
+
+
+def test_events_without_a_queue_sell_exactly_as_before(now: Clock) -> None:
+    # Given an event with no queue, and one whose queue was turned off
+    plain = create_event()
+    switched = create_event()
+    configure(switched["event_id"], opens_in(now))
+    configure(switched["event_id"], opens_in(now), enabled=False)
+
+    # When Alice buys from both without any admission token
+    first = buy(plain["event_id"], ALICE, None)
+    second = buy(switched["event_id"], ALICE, None)
+
+    # Then both sales go through as they always did
+    assert first.status == second.status == 201
+    assert public(switched["event_id"]).body["state"] == "off"
+
+
+def test_a_queue_turned_on_refuses_a_sale_without_a_token_before_the_opening(now: Clock) -> None:
+    # Given a sale put behind a queue that opens in ten minutes
+    event = create_event()
+    configure(event["event_id"], opens_in(now))
+
+    # When Alice tries to buy before the opening
+    answer = buy(event["event_id"], ALICE, None)
+
+    # Then she is told to join the queue, and nothing is sold
+    assert (answer.status, answer.code) == (403, "admission_required")
+    assert sold(event["event_id"]) == 0
+
+
+# ---------------------------------------------------------------------------- the controller
+
+
+def _health(event_id: str, now: Clock, **counts: int) -> None:
+    """What create-ticket would have recorded in the last complete window."""
+    window = clock.epoch() // rules.CONTROL_SECONDS
+    for outcome, times in counts.items():
+        for _ in range(times):
+            latency = 3000 if outcome == "slow" else 40
+            queue_app.queue.record_sale(
+                event_id,
+                window=window,
+                shard=0,
+                outcome="sales" if outcome == "slow" else outcome,
+                latency_ms=latency,
+                slow=outcome == "slow",
+            )
+
+
+def _step(event_id: str, now: Clock, token: str) -> float:
+    now.move(seconds=rules.CONTROL_SECONDS)
+    status(event_id, ALICE, token)
+    rate: float = status(event_id, ALICE, token).body["rate_per_minute"]
+    return rate
+
+
+@pytest.mark.parametrize("trouble", ["throttles", "conflicts", "slow"])
+def test_the_controller_lowers_the_rate_on_trouble_and_raises_it_when_healthy(
+    now: Clock, trouble: str
+) -> None:
+    # Given a drawn queue with people waiting (cap 600: it starts at 150 a minute)
+    event_id, tokens = drawn_queue(now, [ALICE, BOB, CAROL, DAVE], cap=600)
+    for i in range(40):
+        join(event_id, f"late{i}@example.com")
+    token = tokens[ALICE]
+    assert status(event_id, ALICE, token).body["rate_per_minute"] == 150
+
+    # When the sale meets trouble in a window
+    _health(event_id, now, sales=10, **{trouble: 5})
+    lowered = _step(event_id, now, token)
+
+    # Then the rate is halved
+    assert lowered == 75
+
+    # And when the next window is healthy, it rises by a tenth of the cap
+    _health(event_id, now, sales=20)
+    assert _step(event_id, now, token) == 135
+
+
+def test_the_rate_never_exceeds_the_organizers_cap(now: Clock) -> None:
+    # Given a queue capped at 100 a minute with a long line, healthy throughout
+    event_id, tokens = drawn_queue(now, [ALICE, BOB], cap=100)
+    for i in range(60):
+        join(event_id, f"late{i}@example.com")
+    token = tokens[ALICE]
+
+    # When many healthy periods pass
+    rates = []
+    for _ in range(12):
+        _health(event_id, now, sales=5)
+        rates.append(_step(event_id, now, token))
+
+    # Then the rate climbs to the cap and stays there
+    assert rates[0] > 25
+    assert max(rates) == 100
+    assert rates[-1] == 100
+
+    # And lowering the cap takes effect at once
+    configure(event_id, public(event_id).body["opens_at"], cap=40)
+    now.move(seconds=1)
+    assert status(event_id, ALICE, token).body["rate_per_minute"] == 40
+
+
+def test_the_frontier_stops_at_the_last_place_taken(now: Clock) -> None:
+    # Given a queue of two, both admitted long ago, and a quiet hour
+    event_id, tokens = drawn_queue(now, [ALICE, BOB], cap=600)
+    for _ in range(6):
+        now.move(minutes=10)
+        status(event_id, ALICE, tokens[ALICE])
+
+    # When Carol arrives
+    carol = join(event_id, CAROL).body["status"]
+
+    # Then the credit of the quiet hour does not let a crowd in at once: the frontier was held
+    # at the last place taken, and Carol waits at most one control period's worth
+    assert carol["admitted_through"] <= 2 + 600 * rules.CONTROL_SECONDS // 60
+
+
+def test_a_slow_sale_is_recorded_as_slow(now: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Alice, admitted, and a sale that takes two seconds (a moved timer, not a wait)
+    event_id, tokens = drawn_queue(now, [ALICE])
+    admission = admitted_token(event_id, now, ALICE, tokens[ALICE])
+    ticks = iter([100.0, 102.0])
+    monkeypatch.setattr(rules, "timer", lambda: next(ticks))
+
+    # When she buys
+    assert buy(event_id, ALICE, admission).status == 201
+
+    # Then the window records a slow answer, which the controller counts as trouble
+    window = clock.epoch() // rules.CONTROL_SECONDS
+    health = queue_app.queue.health(event_id, window, rules.HEALTH_SHARDS)
+    assert (health.sales, health.slow, health.latency_ms_total) == (1, 1, 2000)
+
+
+# ---------------------------------------------------------------------------- samples
+
+
+def test_the_samples_run(now: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the event the samples name, Olivia's
+    event_id = "mjqxgzlsn5xwwzlu"
+    factories.put_event(event_id=event_id, starts_in=timedelta(days=200))
+
+    def run(name: str, **headers: str) -> tuple[int, Any]:
+        event = load_event(name)
+        event["headers"].update(headers)
+        answer = queue_app.lambda_handler(event, LambdaContext())
+        return answer["statusCode"], json_body(answer)
+
+    # When the organizer's sample configures it and Bob's sample joins, looks and reads
+    now.at = datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
+    configured = run("queue-configure.json")
+    joined = run("queue-join.json")
+    looked = run("queue-status.json")
+    with_token = run("queue-status.json", **{"X-Queue-Token": joined[1]["position_token"]})
+    shown = run("queue-public.json")
+
+    # Then each did what it says (the status sample's token is a placeholder, refused)
+    assert configured[0] == 200, configured
+    assert joined[0] == 200, joined
+    assert (looked[0], looked[1]["error"]["code"]) == (403, "queue_token_invalid")
+    assert with_token[0] == 200
+    assert with_token[1]["entry_id"] == joined[1]["status"]["entry_id"]
+    assert shown[0] == 200
+    assert shown[1]["seed_commitment"] == configured[1]["queue"]["seed_commitment"]
+    # And the create-ticket sample, sent for this event without an admission token, is refused
+    sample = load_event("create-ticket.json") | {"body": f'{{"event_id": "{event_id}"}}'}
+    refused = Answer(create_ticket_app.lambda_handler(sample, LambdaContext()))
+    assert (refused.status, refused.code) == (403, "admission_required")

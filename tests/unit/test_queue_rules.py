@@ -1,0 +1,104 @@
+"""The waiting room's pure rules: the rate controller (AIMD under the organizer's cap), the
+draw's published order, arrival places, and the tokens' signatures (docs/decisions/0072, 0073)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from gatepass.errors import (
+    AdmissionExpired,
+    AdmissionInvalid,
+    AdmissionNotYours,
+    AdmissionRequired,
+    AdmissionWrongEvent,
+)
+from gatepass.logic.queue import arrival_place, commitment, draw_order, next_rate
+from gatepass.models.queue import SaleHealth
+from gatepass.queue_tokens import issue_admission, issue_position, verify_admission
+
+pytestmark = pytest.mark.unit
+
+HEALTHY = SaleHealth(sales=100, latency_ms_total=100 * 50)
+
+
+class FixedKeys:
+    def key(self, kind: str) -> bytes:
+        return hashlib.sha256(kind.encode()).digest()
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        SaleHealth(sales=100, throttles=1),
+        SaleHealth(sales=90, conflicts=10),
+        SaleHealth(sales=10, latency_ms_total=10 * 1500),
+        SaleHealth(sales=10, slow=2, latency_ms_total=10 * 300),
+    ],
+    ids=["a-throttle", "conflicts", "latency", "slow-answers"],
+)
+def test_trouble_halves_the_rate(trouble: SaleHealth) -> None:
+    assert next_rate(400, 1000, trouble, waiting=True) == 200
+
+
+def test_health_with_people_waiting_adds_a_tenth_of_the_cap() -> None:
+    assert next_rate(400, 1000, HEALTHY, waiting=True) == 500
+
+
+def test_health_with_nobody_waiting_keeps_the_rate() -> None:
+    assert next_rate(400, 1000, HEALTHY, waiting=False) == 400
+
+
+def test_the_rate_never_exceeds_the_cap_nor_falls_below_one_a_minute() -> None:
+    rate = 10.0
+    for _ in range(50):
+        rate = next_rate(rate, 120, HEALTHY, waiting=True)
+        assert rate <= 120
+    assert rate == 120
+    for _ in range(50):
+        rate = next_rate(rate, 120, SaleHealth(throttles=3), waiting=True)
+    assert rate == 1
+    assert next_rate(500, 120, HEALTHY, waiting=False) == 120
+
+
+def test_the_draw_sorts_by_the_published_hash_and_the_commitment_is_the_seeds_hash() -> None:
+    seed = "00" * 31 + "2a"
+    ids = ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc", "dddddddddddddddd"]
+    expected = sorted(ids, key=lambda e: hashlib.sha256(bytes.fromhex(seed) + e.encode()).digest())
+    assert draw_order(seed, ids) == expected
+    assert commitment(seed) == hashlib.sha256(bytes.fromhex(seed)).hexdigest()
+
+
+def test_arrivals_are_interleaved_round_by_round_after_the_pool() -> None:
+    places = sorted(arrival_place(5, 4, shard, n) for shard in range(4) for n in (1, 2))
+    assert places == list(range(6, 14))
+
+
+def test_an_admission_token_is_checked_for_signature_person_event_and_time() -> None:
+    keys = FixedKeys()
+    token = issue_admission(keys, person="a@example.com", event_id="e" * 16, place=3, now=1000)
+    ok = verify_admission(keys, token.token, person="a@example.com", event_id="e" * 16, now=1299)
+    assert (ok.place, ok.expires_at) == (3, 1300)
+    position = issue_position(
+        keys,
+        person="a@example.com",
+        event_id="e" * 16,
+        entry_id="x" * 16,
+        phase="pool",
+        shard=0,
+        sequence=0,
+        now=1000,
+    )
+    cases: list[tuple[str | None, str, str, int, type[Exception]]] = [
+        (None, "a@example.com", "e" * 16, 1000, AdmissionRequired),
+        (token.token[:-2] + "AA", "a@example.com", "e" * 16, 1000, AdmissionInvalid),
+        (position.token, "a@example.com", "e" * 16, 1000, AdmissionInvalid),
+        ("garbage", "a@example.com", "e" * 16, 1000, AdmissionInvalid),
+        (token.token, "b@example.com", "e" * 16, 1000, AdmissionNotYours),
+        (token.token, "a@example.com", "f" * 16, 1000, AdmissionWrongEvent),
+        (token.token, "a@example.com", "e" * 16, 1300, AdmissionExpired),
+    ]
+    for sent, person, event_id, now, refused in cases:
+        with pytest.raises(refused):
+            verify_admission(keys, sent, person=person, event_id=event_id, now=now)
