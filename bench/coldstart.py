@@ -421,6 +421,34 @@ def with_seat_offered(world: World, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def with_queue_scheduled(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    """The event the sample names, behind a queue that opens in an hour (its public read)."""
+    from datetime import timedelta
+
+    from gatepass import clock
+    from gatepass.dal.queue import DynamoQueueStore
+    from gatepass.logic.queue import QUEUE_SHARDS, commitment
+    from gatepass.models.queue import QueueRecord
+
+    event_id = _sample_event_id(event)
+    _put_event(event_id=event_id)
+    seed = "00" * 32
+    DynamoQueueStore(_settings().ticketing_table).create(
+        QueueRecord(
+            event_id=event_id,
+            organizer="olivia@example.com",
+            opens_at=clock.iso(clock.now() + timedelta(hours=1)),
+            max_admissions_per_minute=600,
+            enabled=True,
+            seed=seed,
+            seed_commitment=commitment(seed),
+            shards=QUEUE_SHARDS,
+            created_at=clock.iso(clock.now()),
+        )
+    )
+    return event
+
+
 @dataclass(frozen=True)
 class Subject:
     function: str
@@ -477,6 +505,7 @@ SUBJECTS = (
     Subject("ReissueTicketFunction", "reissue-ticket.json", with_held_ticket),
     Subject("WaitlistPlacesFunction", "waitlist-places-join.json", with_sold_out_type),
     Subject("OffersFunction", "offers-claim.json", with_seat_offered),
+    Subject("QueueFunction", "queue-public.json", with_queue_scheduled),
     Subject("AppleWalletPassFunction", "apple-wallet-pass.json", with_held_ticket),
     Subject("GoogleWalletLinkFunction", "google-wallet-link.json", with_held_ticket),
     Subject("DoorFunction", "door-event-door.json", with_organizers_event),
