@@ -210,6 +210,16 @@ class TooManyTicketTypes(Conflict):
     code = "too_many_ticket_types"
 
 
+class SaleOpen(Conflict):
+    """The expected rate (and so the stock's shards) is fixed once a sale has opened."""
+
+    code = "sale_open"
+
+
+class RateNotRaised(Conflict):
+    code = "rate_not_raised"
+
+
 # The door: staff, gates, scans in and out (docs/decisions/0060).
 
 

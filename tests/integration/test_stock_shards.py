@@ -9,15 +9,30 @@ import random
 import threading
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from botocore.client import BaseClient
 
 from devstack.template import TemplateModel
+from functions.update_ticket_type import app as update_ticket_type_app
 from gatepass import clients
+from tests.conftest import load_event
 from tests.support import factories
-from tests.support.ticketing import create_event, function_of, get_event, order, post
+from tests.support.api import LambdaContext, json_body
+from tests.support.stream import StreamDelivery
+from tests.support.ticketing import (
+    ORGANIZER,
+    create_event,
+    function_of,
+    get_event,
+    moment,
+    order,
+    post,
+)
+from tests.support.waitlist import offers_mailed_to
 
 pytestmark = [pytest.mark.integration]
 
@@ -240,3 +255,305 @@ def test_many_buyers_over_8_shards_with_cancellations_racing_get_exactly_the_cap
     # refused basket (stock only shrinks after the cancellations, which all came first or raced)
     public = get_event(event_id).body
     assert public["seats_left"] == 24 - len(live)
+
+
+def _not_yet_on_sale(**shape: Any) -> dict[str, Any]:
+    """An event whose only type opens for sale tomorrow."""
+    return create_event(
+        ticket_types=[{"name": "General", "quota": 40, "opens_at": moment(timedelta(days=1))}],
+        **shape,
+    )
+
+
+def test_the_organizer_raises_the_expected_rate_before_the_sale_and_the_stock_is_split_exactly(
+    aws: TemplateModel,
+) -> None:
+    # Given an event of 40 seats created without an expected rate, its sale opening tomorrow
+    event = _not_yet_on_sale(capacity=40)
+    event_id = event["event_id"]
+    (kind,) = (t["ticket_type_id"] for t in event["ticket_types"])
+    assert _shards(event_id) == []
+
+    # When its organizer says they expect 130 orders a second
+    raised = post(
+        "/set-expected-rate",
+        {"event_id": event_id, "expected_orders_per_second": 130},
+        user=ORGANIZER,
+    )
+
+    # Then the event is sold from 7 shards (ceil(130 / 20)) holding exactly its 40 seats
+    assert raised.status == 200, raised
+    assert raised.body == {
+        "event_id": event_id,
+        "expected_orders_per_second": 130,
+        "stock_shards": 7,
+    }
+    shards = _shards(event_id)
+    assert len(shards) == 7
+    assert sum(int(s["available"]) for s in shards) == 40
+    assert sum(int(s["types"][kind]) for s in shards) == 40
+    assert get_event(event_id).body["seats_left"] == 40
+
+    # When they raise it again to 200, then the sale opens and someone buys
+    again = post(
+        "/set-expected-rate",
+        {"event_id": event_id, "expected_orders_per_second": 200},
+        user=ORGANIZER,
+    )
+    assert again.status == 200, again
+    assert len(_shards(event_id)) == 10
+    opened = post(
+        "/update-ticket-type",
+        {"event_id": event_id, "ticket_type_id": kind, "opens_at": ""},
+        user=ORGANIZER,
+    )
+    assert opened.status == 200, opened
+    factories.ticket_seed()
+    clients.client("s3")
+    bought = order(event_id, [(kind, "Ann")], buyer="ann@example.com")
+
+    # Then the sale takes from a shard, and the counts stay exact
+    assert bought.status == 201, bought
+    assert sum(int(s["available"]) for s in _shards(event_id)) == 39
+    public = get_event(event_id).body
+    assert (public["seats_left"], public["sold"]) == (39, 1)
+
+    # And once the sale is open the rate can no longer be raised
+    late = post(
+        "/set-expected-rate",
+        {"event_id": event_id, "expected_orders_per_second": 400},
+        user=ORGANIZER,
+    )
+    assert (late.status, late.code) == (409, "sale_open"), late
+    assert len(_shards(event_id)) == 10
+
+
+def test_a_lower_rate_another_persons_raise_and_an_open_sale_are_refused_and_change_nothing(
+    aws: TemplateModel,
+) -> None:
+    # Given an event expecting 100 orders a second, not yet on sale, and one already on sale
+    waiting = _not_yet_on_sale(capacity=40, expected_orders_per_second=100)
+    on_sale = create_event(capacity=40)
+
+    # When the rate is lowered, raised by someone else, or raised once the sale is open
+    lower = post(
+        "/set-expected-rate",
+        {"event_id": waiting["event_id"], "expected_orders_per_second": 60},
+        user=ORGANIZER,
+    )
+    stranger = post(
+        "/set-expected-rate",
+        {"event_id": waiting["event_id"], "expected_orders_per_second": 400},
+        user="mallory@example.com",
+    )
+    opened = post(
+        "/set-expected-rate",
+        {"event_id": on_sale["event_id"], "expected_orders_per_second": 400},
+        user=ORGANIZER,
+    )
+
+    # Then each is refused with its own code, and the shards are as they were
+    assert (lower.status, lower.code) == (409, "rate_not_raised"), lower
+    assert lower.body["error"]["expected_orders_per_second"] == 100
+    assert (stranger.status, stranger.code) == (403, "forbidden"), stranger
+    assert (opened.status, opened.code) == (409, "sale_open"), opened
+    assert len(_shards(waiting["event_id"])) == 5
+    assert _shards(on_sale["event_id"]) == []
+
+
+def test_the_sample_rate_raise_runs(aws: TemplateModel) -> None:
+    # Given the event the sample names, organized by its principal, its sale opening tomorrow
+    event = factories.put_event(
+        event_id="gq4tmzbx7k2nw5hd", organizer="organizer@example.com", capacity=200
+    )
+    factories.set_opens_at(event["event_id"], event["ticket_type_id"], moment(timedelta(days=1)))
+
+    # When the sample runs through its handler
+    answer = update_ticket_type_app.lambda_handler(
+        load_event("update-ticket-type-set-expected-rate.json"), LambdaContext()
+    )
+
+    # Then the event is sold from 20 shards holding its 200 seats
+    assert answer["statusCode"] == 200, answer["body"]
+    assert json_body(answer)["stock_shards"] == 20
+    assert sum(int(s["available"]) for s in _shards(event["event_id"])) == 200
+
+
+def test_a_lowered_quota_is_taken_from_the_shards_that_have_it(aws: TemplateModel) -> None:
+    # Given 20 seats of one type over 4 shards, 2 sold
+    event = create_event(
+        capacity=20,
+        ticket_types=[{"name": "General", "quota": 20}],
+        expected_orders_per_second=80,
+    )
+    event_id = event["event_id"]
+    (kind,) = (t["ticket_type_id"] for t in event["ticket_types"])
+    factories.ticket_seed()
+    clients.client("s3")
+    for buyer in ("ann@example.com", "ben@example.com"):
+        assert order(event_id, [(kind, buyer)], buyer=buyer).status == 201
+
+    # When the organizer lowers the quota to 6, then tries 1 (below the 2 sold)
+    lowered = post(
+        "/update-ticket-type",
+        {"event_id": event_id, "ticket_type_id": kind, "quota": 6},
+        user=ORGANIZER,
+    )
+    below = post(
+        "/update-ticket-type",
+        {"event_id": event_id, "ticket_type_id": kind, "quota": 1},
+        user=ORGANIZER,
+    )
+
+    # Then the first answers 4 left, taken from the shards (never below zero in any); the
+    # second is refused and changes nothing
+    assert lowered.status == 200, lowered
+    assert (lowered.body["ticket_type"]["quota"], lowered.body["ticket_type"]["left"]) == (6, 4)
+    shards = _shards(event_id)
+    assert sum(int(s["types"][kind]) for s in shards) == 4
+    assert all(int(s["types"][kind]) >= 0 for s in shards)
+    assert (below.status, below.code) == (409, "quota_below_sold"), below
+    assert sum(int(s["types"][kind]) for s in _shards(event_id)) == 4
+
+
+def test_the_waiting_list_of_a_sharded_event_opens_only_when_every_shard_is_empty(
+    aws: TemplateModel,
+) -> None:
+    # Given 2 seats over 2 shards
+    event = create_event(
+        capacity=2, ticket_types=[{"name": "General", "quota": 2}], expected_orders_per_second=40
+    )
+    event_id = event["event_id"]
+    (kind,) = (t["ticket_type_id"] for t in event["ticket_types"])
+    factories.ticket_seed()
+    clients.client("s3")
+    join = {"event_id": event_id, "ticket_type_id": kind}
+
+    # When someone joins while a seat is left, then after both are sold
+    early = post("/join-waitlist", join, user="wes@example.com")
+    sold = [order(event_id, [(kind, b)], buyer=b) for b in ("ann@example.com", "ben@example.com")]
+    joined = post("/join-waitlist", join, user="wes@example.com")
+
+    # Then the first is refused (not sold out) and the second joins
+    assert (early.status, early.code) == (409, "not_sold_out"), early
+    assert all(a.status == 201 for a in sold)
+    assert joined.status == 201, joined
+
+    # When Ann cancels
+    ticket_id = sold[0].body["ticket"]["ticket_id"]
+    assert post("/cancel-ticket", {"ticket_id": ticket_id}, user="ann@example.com").status == 200
+
+    # Then her seat is set aside for the line, not put back on sale in a shard
+    assert sum(int(s["available"]) for s in _shards(event_id)) == 0
+    assert int(factories.ticket_type(event_id, kind)["unassigned"]) == 1
+    late = order(event_id, [(kind, "Cat")], buyer="cat@example.com")
+    assert late.code in {"sold_out", "ticket_type_sold_out"}, late
+
+
+@pytest.mark.slow
+def test_sales_cancellations_offers_and_claims_racing_over_8_shards_stay_exact(
+    aws: TemplateModel, atomic_moto: None
+) -> None:
+    # Given 16 seats over 8 shards sold as three types (quotas 10, 8, 4), all sold before the
+    # rush, and people waiting in each line
+    quotas = {"Floor": 10, "Balcony": 8, "Box": 4}
+    event = create_event(
+        capacity=16,
+        max_tickets_per_buyer=2,
+        ticket_types=[{"name": n, "quota": q} for n, q in quotas.items()],
+        expected_orders_per_second=160,
+    )
+    event_id = event["event_id"]
+    kinds = {t["name"]: t["ticket_type_id"] for t in event["ticket_types"]}
+    factories.ticket_seed()
+    clients.client("s3")
+    holders: list[tuple[str, str]] = []
+    kinds_held = ["Floor"] * 8 + ["Balcony"] * 6 + ["Box"] * 2
+    for n, name in enumerate(kinds_held):
+        buyer = f"holder{n}@example.com"
+        answer = order(event_id, [(kinds[name], buyer)], buyer=buyer)
+        assert answer.status == 201, answer
+        holders.append((buyer, answer.body["ticket"]["ticket_id"]))
+    waiters = {"Floor": 2, "Balcony": 2, "Box": 1}
+    people = []
+    for name, count in waiters.items():
+        for n in range(count):
+            person = f"waiter-{name.lower()}-{n}@example.com"
+            joined = post(
+                "/join-waitlist", {"event_id": event_id, "ticket_type_id": kinds[name]}, user=person
+            )
+            assert joined.status == 201, joined
+            people.append(person)
+    stream = StreamDelivery(aws)
+    chooser = random.Random(3)
+
+    def buy(number: int) -> Any:
+        name = chooser.choice(list(quotas))
+        body = {"event_id": event_id, "tickets": [{"ticket_type_id": kinds[name]}]}
+        return "buy", _post("/create-ticket", body, user=f"buyer{number:02d}@example.com")
+
+    def cancel(holder: tuple[str, str]) -> Any:
+        return "cancel", _post("/cancel-ticket", {"ticket_id": holder[1]}, user=holder[0])
+
+    def deliver(_: int) -> Any:
+        with _ENVIRONMENTS["waitlist"]:
+            return "deliver", stream.deliver()
+
+    def claim(person: str) -> Any:
+        offers = offers_mailed_to(person)
+        if not offers:
+            return "claim", None
+        return "claim", _post("/claim-offer", {"offer_id": offers[-1]}, user=person)
+
+    # When holders cancel, buyers buy and the line is offered seats, all at once, and then the
+    # people offered claim while others keep buying
+    cancelling = chooser.sample(range(len(holders)), 8)
+    first: list[Any] = [partial(cancel, holders[n]) for n in cancelling]
+    first += [partial(buy, n) for n in range(10)]
+    first += [partial(deliver, n) for n in range(3)]
+    chooser.shuffle(first)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda job: job(), first))
+    stream.deliver()
+    second: list[Any] = [partial(claim, p) for p in people]
+    second += [partial(buy, n) for n in range(10, 20)]
+    second += [partial(deliver, n) for n in range(2)]
+    chooser.shuffle(second)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers += list(pool.map(lambda job: job(), second))
+    stream.deliver()
+
+    # Then cancellations and claims went through, buyers got a sale or "sold out"
+    assert all(a.status == 200 for kind, a in answers if kind == "cancel"), answers
+    claims = [a for kind, a in answers if kind == "claim" and a is not None]
+    assert claims
+    assert all(a.status == 201 for a in claims), claims
+    codes = Counter(a.code or "created" for kind, a in answers if kind == "buy")
+    assert set(codes) <= {"created", "sold_out", "ticket_type_sold_out"}, codes
+    # and the table is exact: no shard below zero; sold + for sale + held is the capacity and
+    # each quota; live tickets are what is sold; nobody holds more than the limit
+    counts = factories.stock_counts(event_id)
+    shards = _shards(event_id)
+    assert all(int(s["available"]) >= 0 for s in shards)
+    assert all(int(v) >= 0 for s in shards for v in s["types"].values())
+    seats = factories.seats(event_id)
+    live = [t for t in counts["tickets"] if t[1] == "issued"]
+    assert counts["seats"]["sold"] == len(live)
+    assert counts["seats"]["sold"] + counts["seats"]["available"] + int(seats["held"]) == 16
+    per_type = Counter(counts["ticket_types"][ticket_id] for ticket_id, _ in live)
+    for name, quota in quotas.items():
+        kind = factories.ticket_type(event_id, kinds[name])
+        sold = counts["types"][kinds[name]]["sold"]
+        assert sold == per_type[kinds[name]] <= quota
+        assert sold + counts["types"][kinds[name]]["available"] + int(kind["held"]) == quota
+    assert all(held <= 2 for held in counts["buyers"].values())
+    # and each line was offered exactly the seats freed in its type while people waited, one
+    # offer each, in line order; offers not yet claimed are what is held
+    freed = Counter(kinds_held[n] for n in cancelling)
+    offered = {p for p in people if offers_mailed_to(p)}
+    for name, count in waiters.items():
+        in_line = [f"waiter-{name.lower()}-{n}@example.com" for n in range(count)]
+        served = [p for p in in_line if p in offered]
+        assert served == in_line[: min(count, freed[name])], (name, served, freed)
+    assert all(len(offers_mailed_to(p)) == 1 for p in offered)
+    assert int(seats["held"]) == len(offered) - len(claims)

@@ -180,6 +180,15 @@ def add_seats(event: dict[str, Any], more: int) -> None:
         )
 
 
+def set_opens_at(event_id: str, ticket_type_id: str, opens_at: str) -> None:
+    """Move a type's sale opening, as an organizer would."""
+    _table().update_item(
+        Key=ticket_type_key(event_id, ticket_type_id),
+        UpdateExpression="SET opens_at = :at ADD version :one",
+        ExpressionAttributeValues={":at": opens_at, ":one": 1},
+    )
+
+
 def start_event(event_id: str) -> None:
     """Move the event's start a minute into the past, as time would (its seats carry it too)."""
     started = clock.iso(clock.now() - timedelta(minutes=1))

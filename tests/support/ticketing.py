@@ -16,6 +16,7 @@ _ROUTES = {
     "/create-ticket": "create_ticket",
     "/add-ticket-type": "add_ticket_type",
     "/update-ticket-type": "update_ticket_type",
+    "/set-expected-rate": "update_ticket_type",
     "/cancel-ticket": "cancel_ticket",
     "/cancel-event": "cancel_event",
     "/transfer-ticket": "transfer_ticket",

@@ -40,6 +40,7 @@ VALID: dict[str, dict[str, Any]] = {
         "event_id": "mfrggzdfmztwq2lk",
         "ticket_type_id": "nbswy3dpo5xxe3de",
     },
+    "SetExpectedRateRequest": {"event_id": "mfrggzdfmztwq2lk", "expected_orders_per_second": 100},
     "LogActivityRequest": {"events": [{"type": "page_view"}]},
     "SyncScansRequest": {
         "event_id": "mfrggzdfmztwq2lk",

@@ -32,6 +32,7 @@ from gatepass.dal.layout import (
     event_key,
     event_partition,
     seats_key,
+    stock_shard_key,
     ticket_type_key,
 )
 from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
@@ -61,11 +62,11 @@ class EventStore(Protocol):
         """The event, and its first sealed ticket-signing key, or neither."""
 
     def get(self, event_id: str) -> EventRecord | None:
-        """The event with its true counts (its stock shards summed in)."""
+        """The event with its own counters and its stock summary: no stock shard is read
+        (docs/decisions/0070), so a sale and anything that needs no counts stays cheap."""
 
-    def get_for_sale(self, event_id: str) -> EventRecord | None:
-        """The event as a sale needs it: its own counters and its stock summary, no shard
-        read (docs/decisions/0070)."""
+    def get_counted(self, event_id: str) -> EventRecord | None:
+        """The event with its true counts: its stock shards summed into its counters."""
 
     def upcoming(self, *, since: str, limit: int, cursor: str | None) -> EventPage:
         """Events starting at ``since`` or later, soonest first, ``limit`` at a time; raises
@@ -230,10 +231,10 @@ class DynamoEventStore:
             raise StorageUnavailable("The event could not be saved; please try again.") from exc
 
     def get(self, event_id: str) -> EventRecord | None:
-        return self._counted(event_of(self._partition(event_id, consistent=True)))
-
-    def get_for_sale(self, event_id: str) -> EventRecord | None:
         return event_of(self._partition(event_id, consistent=True))
+
+    def get_counted(self, event_id: str) -> EventRecord | None:
+        return self._counted(self.get(event_id))
 
     def _counted(self, event: EventRecord | None) -> EventRecord | None:
         """The event with its shards' stock and sales added to its own counters."""
@@ -394,6 +395,7 @@ class TicketTypeChanges(Protocol):
         remove_fields: list[str],
         quota: int | None,
         seats_available: int = 0,
+        stock_shards: int = 1,
     ) -> TicketTypeRecord: ...
 
 
@@ -407,6 +409,34 @@ class DynamoTicketTypeStore:
     @property
     def _table(self) -> Any:
         return clients.dynamodb_table(self._table_name)
+
+    def _lowering(
+        self, kind: TicketTypeRecord, decrease: int, shards: int
+    ) -> tuple[int, dict[int, int]]:
+        """Where a quota lowered by ``decrease`` takes its unsold seats from: the type's own
+        counter first, then the stock shards that have them (read now, consistently)."""
+        if shards <= 1:
+            return decrease, {}
+        own = (
+            self._table.get_item(
+                Key=ticket_type_key(kind.event_id, kind.ticket_type_id), ConsistentRead=True
+            ).get("Item")
+            or {}
+        )
+        from_pool = max(0, min(decrease, int(own.get("available", 0))))
+        left = decrease - from_pool
+        takes: dict[int, int] = {}
+        for item in stock.read_shards(
+            self._table.meta.client, self._table_name, kind.event_id, shards
+        ):
+            if left <= 0:
+                break
+            has = int(dict(item.get("types") or {}).get(kind.ticket_type_id, 0))
+            if has > 0:
+                takes[int(item["shard"])] = min(has, left)
+                left -= takes[int(item["shard"])]
+        # Not enough anywhere: ask the own counter for the rest, which refuses (quota_below_sold).
+        return from_pool + left, takes
 
     def add(self, kind: TicketTypeRecord, *, max_types: int) -> None:
         items: list[dict[str, Any]] = [
@@ -446,6 +476,7 @@ class DynamoTicketTypeStore:
         remove_fields: list[str],
         quota: int | None,
         seats_available: int = 0,
+        stock_shards: int = 1,
     ) -> TicketTypeRecord:
         """Apply a change to ``kind`` as it was read: a new quota moves ``available`` by the
         same amount, and a lower one needs that many seats still available. A higher one gives
@@ -466,6 +497,7 @@ class DynamoTicketTypeStore:
         adds = ["version :one"]
         condition = "attribute_exists(pk)"
         to_line = 0
+        shard_takes: dict[int, int] = {}
         seats_condition = "attribute_exists(pk) AND #status = :on_sale"
         seats_values: dict[str, Any] = {":on_sale": "on_sale"}
         if quota is not None and quota != kind.quota:
@@ -474,9 +506,13 @@ class DynamoTicketTypeStore:
             adds += ["quota :delta"]
             condition += " AND quota = :read_quota"
             if delta < 0:
-                values[":decrease"] = -delta
+                # With stock shards, what the event's own counter lacks is taken from shards
+                # that have it, each on the condition that it still does (docs/decisions/0070).
+                from_pool, shard_takes = self._lowering(kind, -delta, stock_shards)
+                values[":decrease"] = from_pool
+                values[":pool_delta"] = -from_pool
                 condition += " AND available >= :decrease"
-                adds += ["available :delta"]
+                adds += ["available :pool_delta"]
             else:
                 # New seats go to the line first (docs/decisions/0051).
                 to_line = max(0, min(delta, kind.queue, seats_available))
@@ -531,7 +567,26 @@ class DynamoTicketTypeStore:
         type_names = {k: v for k, v in names.items() if k != "#status"}
         if type_names:
             items[1]["Update"]["ExpressionAttributeNames"] = type_names
-        transact(self._table.meta.client, items, _refused_type_change)
+        for shard, amount in sorted(shard_takes.items()):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table_name,
+                        "Key": stock_shard_key(kind.event_id, shard),
+                        "ConditionExpression": "types.#t >= :n",
+                        "UpdateExpression": "ADD types.#t :minus, version :one",
+                        "ExpressionAttributeNames": {"#t": kind.ticket_type_id},
+                        "ExpressionAttributeValues": {":n": amount, ":minus": -amount, ":one": 1},
+                    }
+                }
+            )
+
+        def refused(reasons: list[dict[str, Any]]) -> Exception:
+            if any(condition_failed(reason) for reason in reasons[2:]):
+                return TypeChangeRefused(kind, None)  # a shard sold meanwhile: read again
+            return _refused_type_change(reasons[:2])
+
+        transact(self._table.meta.client, items, refused)
         item = self._table.get_item(
             Key=ticket_type_key(kind.event_id, kind.ticket_type_id), ConsistentRead=True
         )["Item"]

@@ -20,8 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from boto3.dynamodb.conditions import Key as KeyCondition
+
+from gatepass import clients
 from gatepass.dal import layout
 from gatepass.dal.transactions import transact_once
 from gatepass.models.events import EventRecord
@@ -359,13 +362,14 @@ def summary_refill(
 
 
 def shard_count(table: Any, event_id: str) -> int:
-    """How many stock shards an event is sold from (1 without a summary)."""
-    item = table.get_item(
-        Key=layout.stock_summary_key(event_id),
+    """How many stock shards an event is sold from (1 without a summary): a Query of the
+    summary's key, which every function that reads an event may already do."""
+    items = table.query(
+        KeyConditionExpression=KeyCondition("pk").eq(layout.event_partition(event_id))
+        & KeyCondition("sk").eq(layout.STOCK),
         ConsistentRead=True,
-        ProjectionExpression="shards",
-    ).get("Item")
-    return int((item or {}).get("shards", 1))
+    ).get("Items", [])
+    return int(items[0].get("shards", 1)) if items else 1
 
 
 def close_shards(table: Any, event_id: str, *, now: str) -> None:
@@ -381,3 +385,126 @@ def close_shards(table: Any, event_id: str, *, now: str) -> None:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":cancelled": "cancelled", ":now": now, ":one": 1},
         )
+
+
+# ---------------------------------------------------------------------- raising the rate
+
+
+class StockChangeRefused(Exception):
+    """The event's stock changed (or it was cancelled) between the read and the change."""
+
+
+class StockChanges(Protocol):
+    def reshard(self, event_id: str, *, shards: int, rate: int) -> int:
+        """Split the event's stock over ``shards`` (when more than now) and record ``rate``;
+        answers the shards it is sold from."""
+
+
+class DynamoStockChanges:
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return clients.dynamodb_table(self._table_name)
+
+    def reshard(self, event_id: str, *, shards: int, rate: int) -> int:
+        """One transaction: every shard (old ones rewritten, new ones put) holds an even share
+        of what is for sale in the old shards and the event's own counters, which keep none;
+        each old item on the condition that it is as read, so nothing sold meanwhile is lost.
+        Sold counts stay on the shard that sold them (tickets record their shard)."""
+        partition = self._table.query(
+            KeyConditionExpression=KeyCondition("pk").eq(layout.event_partition(event_id)),
+            ConsistentRead=True,
+        ).get("Items", [])
+        seats = next((i for i in partition if i.get("sk") == layout.SEATS), None)
+        if seats is None:
+            raise StockChangeRefused(event_id)
+        kinds = [i for i in partition if str(i.get("sk", "")).startswith(layout.TYPE_PREFIX)]
+        summary = next((i for i in partition if i.get("sk") == layout.STOCK), None)
+        old_shards = int((summary or {}).get("shards", 1))
+        if shards <= old_shards:
+            shards = old_shards
+        old = (
+            read_shards(self._table.meta.client, self._table_name, event_id, old_shards)
+            if old_shards > 1
+            else []
+        )
+        summed = totals(old)
+        seats_left = int(seats.get("available", 0)) + summed.available
+        seat_shares = split(seats_left, shards)
+        type_shares = {
+            str(k["ticket_type_id"]): split(
+                int(k.get("available", 0))
+                + summed.types_available.get(str(k["ticket_type_id"]), 0),
+                shards,
+            )
+            for k in kinds
+        }
+        items: list[dict[str, Any]] = []
+        if shards > 1:
+            for shard in range(shards):
+                item = shard_item(
+                    event_id,
+                    shard,
+                    available=seat_shares[shard],
+                    types={t: share[shard] for t, share in type_shares.items()},
+                    starts_at=str(seats["starts_at"]),
+                    status=str(seats.get("status", "on_sale")),
+                )
+                put: dict[str, Any] = {"TableName": self._table_name, "Item": item}
+                if shard < len(old):
+                    before = old[shard]
+                    item["sold"] = int(before.get("sold", 0))
+                    item["types_sold"] = {
+                        t: int(dict(before.get("types_sold") or {}).get(t, 0)) for t in type_shares
+                    }
+                    item["version"] = int(before.get("version", 1)) + 1
+                    put["ConditionExpression"] = "version = :v"
+                    put["ExpressionAttributeValues"] = {":v": before.get("version", 1)}
+                else:
+                    put["ConditionExpression"] = "attribute_not_exists(pk)"
+                items.append({"Put": put})
+            items.append(_emptied(self._table_name, layout.seats_key(event_id), seats))
+            items += [
+                _emptied(
+                    self._table_name,
+                    layout.ticket_type_key(event_id, str(k["ticket_type_id"])),
+                    k,
+                )
+                for k in kinds
+            ]
+        new_summary = summary_item(event_id, shards=shards, rate=rate)
+        summary_put: dict[str, Any] = {"TableName": self._table_name, "Item": new_summary}
+        if summary is None:
+            summary_put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            new_summary["version"] = int(summary.get("version", 1)) + 1
+            summary_put["ConditionExpression"] = "version = :v"
+            summary_put["ExpressionAttributeValues"] = {":v": summary.get("version", 1)}
+        items.append({"Put": summary_put})
+        if transact_once(self._table.meta.client, items) is not None:
+            raise StockChangeRefused(event_id)
+        return shards
+
+
+def _emptied(table_name: str, key: layout.Key, read: Mapping[str, Any]) -> dict[str, Any]:
+    """An event counter's stock moved into the shards: on the condition it is as read."""
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": key,
+            "ConditionExpression": "available = :read AND version = :v AND #status <> :cancelled"
+            if "status" in read
+            else "available = :read AND version = :v",
+            "UpdateExpression": "SET available = :zero ADD version :one",
+            **({"ExpressionAttributeNames": {"#status": "status"}} if "status" in read else {}),
+            "ExpressionAttributeValues": {
+                ":read": read.get("available", 0),
+                ":v": read.get("version", 1),
+                ":zero": 0,
+                ":one": 1,
+                **({":cancelled": "cancelled"} if "status" in read else {}),
+            },
+        }
+    }

@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
 
 from gatepass import clients
-from gatepass.dal import layout
+from gatepass.dal import layout, stock
 from gatepass.dal.orders import buyer_update, new_order_items
 from gatepass.dal.storage import condition_failed, plain_item
 from gatepass.dal.tickets import TicketRecord
@@ -58,9 +58,14 @@ class OfferRefused(Exception):
 @dataclass(frozen=True)
 class SoldOutBy:
     """Which counter has nothing left to sell, as read when joining: the join is conditional
-    on it still having nothing (``available <= 0``)."""
+    on it still having nothing (``available <= 0``) and, with stock shards, on the summary
+    still listing every shard empty for it (``need``: the seats or the type;
+    docs/decisions/0070)."""
 
     counter: Literal["type", "seats"]
+    shards: int = 1
+    need: str = ""
+    known_empty: frozenset[int] = frozenset()
 
 
 class WaitlistStore(Protocol):
@@ -301,8 +306,31 @@ class DynamoWaitlistStore:
             },
         ]
 
+        if sold_out_by.shards > 1:
+            # Shards seen empty by the read but not yet listed: list them (each checked empty
+            # in its own small transaction), so the summary can hold the join.
+            client = self._table().meta.client
+            for shard in range(sold_out_by.shards):
+                if shard not in sold_out_by.known_empty:
+                    stock.mark_empty(
+                        client, self.table_name, entry.event_id, shard, sold_out_by.need
+                    )
+            items.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table_name,
+                        "Key": layout.stock_summary_key(entry.event_id),
+                        "ConditionExpression": "size(#empty) >= :shards",
+                        "ExpressionAttributeNames": {
+                            "#empty": stock.empty_attribute(sold_out_by.need)
+                        },
+                        "ExpressionAttributeValues": {":shards": sold_out_by.shards},
+                    }
+                }
+            )
+
         def refused(reasons: list[dict[str, Any]]) -> Exception:
-            guard, new_entry, kind, seats = reasons
+            guard, new_entry, kind, seats = reasons[:4]
             if condition_failed(new_entry):
                 return RuntimeError("waiting-list entry id collision")
             refusal = JoinRefused()
@@ -316,6 +344,7 @@ class DynamoWaitlistStore:
                 refusal.seats_refused = True
                 old = plain_item(seats.get("Item"))
                 refusal.seats = SeatsRecord.of(old) if old else None
+            # A refused summary (a seat came back to a shard) is read again like a freed seat.
             return refusal
 
         transact(self._table().meta.client, items, refused)

@@ -190,7 +190,7 @@ def to_public(event: EventRecord, *, media: MediaStore, url_ttl: int) -> PublicE
 
 def get_event(event_id: str, *, events: EventStore, media: MediaStore, url_ttl: int) -> PublicEvent:
     normalized = event_id.strip().lower()
-    event = events.get(normalized) if ids.is_id(normalized) else None
+    event = events.get_counted(normalized) if ids.is_id(normalized) else None
     if event is None:
         raise NotFound("No such event.")
     return to_public(event, media=media, url_ttl=url_ttl)

@@ -11,6 +11,7 @@ from typing import Any
 
 from gatepass import clock
 from gatepass.dal.events import EventStore, TicketTypeChanges, TypeChangeRefused
+from gatepass.dal.stock import StockChangeRefused, StockChanges
 from gatepass.errors import (
     Conflict,
     EventCancelled,
@@ -18,19 +19,25 @@ from gatepass.errors import (
     InvalidInput,
     NotFound,
     QuotaBelowSold,
+    RateNotRaised,
+    SaleOpen,
     TooManyTicketTypes,
 )
 from gatepass.logic.events import new_ticket_type
 from gatepass.models.events import EventRecord
 from gatepass.models.orders import (
     MAX_TICKET_TYPES,
+    SEATS_NEED,
     AddTicketTypeRequest,
+    ExpectedRateResponse,
     PublicTicketType,
+    SetExpectedRateRequest,
     TicketTypeRecord,
     TicketTypeResponse,
     UpdateTicketTypeRequest,
     parse_moment,
     public_ticket_type,
+    shards_for,
 )
 from gatepass.observability import logger
 
@@ -112,13 +119,24 @@ def _update_once(
     quota = request.quota if "quota" in given else None
     if quota is not None and kind.quota - quota > kind.available:
         raise _below_sold(kind)
+    sharded = event.stock.sharded
     changed = types.update(
         kind,
         set_fields=set_fields,
         remove_fields=remove_fields,
         quota=quota,
-        seats_available=event.seats_left,
+        # With stock shards, seats for the line come from the event's own counter only.
+        seats_available=event.stock.pool.get(SEATS_NEED, 0) if sharded else event.seats_left,
+        stock_shards=event.stock.shards,
     )
+    if sharded:
+        # The answer counts the type's shards too.
+        counted = events.get_counted(event.event_id) or event
+        changed = next(
+            (k for k in counted.ticket_types if k.ticket_type_id == changed.ticket_type_id),
+            changed,
+        )
+        event = counted
     return event, changed
 
 
@@ -132,7 +150,7 @@ def _moved(refused: TypeChangeRefused) -> bool:
 
 
 def _organizers_event(event_id: str, organizer: str, events: EventStore) -> EventRecord:
-    event = events.get(event_id)
+    event = events.get_counted(event_id)
     if event is None:
         raise NotFound("No such event.")
     if event.organizer != organizer:
@@ -177,3 +195,48 @@ def _below_sold(kind: TicketTypeRecord) -> QuotaBelowSold:
         f"{kind.name} has {taken} tickets sold or held; its quota cannot go below that.",
         details={"ticket_type_id": kind.ticket_type_id, "sold": kind.sold, "minimum": taken},
     )
+
+
+def set_expected_rate(
+    request: SetExpectedRateRequest, organizer: str, *, events: EventStore, stock: StockChanges
+) -> ExpectedRateResponse:
+    """Raise the peak orders a second the organizer expects, before the sale opens: the
+    event's stock is split again, exactly, over max(1, ceil(rate / 20)) shards
+    (docs/decisions/0070). Once any type is on sale (or anything is sold) the split is
+    fixed, and a rate is never lowered."""
+    for _ in range(CHANGE_ATTEMPTS):
+        event = events.get_counted(request.event_id)
+        if event is None:
+            raise NotFound("No such event.")
+        if event.organizer != organizer:
+            raise Forbidden("Only the event's organizer can change its expected rate.")
+        if event.status == "cancelled":
+            raise EventCancelled("This event has been cancelled; nothing more is sold.")
+        now = clock.iso(clock.now())
+        opened = [k for k in event.ticket_types if not k.opens_at or k.opens_at <= now]
+        if opened or event.sold > 0:
+            raise SaleOpen(
+                "The sale has opened; the expected rate can only be raised before it does.",
+                details={"ticket_type_ids": [k.ticket_type_id for k in opened]},
+            )
+        current = event.stock.expected_orders_per_second or 0
+        if request.expected_orders_per_second < current:
+            raise RateNotRaised(
+                f"The event already expects {current} orders a second; the rate can only be "
+                "raised.",
+                details={"expected_orders_per_second": current},
+            )
+        wanted = max(event.stock.shards, shards_for(request.expected_orders_per_second))
+        try:
+            shards = stock.reshard(
+                event.event_id, shards=wanted, rate=request.expected_orders_per_second
+            )
+        except StockChangeRefused:
+            continue  # a change landed between the read and the split: read again
+        logger.info("expected rate raised", extra={"event_id": event.event_id, "shards": shards})
+        return ExpectedRateResponse(
+            event_id=event.event_id,
+            expected_orders_per_second=request.expected_orders_per_second,
+            stock_shards=shards,
+        )
+    raise Conflict("The event is changing fast; try again.")

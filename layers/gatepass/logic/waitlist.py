@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from gatepass import clock, ids
 from gatepass.dal.events import EventStore
@@ -44,7 +45,7 @@ from gatepass.errors import (
     UnknownTicketType,
 )
 from gatepass.models.events import EventRecord
-from gatepass.models.orders import TicketTypeRecord
+from gatepass.models.orders import SEATS_NEED, TicketTypeRecord
 from gatepass.models.waitlist import (
     DeclineOfferRequest,
     EntryRecord,
@@ -97,7 +98,15 @@ def join_waitlist(
             joined_at=joined_at,
             updated_at=joined_at,
         )
-        by = SoldOutBy(counter="type" if kind.available <= 0 else "seats")
+        counter: Literal["type", "seats"] = "type" if kind.available <= 0 else "seats"
+        by = SoldOutBy(
+            counter=counter,
+            shards=event.stock.shards,
+            need=kind.ticket_type_id if counter == "type" else SEATS_NEED,
+            known_empty=event.stock.empty_for(
+                kind.ticket_type_id if counter == "type" else SEATS_NEED
+            ),
+        )
         try:
             waitlist.join(entry, sold_out_by=by, now=clock.iso(now))
         except JoinRefused as refused:
@@ -186,7 +195,7 @@ def _entry_view(entry: EntryRecord, waitlist: WaitlistStore) -> WaitlistEntry:
 def _event_and_type(
     event_id: str, ticket_type_id: str, events: EventStore
 ) -> tuple[EventRecord, TicketTypeRecord]:
-    event = events.get(event_id)
+    event = events.get_counted(event_id)
     if event is None:
         raise NotFound("No such event.")
     kind = next((k for k in event.ticket_types if k.ticket_type_id == ticket_type_id), None)

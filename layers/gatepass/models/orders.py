@@ -125,6 +125,22 @@ class AddTicketTypeRequest(TicketTypeSpec):
     event_id: GatepassId
 
 
+class SetExpectedRateRequest(Model):
+    """``POST /set-expected-rate``: raise the peak orders a second an event expects, before its
+    sale opens (docs/decisions/0070)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: GatepassId
+    expected_orders_per_second: ExpectedRate
+
+
+class ExpectedRateResponse(Model):
+    event_id: str
+    expected_orders_per_second: int
+    stock_shards: int
+
+
 class UpdateTicketTypeRequest(_SaleWindow):
     """Only the fields given change; ``opens_at``/``closes_at`` set to "" clear a window end."""
 
