@@ -63,6 +63,17 @@ def projector(
     projector_app.read_model.cache_clear()
 
 
+@pytest.fixture
+def offers_outlast_the_test(aws: TemplateModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offers that stay open for an hour: expiry is not what this test is about, and with the
+    tests' 60-second lifetime a slow machine (CI's cores shared by parallel workers) let an
+    offer expire before its owner claimed it."""
+    from functions.waitlist import app as waitlist_app
+
+    longer = waitlist_app.settings.model_copy(update={"waitlist_offer_lifetime_seconds": 3600})
+    monkeypatch.setattr(waitlist_app, "settings", longer)
+
+
 _ENVIRONMENTS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
 
@@ -94,7 +105,11 @@ def _items(event_id: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_freed_seats_are_offered_once_each_in_line_order_while_others_buy_cancel_and_claim(
-    aws: TemplateModel, atomic_moto: None, projector: Any, db_engine: Engine
+    aws: TemplateModel,
+    atomic_moto: None,
+    projector: Any,
+    db_engine: Engine,
+    offers_outlast_the_test: None,
 ) -> None:
     # Given a full event of 12 places sold as three types, and people waiting in each line
     event = create_event(
