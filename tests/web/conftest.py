@@ -22,12 +22,18 @@ MEDIA_BUCKET = "gatepass-media-test"
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def servers_of_this_session() -> Iterator[None]:
+    yield
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(servers_of_this_session: None) -> str:
     return servers.postgres_url()
 
 
 @pytest.fixture(scope="session")
-def cache_url() -> str:
+def cache_url(servers_of_this_session: None) -> str:
     return servers.redis_url()
 
 

