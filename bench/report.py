@@ -505,6 +505,10 @@ def rush_goal(r: dict[str, Any]) -> list[str]:
         parts.append("no crowd arrives fast enough to show 20 x")
     parts.append(f"errors other than sold out {errors:,}")
     parts.append(f"exact in every run: {'yes' if exact else 'no'}")
+    missing = [c for c in r.get("capacities_planned", []) if c not in r.get("capacities_run", [])]
+    if missing:
+        parts.append("not run: " + ", ".join(f"{c:,} seats" for c in missing))
+        ok = False
     return [name, "; ".join(parts), verdict(ok)]
 
 
@@ -560,6 +564,16 @@ def rush_section(r: dict[str, Any]) -> str:
                 ]
             )
         parts += [f"**{capacity:,} seats**", "", table(header, body), ""]
+    missing = [c for c in r.get("capacities_planned", []) if c not in r.get("capacities_run", [])]
+    if missing:
+        parts += [
+            "**"
+            + ", ".join(f"{c:,}" for c in missing)
+            + " seats: in the plan but not run this time** (`RUSH_SEATS` chose "
+            + ", ".join(f"{c:,}" for c in r["capacities_run"])
+            + "; see *What is left* below).",
+            "",
+        ]
     limits = r["limits"]
     parts.append(
         f"Limits applied: {limits['partition_write_units']:,.0f} write and "

@@ -31,6 +31,7 @@ import heapq
 import itertools
 import json
 import math
+import os
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -1072,12 +1073,17 @@ QUICK_PLAN = ((500, (600, 2_000)),)
 def run(quick: bool, plan: Any = None, workers: int = 2) -> dict[str, Any]:
     """Every design for every capacity and crowd of the plan, each sale in a fresh moto world;
     ``workers`` sales at a time in their own processes (each is seeded, so the same plan gives
-    the same rows however they are spread), the largest crowds first."""
+    the same rows however they are spread), the smallest crowds first."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     limits = Limits()
     chosen = plan or (QUICK_PLAN if quick else FULL_PLAN)
+    seats = os.environ.get("RUSH_SEATS")  # e.g. RUSH_SEATS=5000: only that capacity of the plan
+    if seats:
+        chosen = tuple(
+            (c, crowds) for c, crowds in chosen if c in {int(x) for x in seats.split(",")}
+        )
     kinds = designs()
     jobs = [
         (design, capacity, people)
@@ -1085,7 +1091,7 @@ def run(quick: bool, plan: Any = None, workers: int = 2) -> dict[str, Any]:
         for people in crowds
         for design in kinds
     ]
-    order = sorted(range(len(jobs)), key=lambda n: -jobs[n][2])
+    order = sorted(range(len(jobs)), key=lambda n: jobs[n][2])
     rows: list[dict[str, Any] | None] = [None] * len(jobs)
     if workers <= 1:
         for n in order:
@@ -1101,6 +1107,8 @@ def run(quick: bool, plan: Any = None, workers: int = 2) -> dict[str, Any]:
         "rows": rows,
         "designs": list(kinds),
         "plan": "quick" if quick else "full",
+        "capacities_planned": [c for c, _ in (QUICK_PLAN if quick else FULL_PLAN)],
+        "capacities_run": [c for c, _ in chosen],
     }
 
 
