@@ -12,7 +12,18 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, create_engine, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    Select,
+    and_,
+    case,
+    create_engine,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import RowMapping
 
 from gatepass import clock
@@ -24,25 +35,59 @@ from gatepass.readmodel.schema import (
     activity_daily,
     event_seats,
     events,
+    stock_shards,
     ticket_types,
     tickets,
 )
 from webapp.config import Config
 
+
+def _shards_sum(event_id: ColumnElement[str], value: ColumnElement[Any]) -> ColumnElement[int]:
+    """``value`` summed over the event's stock shards (ADR 0070); 0 for an unsharded event."""
+    return (
+        select(func.coalesce(func.sum(value), 0))
+        .where(stock_shards.c.event_id == event_id, stock_shards.c.deleted.is_(False))
+        .scalar_subquery()
+    )
+
+
+def _shards_type_sum(column: str) -> ColumnElement[int]:
+    """A type's slice of ``column`` (``types`` or ``types_sold``) summed over its shards."""
+    slice_ = stock_shards.c[column][ticket_types.c.ticket_type_id].astext.cast(Integer)
+    return _shards_sum(ticket_types.c.event_id, slice_)
+
+
+# An event's seats and a type's counts as the API counts them: the row's own counter (with
+# shards, the pool) plus what its stock shards hold and sold.
+SEATS_SOLD = event_seats.c.sold + _shards_sum(event_seats.c.event_id, stock_shards.c.sold)
+SEATS_AVAILABLE = event_seats.c.available + _shards_sum(
+    event_seats.c.event_id, stock_shards.c.available
+)
+TYPE_SOLD = ticket_types.c.sold + _shards_type_sum("types_sold")
+TYPE_AVAILABLE = ticket_types.c.available + _shards_type_sum("types")
+
 # An event's row with its seats counter's numbers under the names the public view uses; an
 # event projected before its seats shows every seat free until they arrive.
 EVENT_COLUMNS = [
     *(c for c in events.c if c.name not in ("search", "deleted")),
-    func.coalesce(event_seats.c.sold, 0).label("sold"),
+    func.coalesce(SEATS_SOLD, 0).label("sold"),
     func.coalesce(event_seats.c.checked_in, 0).label("checked_in"),
     func.coalesce(event_seats.c.held, 0).label("held"),
-    func.coalesce(event_seats.c.available, events.c.capacity).label("available"),
+    func.coalesce(SEATS_AVAILABLE, events.c.capacity).label("available"),
     func.coalesce(event_seats.c.status, "on_sale").label("status"),
 ]
 EVENTS_WITH_SEATS = events.outerjoin(
     event_seats, and_(event_seats.c.event_id == events.c.event_id, event_seats.c.deleted.is_(False))
 )
-TYPE_COLUMNS = [c for c in ticket_types.c if c.name not in ("deleted", "version")]
+TYPE_COLUMNS = [
+    TYPE_AVAILABLE.label("available")
+    if c.name == "available"
+    else TYPE_SOLD.label("sold")
+    if c.name == "sold"
+    else c
+    for c in ticket_types.c
+    if c.name not in ("deleted", "version")
+]
 # The numbers every sale moves (gatepass.readmodel.projection.COUNT_FIELDS), as the rows name them.
 SEAT_COUNTS = ("available", "sold", "held", "checked_in")
 TYPE_COUNTS = ("available", "sold", "held", "checked_in")
@@ -174,19 +219,24 @@ class ReadModel:
         }
 
     def availability(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """What changes with every sale, for these events: the seats' counts and each type's,
-        read apart from the cached pages (ADR 0071). An event without its seats row yet is
+        """What changes with every sale, for these events: the seats' counts and each type's
+        (with stock shards, the pool's plus the shards'), read apart from the cached pages
+        (ADR 0071). An event without its seats row yet is
         left out (its page's own numbers stand)."""
         wanted = sorted(set(event_ids))
         if not wanted:
             return {}
+        seat_counts: dict[str, ColumnElement[Any]] = {n: event_seats.c[n] for n in SEAT_COUNTS}
+        seat_counts.update(available=SEATS_AVAILABLE, sold=SEATS_SOLD)
         seats = select(
-            event_seats.c.event_id, *(event_seats.c[name] for name in SEAT_COUNTS)
+            event_seats.c.event_id, *(seat_counts[name].label(name) for name in SEAT_COUNTS)
         ).where(event_seats.c.event_id.in_(wanted), event_seats.c.deleted.is_(False))
+        type_counts: dict[str, ColumnElement[Any]] = {n: ticket_types.c[n] for n in TYPE_COUNTS}
+        type_counts.update(available=TYPE_AVAILABLE, sold=TYPE_SOLD)
         kinds = select(
             ticket_types.c.event_id,
             ticket_types.c.ticket_type_id,
-            *(ticket_types.c[name] for name in TYPE_COUNTS),
+            *(type_counts[name].label(name) for name in TYPE_COUNTS),
         ).where(ticket_types.c.event_id.in_(wanted), ticket_types.c.deleted.is_(False))
         found: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:

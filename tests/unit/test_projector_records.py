@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from gatepass.dal.stock import shard_item
 from gatepass.readmodel.projection import (
     Change,
     UnprojectableRecord,
@@ -16,6 +18,7 @@ from gatepass.readmodel.projection import (
     order_row,
     project,
     seats_row,
+    stock_shard_row,
     ticket_row,
     ticket_type_row,
 )
@@ -140,3 +143,78 @@ def test_a_sale_moves_only_counts_and_a_cancelled_event_moves_more() -> None:
     assert not cancelled.counts_only()
     assert not Change("INSERT", new_image=sale.new_image, old_image={}).counts_only()
     assert not Change("REMOVE", new_image={}, old_image=sale.old_image).counts_only()
+
+
+def _shard_image(**changes: Any) -> dict[str, Any]:
+    item = shard_item(
+        "m5qxizlqmfzxgmbr",
+        3,
+        available=7,
+        types={"floor": 2, "seated": 5},
+        starts_at="2027-03-14T19:00:00+00:00",
+        status="on_sale",
+    )
+    return {**item, **changes}
+
+
+def test_a_stock_shard_becomes_a_row_of_its_counts() -> None:
+    # Given a stock shard item as the table holds it after a sale of one Floor ticket from it
+    image = _shard_image(
+        available=Decimal(6),
+        sold=Decimal(1),
+        types={"floor": Decimal(1), "seated": Decimal(5)},
+        types_sold={"floor": Decimal(1), "seated": Decimal(0)},
+        version=Decimal(2),
+    )
+
+    # When it is read as a row
+    row = stock_shard_row(image)
+
+    # Then the row is keyed by event and shard and keeps each type's counts
+    assert row == {
+        "event_id": "m5qxizlqmfzxgmbr",
+        "shard": 3,
+        "available": 6,
+        "sold": 1,
+        "types": {"floor": 1, "seated": 5},
+        "types_sold": {"floor": 1, "seated": 0},
+        "status": "on_sale",
+        "version": 2,
+        "deleted": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("types", "floor", "types is not a map"),
+        ("types_sold", {"floor": "two"}, "floor is not a whole number"),
+        ("shard", Decimal(-1), "shard is negative"),
+        ("event_id", None, "event_id is missing"),
+    ],
+)
+def test_a_malformed_stock_shard_is_refused_with_the_reason(
+    field: str, value: Any, problem: str
+) -> None:
+    with pytest.raises(UnprojectableRecord, match=problem):
+        stock_shard_row(_shard_image(**{field: value}))
+
+
+def test_a_sale_from_a_shard_moves_only_counts_but_its_creation_and_a_cancellation_more() -> None:
+    # Given a shard as created and as a sale leaves it
+    created = _shard_image()
+    sold = {
+        **created,
+        "available": 6,
+        "sold": 1,
+        "types": {"floor": 1, "seated": 5},
+        "types_sold": {"floor": 1, "seated": 0},
+        "version": 2,
+    }
+
+    # Then the sale changed counts only (the site reads them apart from its cached pages)
+    assert Change("MODIFY", new_image=sold, old_image=created).counts_only()
+    # and the shard's creation, or the event's cancellation closing it, is more than counts
+    assert not Change("INSERT", new_image=created, old_image={}).counts_only()
+    closed = {**sold, "status": "cancelled", "version": 3}
+    assert not Change("MODIFY", new_image=closed, old_image=sold).counts_only()

@@ -78,4 +78,5 @@ def test_migrations_go_down_and_up_again(scratch_database: str) -> None:
         "people",
         "waitlist_entries",
         "waitlist_offers",
+        "stock_shards",
     }

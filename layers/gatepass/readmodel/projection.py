@@ -30,6 +30,7 @@ from gatepass.readmodel.schema import (
     event_seats,
     events,
     orders,
+    stock_shards,
     ticket_types,
     tickets,
     waitlist_entries,
@@ -43,8 +44,20 @@ _CHANGE_NAMES: dict[str, ChangeName] = {"INSERT": "INSERT", "MODIFY": "MODIFY", 
 # What every sale, cancellation, offer or check-in changes on a seats or type counter. The site
 # reads these apart from its cached pages (``webapp.services``, a second at most behind), so a
 # change of these alone invalidates nothing and a rush keeps the catalog cached (ADR 0071).
+# ``types`` and ``types_sold`` are a stock shard's per-type counters (ADR 0070).
 COUNT_FIELDS = frozenset(
-    {"available", "sold", "held", "checked_in", "queue", "unassigned", "version", "updated_at"}
+    {
+        "available",
+        "sold",
+        "held",
+        "checked_in",
+        "queue",
+        "unassigned",
+        "types",
+        "types_sold",
+        "version",
+        "updated_at",
+    }
 )
 
 
@@ -135,6 +148,16 @@ def project(conn: Connection, change: Change) -> Outcome:
         stale = applied and not change.counts_only()
         invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if stale else ()
         return Outcome(entity, row[key], applied, invalidates)
+    if entity == "stock_shard":
+        # A shard's counts are read apart from the cached pages like the seats'; its creation
+        # (a new event, a raised rate), a cancelled event or a removal make both caches stale.
+        row = stock_shard_row(image)
+        applied = _upsert_versioned(
+            conn, stock_shards, ("event_id", "shard"), _tombstone(row, change)
+        )
+        stale = applied and not change.counts_only()
+        invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if stale else ()
+        return Outcome(entity, f"{row['event_id']}#{row['shard']}", applied, invalidates)
     if entity == "order":
         row = order_row(image)
         applied = _upsert_versioned(conn, orders, "order_id", _tombstone(row, change))
@@ -156,8 +179,8 @@ def project(conn: Connection, change: Change) -> Outcome:
             row, table, key = offer_row(image), waitlist_offers, "offer_id"
         applied = _upsert_versioned(conn, table, key, _tombstone(row, change))
         return Outcome(entity, row[key], applied)
-    # Buyers' counts, v1 holdings, waiting-list guards (and anything added later) are not part
-    # of the read model.
+    # Buyers' counts, v1 holdings, waiting-list guards, stock summaries (and anything added
+    # later) are not part of the read model.
     return Outcome(str(entity or "unknown"), _describe_key(image), applied=False)
 
 
@@ -221,6 +244,23 @@ def ticket_type_row(image: Mapping[str, Any]) -> dict[str, Any]:
         "paused": bool(image.get("paused", False)),
         "queue": _optional_integer(image, "queue") or 0,
         "unassigned": _optional_integer(image, "unassigned") or 0,
+        "version": _integer(image, "version"),
+        "deleted": False,
+    }
+
+
+def stock_shard_row(image: Mapping[str, Any]) -> dict[str, Any]:
+    shard = _integer(image, "shard")
+    if shard < 0:
+        raise UnprojectableRecord("shard is negative")
+    return {
+        "event_id": _text(image, "event_id"),
+        "shard": shard,
+        "available": _integer(image, "available"),
+        "sold": _optional_integer(image, "sold") or 0,
+        "types": _counts(image, "types"),
+        "types_sold": _counts(image, "types_sold"),
+        "status": _optional_text(image, "status") or "on_sale",
         "version": _integer(image, "version"),
         "deleted": False,
     }
@@ -322,15 +362,18 @@ def _tombstone(row: dict[str, Any], change: Change) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- writes
 
 
-def _upsert_versioned(conn: Connection, table: Table, key: str, row: dict[str, Any]) -> bool:
+def _upsert_versioned(
+    conn: Connection, table: Table, key: str | tuple[str, ...], row: dict[str, Any]
+) -> bool:
+    keys = (key,) if isinstance(key, str) else key
     statement = pg_insert(table).values(row)
     statement = statement.on_conflict_do_update(
-        index_elements=[table.c[key]],
-        set_={name: statement.excluded[name] for name in row if name != key},
+        index_elements=[table.c[name] for name in keys],
+        set_={name: statement.excluded[name] for name in row if name not in keys},
         where=table.c.version < statement.excluded.version,
     )
     # RETURNING yields the row only when it was inserted or actually updated.
-    return conn.execute(statement.returning(table.c[key])).first() is not None
+    return conn.execute(statement.returning(table.c[keys[0]])).first() is not None
 
 
 def _insert_activity(conn: Connection, row: dict[str, Any]) -> bool:
@@ -406,6 +449,16 @@ def _optional_integer(image: Mapping[str, Any], name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | Decimal) or value != int(value):
         raise UnprojectableRecord(f"{name} is not a whole number")
     return int(value)
+
+
+def _counts(image: Mapping[str, Any], name: str) -> dict[str, int]:
+    """A map of whole numbers (a stock shard's ``types``, ``types_sold``)."""
+    value = image.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UnprojectableRecord(f"{name} is not a map")
+    return {str(key): _integer(value, key) for key in value}
 
 
 def _timestamp(image: Mapping[str, Any], name: str) -> datetime:

@@ -113,6 +113,24 @@ ticket_types = Table(
     Index(None, "event_id", "position"),
 )
 
+# An event's stock shards (docs/decisions/0070): one row per ``STOCK#<event_id>#<k>`` item, each
+# with its own version. With shards the seats and type rows above hold only the event's pool;
+# its counts are the pool plus these rows' sums (``types``/``types_sold``: type id -> count).
+stock_shards = Table(
+    "stock_shards",
+    metadata,
+    Column("event_id", Text, nullable=False),
+    Column("shard", Integer, nullable=False),
+    Column("available", Integer, nullable=False),
+    Column("sold", Integer, nullable=False, server_default=text("0")),
+    Column("types", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("types_sold", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("status", Text, nullable=False, server_default="on_sale"),
+    Column("version", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    PrimaryKeyConstraint("event_id", "shard"),
+)
+
 orders = Table(
     "orders",
     metadata,
@@ -245,6 +263,7 @@ TRUNCATE_ORDER = (
     "tickets",
     "orders",
     "ticket_types",
+    "stock_shards",
     "event_seats",
     "events",
 )
