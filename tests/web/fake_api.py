@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from gatepass import clock, ticket_codes, tokens
-from gatepass.dal import layout
+from gatepass.dal import layout, stock
 from gatepass.dal.events import event_item, event_of, seats_item, ticket_type_item
 from gatepass.dal.orders import order_item
 from gatepass.dal.tickets import TicketRecord, qr_object_key, ticket_item
@@ -301,16 +301,46 @@ class FakeApi:
             **fields,
         )
 
-    def publish(self, **values: Any) -> dict[str, Any]:
+    def publish(self, *, shards: int = 1, **values: Any) -> dict[str, Any]:
         """An event as if an organizer had created it earlier (test setup): its descriptive
-        item, its seats and its types, each delivered to the projector."""
+        item, its seats and its types, each delivered to the projector. With ``shards`` > 1
+        it is sold from that many stock shards (docs/decisions/0070), as create-event makes
+        them: the capacity and quotas split over the shards, the seats and types an empty
+        pool, and the summary (which the read model skips)."""
         event = self.event_record(**values)
         item = event_item(event)
         self._put(item)
+        if shards > 1:
+            self._put(stock.summary_item(event.event_id, shards=shards, rate=shards * 20))
+            for shard in stock.shard_items(event, shards):
+                self._put(shard)
+            event = event.model_copy(
+                update={
+                    "available": 0,
+                    "ticket_types": tuple(
+                        k.model_copy(update={"available": 0}) for k in event.ticket_types
+                    ),
+                }
+            )
         self._put(seats_item(event))
         for kind in event.ticket_types:
             self._put(ticket_type_item(kind))
         return {**item, "ticket_types": [k.model_dump() for k in event.ticket_types]}
+
+    def sell_from_shard(self, event_id: str, shard: int, ticket_type_id: str, count: int) -> None:
+        """Take ``count`` seats and tickets of a type from one stock shard, as a sale elsewhere
+        would (the shard's counters only: the pool is not touched)."""
+        item = self.items[_at(layout.stock_shard_key(event_id, shard))]
+        types, types_sold = dict(item["types"]), dict(item["types_sold"])
+        types[ticket_type_id] -= count
+        types_sold[ticket_type_id] += count
+        self._update(
+            layout.stock_shard_key(event_id, shard),
+            available=item["available"] - count,
+            sold=item["sold"] + count,
+            types=types,
+            types_sold=types_sold,
+        )
 
     def update_event(self, event_id: str, **values: Any) -> dict[str, Any]:
         return self._update(layout.event_key(event_id), **values)

@@ -19,6 +19,7 @@ from tests.support import factories
 from tests.support.stream import StreamDelivery
 from tests.support.ticketing import ORGANIZER, create_event, get_event, order, post
 from tests.web.conftest import sign_in_as
+from tests.web.fake_api import FakeApi
 
 pytestmark = pytest.mark.web
 
@@ -237,3 +238,39 @@ def test_the_read_model_fed_the_stream_twice_equals_the_shards_in_the_table(
         )
         for item in factories.stock_shards(event_id)
     ]
+
+
+def test_the_sites_stand_in_projects_shards_and_the_organizers_pages_count_them(
+    fake_api: FakeApi, client: FlaskClient
+) -> None:
+    # Given the web tests' stand-in API publishes an event sold from 4 shards (its pool empty)
+    # and sales elsewhere take Floor tickets from three of them (2 + 2 + 1)
+    event = fake_api.publish(
+        title="Sharded night",
+        organizer=ORGANIZER,
+        capacity=CAPACITY,
+        ticket_types=[
+            {"name": "Floor", "quota": FLOOR_QUOTA},
+            {"name": "Seated", "quota": CAPACITY - FLOOR_QUOTA},
+        ],
+        shards=4,
+    )
+    event_id = event["event_id"]
+    floor = event["ticket_types"][0]["ticket_type_id"]
+    fake_api.sell_from_shard(event_id, 0, floor, 2)
+    fake_api.sell_from_shard(event_id, 3, floor, 2)
+    fake_api.sell_from_shard(event_id, 2, floor, 1)
+
+    # When its organizer opens their events, its types and its dashboard, and anyone its page
+    sign_in_as(client, ORGANIZER)
+    home = client.get("/organizer/").get_data(as_text=True)
+    types = client.get(f"/organizer/events/{event_id}/types").get_data(as_text=True)
+    dashboard = client.get(f"/organizer/events/{event_id}/dashboard").get_data(as_text=True)
+    page = client.get(f"/events/{event_id}").get_data(as_text=True)
+
+    # Then each shows the shards' sales and seats, not the empty pool's
+    assert f"5 / {CAPACITY}" in home
+    assert f"5 of {CAPACITY} seats taken" in types
+    assert f"5 of {CAPACITY} tickets taken" in dashboard
+    assert f"{CAPACITY - 5} of {CAPACITY} seats left" in page
+    assert f"{FLOOR_QUOTA - 5} left" in page
