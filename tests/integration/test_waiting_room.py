@@ -17,6 +17,7 @@ from functions.create_ticket import app as create_ticket_app
 from functions.queue import app as queue_app
 from gatepass import b64url, clock
 from gatepass.dal import queue as queue_store
+from gatepass.dal.storage import StorageUnavailable
 from gatepass.logic import queue as rules
 from tests.conftest import load_event
 from tests.support import factories
@@ -350,6 +351,76 @@ def test_arrivals_after_the_opening_follow_the_drawn_pool(now: Clock) -> None:
     assert carol["position"] != dave["position"]
 
 
+def test_the_organizer_reads_who_joined_how_far_admission_reached_and_the_rates(
+    now: Clock,
+) -> None:
+    # Given a queue opening in ten minutes at a cap of 60 a minute, and three people who join
+    # before the opening (Alice twice)
+    event = create_event(capacity=50)
+    event_id = event["event_id"]
+    assert configure(event_id, opens_in(now), cap=60).status == 200
+    for person in (ALICE, BOB, CAROL, ALICE):
+        assert join(event_id, person).status == 200
+
+    # When the organizer reads the queue before the opening
+    before = public(event_id).body
+
+    # Then the pool is counted (each person once) and nobody is let in, at no rate yet
+    assert (before["joined"], before["admitted_through"], before["admitted_people"]) == (3, 0, 0)
+    assert (before["rate_per_minute"], before["achieved_per_minute"]) == (None, None)
+
+    # Given the draw made and two more people arriving after it
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    arrivals = [join(event_id, person).body["status"]["position"] for person in (DAVE, ERIN)]
+
+    # When eight seconds pass (the controller starts at a quarter of the cap: 15 a minute)
+    now.move(seconds=8)
+    early = public(event_id).body
+
+    # Then all five count as joined, two places are let in, at 15 a minute so far
+    assert early["state"] == "open"
+    assert early["pool_size"] == 3
+    assert (early["joined"], early["admitted_through"], early["admitted_people"]) == (5, 2, 2)
+    assert (early["rate_per_minute"], early["achieved_per_minute"]) == (15, 15)
+
+    # When two minutes pass, read every five seconds (the controller raises the rate by a
+    # tenth of the cap every ten seconds while people wait)
+    for _ in range(24):
+        now.move(seconds=5)
+        late = public(event_id).body
+
+    # Then everybody is let in, admission stops at the last place taken, and the rate rose
+    assert late["joined"] == 5
+    assert late["admitted_people"] == 5
+    assert late["admitted_through"] == max(arrivals)
+    assert late["rate_per_minute"] > 15
+    assert 0 < late["achieved_per_minute"] <= late["rate_per_minute"]
+
+
+def test_a_pool_entry_whose_count_failed_still_joins_and_the_draw_counts_it(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a queue opening in ten minutes whose pool counter cannot be written for a moment
+    event = create_event(capacity=50)
+    event_id = event["event_id"]
+    assert configure(event_id, opens_in(now)).status == 200
+
+    def busy(event_id: str, shard: int) -> None:
+        raise StorageUnavailable("busy")
+
+    monkeypatch.setattr(queue_app.queue, "count_pool", busy)
+
+    # When Alice joins
+    joined = join(event_id, ALICE)
+
+    # Then she has her entry, the count shows the pool without her until the draw, and the
+    # draw's pool size counts her
+    assert joined.status == 200, joined
+    assert public(event_id).body["joined"] == 0
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    assert public(event_id).body["joined"] == 1
+
+
 # ---------------------------------------------------------------------------- admission
 
 
@@ -665,6 +736,11 @@ def test_the_samples_run(now: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     assert with_token[1]["entry_id"] == joined[1]["status"]["entry_id"]
     assert shown[0] == 200
     assert shown[1]["seed_commitment"] == configured[1]["queue"]["seed_commitment"]
+    assert (shown[1]["joined"], shown[1]["admitted_through"], shown[1]["rate_per_minute"]) == (
+        1,
+        0,
+        None,
+    )
     # And the create-ticket sample, sent for this event without an admission token, is refused
     sample = load_event("create-ticket.json") | {"body": f'{{"event_id": "{event_id}"}}'}
     refused = Answer(create_ticket_app.lambda_handler(sample, LambdaContext()))

@@ -14,8 +14,14 @@ from gatepass.errors import (
     AdmissionRequired,
     AdmissionWrongEvent,
 )
-from gatepass.logic.queue import arrival_place, commitment, draw_order, next_rate
-from gatepass.models.queue import SaleHealth
+from gatepass.logic.queue import (
+    admitted_people,
+    arrival_place,
+    commitment,
+    draw_order,
+    next_rate,
+)
+from gatepass.models.queue import QueueRecord, SaleHealth
 from gatepass.queue_tokens import issue_admission, issue_position, verify_admission
 
 pytestmark = pytest.mark.unit
@@ -73,6 +79,25 @@ def test_the_draw_sorts_by_the_published_hash_and_the_commitment_is_the_seeds_ha
 def test_arrivals_are_interleaved_round_by_round_after_the_pool() -> None:
     places = sorted(arrival_place(5, 4, shard, n) for shard in range(4) for n in (1, 2))
     assert places == list(range(6, 14))
+
+
+@pytest.mark.parametrize(
+    ("through", "let_in"),
+    [(0, 0), (2, 2), (3, 3), (4, 4), (8, 4), (9, 5), (24, 5), (25, 6), (99, 6)],
+)
+def test_people_let_in_count_the_places_taken_at_or_below_the_frontier(
+    through: int, let_in: int
+) -> None:
+    # Given a drawn pool of 3 and arrivals: one on shard 0 (place 4), two on shard 5 (9, 25)
+    record = QueueRecord(
+        event_id="e", organizer="o", opens_at="t", max_admissions_per_minute=60, enabled=True,
+        seed="00", seed_commitment="c", shards=16, created_at="t", pool_size=3,
+    )  # fmt: skip
+    counters = {0: 1, 5: 2, 9: 0}
+
+    # When admission has reached place ``through``
+    # Then the people let in are the places taken up to it, gaps between shards not counted
+    assert admitted_people(record, counters, through) == let_in
 
 
 def test_an_admission_token_is_checked_for_signature_person_event_and_time() -> None:

@@ -158,6 +158,7 @@ class FakeQueues:
             raise ApiError(404, "not_found", "This event has no queue.")
         queue.draw()
         order = queue.order or []
+        drawn = queue.order is not None
         # Pages of PAGE entries; a cursor is the order key of a page's first entry.
         keys = [hashlib.sha256(queue.seed + e.encode()).hexdigest() for e in order]
         offset = keys.index(cursor) if cursor in keys else 0
@@ -175,8 +176,10 @@ class FakeQueues:
             "offset": offset,
             "next_cursor": keys[after] if after < len(order) else None,
             "joined": len(queue.entries),
-            "admitted_through": queue.admitted_through,
-            "rate_per_minute": queue.max_admissions_per_minute,
+            "admitted_through": queue.admitted_through if drawn else 0,
+            "admitted_people": min(queue.admitted_through, len(queue.line())) if drawn else 0,
+            "rate_per_minute": float(queue.max_admissions_per_minute) if drawn else None,
+            "achieved_per_minute": float(queue.max_admissions_per_minute) if drawn else None,
         }
 
     # ------------------------------------------------------------ people

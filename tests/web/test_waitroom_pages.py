@@ -143,10 +143,12 @@ def test_the_organizer_sees_who_joined_and_who_was_let_in(
     page = browser(app, ORGANIZER).get(f"/organizer/events/{queued}/queue")
     shown = _text(page.get_data(as_text=True))
 
-    # Then it counts them, with the rate and the cap
+    # Then it counts them, with the rate now and the rate achieved, and the cap: no "—" left
     assert "Joined 3 (3 before the opening, drawn at random)" in shown
-    assert "Let in 2" in shown
-    assert "Rate now 60 a minute" in shown
+    assert "Let in 2 (every place through 2)" in shown
+    assert "Rate now 60 a minute, 60.0 a minute achieved (your cap: 60)" in shown
+    state = shown.split("Now", 1)[1].split("The public page of the draw", 1)[0]
+    assert "—" not in state
 
 
 def test_changing_the_cap_during_the_sale_keeps_the_opening(

@@ -5,9 +5,12 @@
 | queue | ``QUEUE#<event_id>`` | ``CONFIG`` |
 | a person's entry | ``QUEUEPERSON#<event_id>#<person>`` | ``ENTRY`` |
 | pool entry (joined before the opening) | ``QUEUEPOOL#<event_id>#<k>`` | ``ENTRY#<entry_id>`` |
-| arrival counter shard | ``QUEUESEQ#<event_id>#<k>`` | ``COUNTER`` |
+| counter shard (``n``, ``pool``) | ``QUEUESEQ#<event_id>#<k>`` | ``COUNTER`` |
 | draw chunk | ``QUEUEDRAW#<event_id>`` | ``CHUNK#<first order key>`` |
 | sale health | ``QUEUEHEALTH#<event_id>#<k>`` | ``W#<window>`` |
+
+A counter shard holds ``n`` (arrival numbers taken) and ``pool`` (pool entries counted as they
+joined: the public ``joined`` before the draw).
 
 The queue item is read by every status call: reads go through a per-container cache of a
 second (``QueueStore.get``) and it is written once per control period, never per person.
@@ -36,16 +39,18 @@ from gatepass.dal.layout import (
     queue_pool_partition,
 )
 from gatepass.dal.storage import StorageUnavailable, condition_failed
-from gatepass.models.queue import EntryPhase, QueueEntry, QueueRecord, SaleHealth
+from gatepass.models.queue import EntryPhase, QueueEntry, QueueRecord, SaleHealth, Tallies
 
 _BATCH_GET = 100
 _BATCH_WRITE = 25
 _cache: dict[tuple[str, str], tuple[float, QueueRecord | None]] = {}
+_tallies: dict[tuple[str, str], tuple[float, Tallies]] = {}
 
 
 def reset() -> None:
     """Forget cached queues (tests start each case against a fresh moto)."""
     _cache.clear()
+    _tallies.clear()
 
 
 class DrawChunk:
@@ -92,6 +97,12 @@ class QueueStore(Protocol):
         """One chunk of the draw after the chunk ``after`` names, and the next one's name."""
 
     def counters(self, event_id: str, shards: int) -> dict[int, int]: ...
+
+    def count_pool(self, event_id: str, shard: int) -> None:
+        """One more pool entry on shard ``shard`` (an atomic add on its counter item)."""
+
+    def tallies(self, event_id: str, shards: int, *, max_age: float = 1.0) -> Tallies:
+        """The counter shards in one batch read; ``max_age`` seconds of a cached copy do."""
 
     def health(self, event_id: str, window: int, shards: int) -> SaleHealth: ...
 
@@ -493,6 +504,31 @@ class DynamoQueueStore:
     def counters(self, event_id: str, shards: int) -> dict[int, int]:
         items = self._batch_get(queue_counter_key(event_id, k) for k in range(shards))
         return {int(str(item["pk"]).rsplit("#", 1)[1]): int(item.get("n", 0)) for item in items}
+
+    def count_pool(self, event_id: str, shard: int) -> None:
+        try:
+            self._table.update_item(
+                Key=queue_counter_key(event_id, shard),
+                UpdateExpression="ADD #pool :one SET entity = :entity",
+                ExpressionAttributeNames={"#pool": "pool"},  # a reserved word
+                ExpressionAttributeValues={":one": 1, ":entity": "queue_counter"},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(exc) from exc
+
+    def tallies(self, event_id: str, shards: int, *, max_age: float = 1.0) -> Tallies:
+        cached = _tallies.get((self.table_name, event_id))
+        if cached is not None and max_age > 0 and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        items = self._batch_get(queue_counter_key(event_id, k) for k in range(shards))
+        found = Tallies(
+            pool=sum(int(item.get("pool", 0)) for item in items),
+            arrivals={
+                int(str(item["pk"]).rsplit("#", 1)[1]): int(item.get("n", 0)) for item in items
+            },
+        )
+        _tallies[(self.table_name, event_id)] = (time.monotonic(), found)
+        return found
 
     def health(self, event_id: str, window: int, shards: int) -> SaleHealth:
         items = self._batch_get(queue_health_key(event_id, k, window) for k in range(shards))

@@ -169,6 +169,17 @@ def _tail(record: QueueRecord, counters: dict[int, int]) -> int:
     return max([record.pool_size, *places])
 
 
+def admitted_people(record: QueueRecord, counters: dict[int, int], through: int) -> int:
+    """How many places at or below ``through`` were taken: the drawn pool's, plus on each
+    shard ``k`` the arrival numbers ``n`` whose place ``P + (n - 1) * S + k + 1`` is there."""
+    pool = min(through, record.pool_size)
+    arrivals = sum(
+        min(n, max(0, (through - record.pool_size - shard - 1) // record.shards + 1))
+        for shard, n in counters.items()
+    )
+    return pool + arrivals
+
+
 def _control(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
     window = now // CONTROL_SECONDS - 1
     health = queue.health(record.event_id, window, HEALTH_SHARDS)
@@ -352,6 +363,8 @@ def join_queue(
         if now < _opens(record):
             wanted = QueueEntry(record.event_id, person, ids.new_id(), "pool", shard)
             entry = queue.add_to_pool(wanted)
+            if entry.entry_id == wanted.entry_id:
+                _count_pool(entry, queue=queue)
         else:
             sequence = queue.take_number(record.event_id, shard)
             wanted = QueueEntry(record.event_id, person, ids.new_id(), "arrival", shard, sequence)
@@ -373,6 +386,16 @@ def join_queue(
     )
     status = _status(record, claims, now, queue=queue, queue_keys=queue_keys)
     return JoinQueueResponse(position_token=issued.token, status=status)
+
+
+def _count_pool(entry: QueueEntry, *, queue: QueueStore) -> None:
+    """Count a new pool entry for ``joined`` before the draw. Not part of the entry's
+    transaction (16 hot counter items would make concurrent joins conflict); a count that fails
+    is logged and the join still answers: the draw's pool size makes ``joined`` exact again."""
+    try:
+        queue.count_pool(entry.event_id, entry.shard)
+    except StorageUnavailable:
+        logger.warning("pool entry not counted", extra={"event_id": entry.event_id})
 
 
 def queue_status(
@@ -477,6 +500,12 @@ def public_queue(
     record = _advance(record, now, queue=queue)
     drawn = record.drawn_at is not None
     chunk, next_cursor = queue.draw_page(normalized, cursor) if drawn else (None, None)
+    tallies = queue.tallies(normalized, record.shards, max_age=STATUS_CACHE_SECONDS)
+    through = 0
+    if drawn:
+        tail = _tail(record, tallies.arrivals)
+        through = min(math.floor(frontier(record, now) + 1e-9), tail)
+    let_in = admitted_people(record, tallies.arrivals, through) if drawn else 0
     return PublicQueue(
         event_id=record.event_id,
         opens_at=record.opens_at,
@@ -490,6 +519,15 @@ def public_queue(
         order=chunk.entries if chunk else [],
         offset=chunk.offset if chunk else 0,
         next_cursor=next_cursor,
+        joined=(record.pool_size if drawn else tallies.pool) + sum(tallies.arrivals.values()),
+        admitted_through=through,
+        admitted_people=let_in,
+        rate_per_minute=(
+            round(min(record.rate_per_minute, record.max_admissions_per_minute), 2)
+            if drawn
+            else None
+        ),
+        achieved_per_minute=round(achieved_per_minute(record, now), 2) if drawn else None,
     )
 
 

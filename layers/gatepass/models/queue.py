@@ -100,6 +100,15 @@ class SaleHealth:
 
 
 @dataclass(frozen=True)
+class Tallies:
+    """What an event's counter shards hold: pool entries counted as they joined (exact once
+    the draw stores the pool's size) and, per shard, the arrival numbers taken."""
+
+    pool: int
+    arrivals: dict[int, int]
+
+
+@dataclass(frozen=True)
 class AdmissionClaims:
     person: str
     event_id: str
@@ -170,3 +179,15 @@ class PublicQueue(BaseModel):
     order: list[str]
     offset: int
     next_cursor: str | None
+    joined: int
+    """Entries so far: the drawn pool's size (before the draw: pool entries counted as they
+    joined) plus the arrival numbers taken."""
+    admitted_through: int
+    """Every place at or below it has been let in (never past the last place taken). Arrival
+    places interleave 16 counter shards, so places can have gaps: see ``admitted_people``."""
+    admitted_people: int
+    """Entries holding a place at or below ``admitted_through``: how many people were let in."""
+    rate_per_minute: float | None
+    """Admissions a minute the controller runs now (null until the draw)."""
+    achieved_per_minute: float | None
+    """Admissions a minute actually achieved over the last two minutes (null until the draw)."""
