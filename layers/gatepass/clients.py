@@ -8,6 +8,12 @@ Tables are low-level DynamoDB clients, not ``boto3.resource``: a resource loads 
 a function's first event (docs/performance.md). ``dynamodb_table`` answers a ``Table`` with the
 methods the data layer uses, taking and giving Python values and ``boto3.dynamodb.conditions``
 as the resource's table does, through the same transformation boto3 registers for resources.
+
+Every DynamoDB client made here answers a request that AWS still throttles after the SDK's own
+retries (a partition or table out of read or write capacity, a request-rate limit, a service
+briefly unwell) with ``StorageUnavailable``, whatever the operation: reads, writes, queries and
+batches alike, so every function answers it as 503 (``gatepass.http``), never as a 500. The data
+layer imports the class from ``gatepass.dal.storage``.
 """
 
 from __future__ import annotations
@@ -18,12 +24,67 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 _CONFIG = Config(
     retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=3, read_timeout=10
 )
 # Pre-signed URLs must be SigV4 and regional; some regions otherwise sign with SigV2.
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+# What DynamoDB answers, once botocore's retries are spent, when it cannot serve the request now
+# although nothing is wrong with it: capacity or request-rate limits, or a transient fault.
+BUSY_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+class StorageUnavailable(Exception):
+    """Storage refused or failed to do what was asked; trying again later may work.
+
+    ``details`` adds fields to the error body (for example how many items were not written);
+    ``throttled`` says AWS refused for capacity (the request itself was fine), not a conflict.
+    """
+
+    def __init__(
+        self, message: str, *, details: dict[str, Any] | None = None, throttled: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.throttled = throttled
+
+
+class _BusyIsUnavailable:
+    """Mixed into DynamoDB client classes: a busy answer becomes ``StorageUnavailable``."""
+
+    def _make_api_call(self, operation_name: str, api_params: dict[str, Any]) -> Any:
+        base: Any = super()
+        try:
+            return base._make_api_call(operation_name, api_params)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) not in BUSY_CODES:
+                raise
+            raise StorageUnavailable(
+                "The service is busy right now; please try again in a moment.", throttled=True
+            ) from exc
+
+
+_GUARDED: dict[type, type] = {}
+
+
+def _guarded(client_class: type) -> type:
+    """``client_class`` with ``_BusyIsUnavailable`` mixed in (one per botocore client class)."""
+    if client_class not in _GUARDED:
+        _GUARDED[client_class] = type(client_class.__name__, (_BusyIsUnavailable, client_class), {})
+    return _GUARDED[client_class]
 
 
 @cache
@@ -35,7 +96,10 @@ def client_of(service: str) -> Any:
     """A new client (``client`` caches one per service)."""
     config = _S3_CONFIG if service == "s3" else _CONFIG
     make: Any = boto3.client
-    return make(service, region_name=_region(), config=config)
+    made = make(service, region_name=_region(), config=config)
+    if service == "dynamodb":
+        made.__class__ = _guarded(type(made))
+    return made
 
 
 class Table:

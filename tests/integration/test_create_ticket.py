@@ -18,6 +18,7 @@ from gatepass.dal.orders import DynamoOrderStore
 from tests.conftest import load_event
 from tests.support import factories
 from tests.support.api import api_event, json_body
+from tests.support.throttling import throttled_reads
 
 pytestmark = pytest.mark.integration
 
@@ -414,3 +415,49 @@ def test_a_duplicate_arriving_while_the_first_request_runs_answers_409_in_progre
     stored_event = factories.seats(event["event_id"])
     assert stored_event is not None
     assert stored_event["sold"] == 1
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"],
+)
+def test_a_sale_whose_event_read_is_throttled_answers_503_and_sells_nothing(
+    aws: Any, lambda_context: Any, code: str
+) -> None:
+    # Given an event with free seats whose partition's reads (the sale's Query of the event)
+    # DynamoDB throttles past the SDK's retries
+    event = factories.put_event(capacity=5)
+
+    # When Alice takes a ticket
+    with throttled_reads(code, operations=("Query",)) as refused:
+        response = take_ticket(lambda_context, event["event_id"])
+
+    # Then she is asked to try again (not told something broke) and nothing is sold
+    assert refused == ["Query"]
+    assert response["statusCode"] == 503
+    assert json_body(response)["error"]["code"] == "service_unavailable"
+    stored_event = factories.seats(event["event_id"])
+    assert stored_event is not None
+    assert stored_event["sold"] == 0
+    assert holdings(event["event_id"]) == []
+
+
+def test_a_sale_with_a_key_whose_reads_are_throttled_answers_503_and_can_be_retried(
+    aws: Any, lambda_context: Any
+) -> None:
+    # Given an event with free seats and a throttled table
+    event = factories.put_event(capacity=5)
+
+    # When Alice takes a ticket with an Idempotency-Key while reads are throttled
+    with throttled_reads(operations=("Query",)):
+        response = take_ticket(lambda_context, event["event_id"], idempotency_key="k-throttled")
+
+    # Then she gets 503 and nothing is sold
+    assert response["statusCode"] == 503
+    assert json_body(response)["error"]["code"] == "service_unavailable"
+    assert holdings(event["event_id"]) == []
+
+    # And her retry with the same key, once the table has capacity again, sells one ticket
+    retried = take_ticket(lambda_context, event["event_id"], idempotency_key="k-throttled")
+    assert retried["statusCode"] == 201
+    assert len(holdings(event["event_id"])) == 1

@@ -15,6 +15,7 @@ from gatepass import clients, clock
 from tests.conftest import load_event
 from tests.support.api import api_event, json_body
 from tests.support.factories import put_event, settings
+from tests.support.throttling import throttled_reads
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +246,22 @@ def test_a_ready_image_is_listed_with_its_urls(aws, lambda_context) -> None:
     assert display in image["display_url"]
     assert thumbnail in image["thumbnail_url"]
     assert f"X-Amz-Expires={settings().presigned_url_ttl_seconds}" in image["display_url"]
+
+
+def test_a_public_read_throttled_past_the_sdks_retries_answers_503(aws, lambda_context) -> None:
+    # Given a published event whose partition DynamoDB throttles for a moment
+    event = put_event()
+
+    # When anyone reads it (or the list) while every read is throttled
+    with throttled_reads("ThrottlingException") as refused:
+        one = get_event(event["event_id"], lambda_context)
+        listed = list_events(lambda_context)
+
+    # Then both are asked to try again, not told something broke
+    assert refused
+    for response in (one, listed):
+        assert response["statusCode"] == 503
+        assert json_body(response)["error"]["code"] == "service_unavailable"
+
+    # And once the table has capacity again the event reads as before
+    assert get_event(event["event_id"], lambda_context)["statusCode"] == 200

@@ -1,7 +1,9 @@
 """What every store shares: the storage error, and how DynamoDB and S3 say "no".
 
 A store that cannot reach or persuade AWS raises ``StorageUnavailable``: an error with no HTTP
-meaning, which ``gatepass.http`` (the one place that maps errors) answers with 503.
+meaning, which ``gatepass.http`` (the one place that maps errors) answers with 503. Throttled
+DynamoDB requests of any kind raise it from the client itself (``gatepass.clients``, where the
+class lives so that the clients, which the web service uses too, need no data-layer import).
 """
 
 from __future__ import annotations
@@ -12,22 +14,12 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from gatepass.clients import StorageUnavailable as StorageUnavailable
+
 _deserializer = TypeDeserializer()
 # A single write's refusal (ClientError code) and a transaction's per-item reason.
 _CONDITION_FAILED = ("ConditionalCheckFailedException", "ConditionalCheckFailed")
 _MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")
-
-
-class StorageUnavailable(Exception):
-    """Storage refused or failed to do what was asked; trying again later may work.
-
-    ``details`` adds fields to the error body (for example how many items were not written).
-    """
-
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
 
 
 def error_code(exc: ClientError) -> str:

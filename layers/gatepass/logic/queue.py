@@ -556,8 +556,9 @@ def observe_sale(record: QueueRecord, sell: Callable[[], T], *, queue: QueueStor
     outcome = "sales"
     try:
         return sell()
-    except StorageUnavailable:
-        outcome = "conflicts"
+    except StorageUnavailable as exc:
+        # AWS out of capacity (after the SDK's retries) is a throttle; the rest are conflicts.
+        outcome = "throttles" if exc.throttled else "conflicts"
         raise
     except ServiceUnavailable:
         outcome = "throttles"

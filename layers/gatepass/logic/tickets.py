@@ -28,6 +28,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 
@@ -35,6 +36,7 @@ from gatepass import clock, ids
 from gatepass.dal.events import EventStore
 from gatepass.dal.orders import OrderRefused, OrderStore
 from gatepass.dal.queue import QueueStore
+from gatepass.dal.storage import StorageUnavailable
 from gatepass.dal.tickets import TicketRecord, TicketsDataAccess, qr_object_key
 from gatepass.errors import (
     BuyerLimitReached,
@@ -147,6 +149,11 @@ def _create(
         raise IdempotencyInProgress(
             "A request with this Idempotency-Key is still being processed; retry shortly."
         ) from exc
+    except IdempotencyPersistenceLayerError as exc:
+        # The idempotency record could not be read or written: busy storage is a 503 too.
+        if isinstance(exc.__cause__, StorageUnavailable):
+            raise exc.__cause__ from exc
+        raise
     return response
 
 
