@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from devstack.template import TemplateModel
 from functions.update_ticket_type import app as update_ticket_type_app
@@ -557,3 +558,117 @@ def test_sales_cancellations_offers_and_claims_racing_over_8_shards_stay_exact(
         assert served == in_line[: min(count, freed[name])], (name, served, freed)
     assert all(len(offers_mailed_to(p)) == 1 for p in offered)
     assert int(seats["held"]) == len(offered) - len(claims)
+
+
+class _Converging:
+    """DynamoDB as the last shards with stock see it when a crowd converges on them: once
+    ``on``, every sale's first ``rivals`` transactions on a shard are cancelled by a rival's
+    transaction on the same item (TransactionConflict), then it goes through. Pauses between
+    tries are recorded, not slept (``gatepass.dal.transactions.time``, as bench/rush.py does)."""
+
+    def __init__(self, rivals: int) -> None:
+        self.rivals = rivals
+        self.on = False
+        self.tries: Counter[str] = Counter()
+        self.conflicts = 0
+        self.paused: list[float] = []
+        self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        self.paused.append(seconds)
+
+    def conflicted(self, items: list[dict[str, Any]]) -> Exception | None:
+        orders = [
+            str(i["Put"]["Item"]["pk"])
+            for i in items
+            if "Put" in i and str(i["Put"]["Item"]["pk"]).startswith("ORDER#")
+        ]
+        on_shard = [
+            "Update" in i and str(i["Update"]["Key"]["pk"]).startswith("STOCK#") for i in items
+        ]
+        if not self.on or not orders or not any(on_shard):
+            return None
+        with self._lock:
+            self.tries[orders[0]] += 1
+            if self.tries[orders[0]] > self.rivals:
+                return None
+            self.conflicts += 1
+        reasons = [
+            {"Code": "TransactionConflict", "Message": "conflict"} if shard else {"Code": "None"}
+            for shard in on_shard
+        ]
+        return ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": reasons,
+            },
+            "TransactWriteItems",
+        )
+
+
+@pytest.fixture
+def converging(monkeypatch: pytest.MonkeyPatch) -> _Converging:
+    from gatepass.dal import transactions
+
+    # 9 conflicts per sale: more than the 8 (4 + min(S - 1, 4)) a sharded sale used to allow
+    crowd = _Converging(rivals=9)
+    original = BaseClient._make_api_call
+
+    def contended(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if operation_name == "TransactWriteItems":
+            refused = crowd.conflicted(list(api_params["TransactItems"]))
+            if refused is not None:
+                raise refused
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", contended)
+    monkeypatch.setattr(transactions, "time", crowd)
+    return crowd
+
+
+def test_a_crowd_racing_for_the_last_seats_over_shards_gets_sales_or_sold_out_never_an_error(
+    aws: TemplateModel, atomic_moto: None, converging: _Converging
+) -> None:
+    # Given 8 seats over 8 shards (one each) of which 5 are sold, so that 3 seats are left in
+    # 3 of the shards
+    event = create_event(
+        capacity=8,
+        max_tickets_per_buyer=2,
+        ticket_types=[{"name": "General", "quota": 8, "max_per_order": 2}],
+        expected_orders_per_second=160,
+    )
+    event_id = event["event_id"]
+    (kind,) = (t["ticket_type_id"] for t in event["ticket_types"])
+    factories.ticket_seed()
+    clients.client("s3")
+    for n in range(5):
+        early = order(event_id, [(kind, f"early {n}")], buyer=f"early{n}@example.com")
+        assert early.status == 201, early
+    assert sorted(int(s["available"]) for s in _shards(event_id)) == [0] * 5 + [1] * 3
+
+    # When 20 buyers race for them, one ticket each, and DynamoDB cancels each one's first 9
+    # tries on a shard because a rival's transaction holds it
+    converging.on = True
+
+    def buy(n: int) -> Any:
+        body = {"event_id": event_id, "tickets": [{"ticket_type_id": kind, "attendee_name": "x"}]}
+        return _post("/create-ticket", body, user=f"racer{n:02d}@example.com")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(buy, range(20)))
+
+    # Then every buyer got a sale or "sold out", nobody an error: three sales, 17 sold out
+    codes = Counter(a.code or str(a.status) for a in answers)
+    assert codes == {"201": 3, "sold_out": 17}, codes
+    assert converging.conflicts >= 3 * converging.rivals
+    # and the table is exact: 8 sold, none left, no shard below zero, 8 tickets
+    counts = factories.stock_counts(event_id)
+    assert counts["seats"] == {"sold": 8, "available": 0}
+    assert counts["types"][kind] == {"sold": 8, "available": 0}
+    assert len(counts["tickets"]) == 8
+    assert all(int(s["available"]) == 0 for s in _shards(event_id))
+    # and the sold-out buyers hold nothing
+    assert set(counts["buyers"]) == {f"early{n}@example.com" for n in range(5)} | {
+        f"racer{n:02d}@example.com" for n, a in enumerate(answers) if a.status == 201
+    }
+    assert get_event(event_id).body["seats_left"] == 0

@@ -24,8 +24,11 @@ from gatepass.dal import layout, stock
 from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
 from gatepass.dal.tickets import TicketRecord, ticket_item, ticket_record
 from gatepass.dal.transactions import (
+    SALE_CONFLICT_ATTEMPTS,
+    SALE_CONFLICT_WAIT_SECONDS,
     TRANSACTION_ATTEMPTS,
     back_off,
+    decorrelated_back_off,
     shuffled,
     transact,
     transact_once,
@@ -353,6 +356,18 @@ def _shard_seats(old: dict[str, Any], event: EventRecord | None) -> SeatsRecord:
     )
 
 
+def _give_up(summary: StockSummary, conflicts: int, waited: float) -> bool:
+    """Whether a sale stops retrying after ``conflicts`` conflicts and ``waited`` seconds of
+    back-off. One shard (the event's own counters): after four conflicts, as every
+    transaction. Shards: conflicts there are buyers converging on the last shards with stock,
+    each of which will soon either sell or find the shard empty (a condition, which ends in a
+    sale elsewhere or "sold out"), so the sale waits up to SALE_CONFLICT_WAIT_SECONDS in all
+    (at most SALE_CONFLICT_ATTEMPTS tries) rather than answering 503."""
+    if not summary.sharded:
+        return conflicts >= TRANSACTION_ATTEMPTS
+    return waited >= SALE_CONFLICT_WAIT_SECONDS or conflicts >= SALE_CONFLICT_ATTEMPTS
+
+
 def _pool_short(refusal: OrderRefused) -> bool:
     """The event's own counters refused only for want of stock (learnt; try the others)."""
     return refusal.seats_refused or bool(refusal.refused_types)
@@ -541,9 +556,15 @@ class DynamoOrderStore:
         if summary.sharded:
             known[stock.POOL] = dict(summary.pool)
         empty: dict[str, set[int]] = {need: set(summary.empty_for(need)) for need in needs}
-        conflicts = 0
-        # Each refusal teaches something new (a shard's stock), so this bounds the loop.
-        for _ in range(2 * summary.shards + TRANSACTION_ATTEMPTS + 2):
+        conflicts = refusals = 0
+        waited = pause = 0.0
+        # Each refusal teaches something new (a shard's stock), so refusals are bounded; a
+        # conflict on shards is followed by reading them (a read conflicts with nothing): one
+        # that lacks what was planned is learnt as a refusal would teach it, so buyers
+        # converging on the last shards learn they emptied instead of conflicting on; other
+        # conflicts are bounded by a count (one shard) or by the time spent waiting between
+        # tries (shards: see ``_give_up``).
+        while refusals <= 4 * summary.shards + 8:
             shards: list[int | None] = list(range(summary.shards)) if summary.sharded else []
             planned = stock.plan(needs, [*shuffled(shards), stock.POOL], empty=empty, known=known)
             if isinstance(planned, stock.Shortfall):
@@ -555,10 +576,18 @@ class DynamoOrderStore:
                 return
             if not any(condition_failed(reason) for reason in reasons):
                 conflicts += 1
-                if conflicts >= TRANSACTION_ATTEMPTS + min(summary.shards - 1, 4):
+                if summary.sharded and self._look(order.event_id, planned, known, empty):
+                    refusals += 1
+                    continue  # a shard it conflicted on lacks the stock: plan again at once
+                if _give_up(summary, conflicts, waited):
                     raise StorageUnavailable("Too many people are doing this at once; try again.")
-                back_off(min(conflicts - 1, TRANSACTION_ATTEMPTS - 1))
+                if summary.sharded:
+                    pause = decorrelated_back_off(pause)
+                    waited += pause
+                else:
+                    back_off(min(conflicts - 1, TRANSACTION_ATTEMPTS - 1))
                 continue
+            refusals += 1
             refusal = self._learn(reasons, parts, planned, known, empty, event, now)
             if refusal is not None:
                 raise refusal
@@ -639,6 +668,33 @@ class DynamoOrderStore:
         parts.append(("buyer", None))
         items += new_order_items(self.table_name, order, tickets)
         return items, parts
+
+    def _look(
+        self,
+        event_id: str,
+        planned: stock.Plan,
+        known: dict[int | None, dict[str, int]],
+        empty: dict[str, set[int]],
+    ) -> bool:
+        """After a conflict, read the shards the plan took from: True when one has less than
+        was planned (learnt in ``known``, listed empty when it has none)."""
+        client = self._table().meta.client
+        learnt = False
+        for shard, takes in planned.takes.items():
+            if shard is None:
+                continue
+            item = stock.read_shard(client, self.table_name, event_id, shard)
+            values = stock.shard_values(item) if item else dict.fromkeys(takes, 0)
+            known[shard] = values
+            for need, amount in takes.items():
+                left = values.get(need, 0)
+                if left >= amount:
+                    continue
+                learnt = True
+                if left < 1 and item and shard not in empty.get(need, set()):
+                    empty.setdefault(need, set()).add(shard)
+                    stock.mark_empty(client, self.table_name, event_id, shard, need)
+        return learnt
 
     def _learn(
         self,

@@ -264,6 +264,16 @@ def shard_values(item: Mapping[str, Any]) -> dict[str, int]:
     return values
 
 
+def read_shard(client: Any, table_name: str, event_id: str, shard: int) -> dict[str, Any] | None:
+    """One shard, read consistently: what a sale whose transaction on it conflicted looks at
+    to learn whether it still has stock (a read does not conflict with transactions)."""
+    answer = client.get_item(
+        TableName=table_name, Key=layout.stock_shard_key(event_id, shard), ConsistentRead=True
+    )
+    item: dict[str, Any] | None = answer.get("Item")
+    return item
+
+
 def mark_empty(client: Any, table_name: str, event_id: str, shard: int, need: str) -> bool:
     """List ``shard`` as empty for ``need`` in the summary, in one transaction that checks it
     is (so the summary never lists a shard that has stock). Best effort: a refusal (stock came

@@ -13,6 +13,12 @@ from gatepass.dal.storage import StorageUnavailable, condition_failed, error_cod
 
 TRANSACTION_ATTEMPTS = 4
 _CONFLICT_BACKOFF_SECONDS = 0.025
+# A sale from stock shards retries conflicts until it has waited this long in all (well under
+# the function's timeout and API Gateway's 29 s), each pause at most the cap below, and at
+# most this many tries (docs/decisions/0070, "As built").
+SALE_CONFLICT_WAIT_SECONDS = 3.0
+SALE_CONFLICT_ATTEMPTS = 60
+_SALE_BACKOFF_CAP_SECONDS = 0.4
 
 
 def transact(
@@ -41,6 +47,16 @@ def transact(
 def back_off(attempt: int) -> None:
     """The jittered, doubling pause before another try after a conflict."""
     time.sleep(_CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.random())  # noqa: S311
+
+
+def decorrelated_back_off(previous: float) -> float:
+    """Pause after a sale's conflict with decorrelated jitter: a random time between the base
+    and three times the previous pause (the first: up to three bases), never above the cap.
+    Answers the pause, which the caller adds to what it has waited."""
+    low = _CONFLICT_BACKOFF_SECONDS
+    pause = min(_SALE_BACKOFF_CAP_SECONDS, random.uniform(low, 3 * max(previous, low)))  # noqa: S311
+    time.sleep(pause)
+    return pause
 
 
 def shuffled(values: list[Any]) -> list[Any]:
