@@ -747,6 +747,7 @@ class Outcome:
 
 
 SOLD_OUT = frozenset({"sold_out", "ticket_type_sold_out", "buyer_limit_reached"})
+MAX_PER_BUYER = 4  # the event's per-buyer limit; the exactness check holds every buyer to it
 QUOTAS = (("Standing", 0.7), ("Seated", 0.3))
 
 
@@ -926,7 +927,7 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
         rate = expected_rate(design, crowd)
         sharding: dict[str, Any] = {} if rate is None else {"expected_orders_per_second": rate}
         event = create_event(
-            capacity=capacity, ticket_types=quotas, max_tickets_per_buyer=4, **sharding
+            capacity=capacity, ticket_types=quotas, max_tickets_per_buyer=MAX_PER_BUYER, **sharding
         )
         factories.ticket_seed()
         type_ids = [t["ticket_type_id"] for t in event["ticket_types"]]
@@ -978,6 +979,8 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
             "quotas": {q["name"]: q["quota"] for q in quotas},
             "exact": stored["seats_sold"] == report["sold"] == stored["tickets"]
             and report["sold"] <= capacity
+            and stored["seats_sold"] + stored["seats_available"] == capacity
+            and stored["most_per_buyer"] <= MAX_PER_BUYER
             and all(
                 stored["per_type"][type_id] <= q["quota"]
                 for type_id, q in zip(type_ids, quotas, strict=True)
@@ -1018,20 +1021,20 @@ def _buy(sale_function: Any, request: Any, buyer: str) -> str | None:
 
 
 def _stored_counts(event_id: str, type_ids: list[str]) -> dict[str, Any]:
-    """What the table says, read after the sale (limits off) the way the product reads it: the
-    event with its true counts (its stock shards summed in, when it has them) and every ticket
-    of its attendees index (every partition of it)."""
-    from functions.create_ticket import app as sale_function
+    """What the table says, read after the sale (limits off): the event's own counters and its
+    stock shards summed (when it has them), every ticket of every attendees index partition, and
+    the most any one buyer holds. Read from the items themselves, not through the sale's data
+    layer, so a counter the data layer forgot to sum cannot hide."""
+    from tests.support import factories
 
-    event = sale_function.events.get(event_id)
-    tickets = sale_function.orders.event_tickets(event_id)
-    sold = {kind.ticket_type_id: kind.sold for kind in event.ticket_types} if event else {}
-    stock = getattr(event, "stock", None)
+    counts = factories.stock_counts(event_id)
     return {
-        "shards": int(getattr(stock, "shards", 1)),
-        "seats_sold": event.sold if event else -1,
-        "tickets": len(tickets),
-        "per_type": {t: sold.get(t, -1) for t in type_ids},
+        "shards": max(1, len(factories.stock_shards(event_id))),
+        "seats_sold": counts["seats"]["sold"],
+        "seats_available": counts["seats"]["available"],
+        "tickets": len(counts["tickets"]),
+        "per_type": {t: counts["types"].get(t, {}).get("sold", -1) for t in type_ids},
+        "most_per_buyer": max(counts["buyers"].values(), default=0),
     }
 
 

@@ -90,6 +90,18 @@ def _table() -> Any:
     return clients.dynamodb_table(settings().ticketing_table)
 
 
+def _every_page(call: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query or Scan answers, following LastEvaluatedKey past DynamoDB's 1 MB pages
+    (a counted check that reads one page undercounts a big event)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = call(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def put_event(
     *,
     organizer: str = "olivia@example.com",
@@ -319,9 +331,9 @@ def stock_counts(event_id: str) -> dict[str, Any]:
     from boto3.dynamodb.conditions import Key
 
     table = _table()
-    partition = table.query(KeyConditionExpression=Key("pk").eq(layout.event_partition(event_id)))[
-        "Items"
-    ]
+    partition = _every_page(
+        table.query, KeyConditionExpression=Key("pk").eq(layout.event_partition(event_id))
+    )
     seats = next(i for i in partition if i["sk"] == layout.SEATS)
     shards = stock_shards(event_id)
     types = {
@@ -336,15 +348,16 @@ def stock_counts(event_id: str) -> dict[str, Any]:
     }
     buyers = {
         str(i["buyer"]): int(i["tickets"])
-        for i in table.scan()["Items"]
+        for i in _every_page(table.scan)
         if i.get("entity") == "buyer" and i.get("event_id") == event_id and int(i["tickets"])
     }
     tickets: list[dict[str, Any]] = []
     for index_partition in layout.event_tickets_partitions(event_id, max(1, len(shards))):
-        tickets += table.query(
+        tickets += _every_page(
+            table.query,
             IndexName=layout.EVENT_TICKETS_INDEX,
             KeyConditionExpression=Key("gsi1pk").eq(index_partition),
-        )["Items"]
+        )
     return {
         "seats": {
             "sold": int(seats["sold"]) + sum(int(s["sold"]) for s in shards),
