@@ -19,7 +19,7 @@ second (``QueueStore.get``) and it is written once per control period, never per
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -202,34 +202,42 @@ class DynamoQueueStore:
         _cache[(self.table_name, event_id)] = (time.monotonic(), record)
         return record
 
-    def _remember(self, record: QueueRecord) -> None:
-        _cache.pop((self.table_name, record.event_id), None)
-
-    def create(self, record: QueueRecord) -> bool:
+    def _conditional(self, write: Callable[..., Any], **request: Any) -> bool:
+        """One conditional write: False when its condition failed (nothing written), True when
+        it was made; any other failure is the store's (``_fail``)."""
         try:
-            self._table.put_item(
-                Item={
-                    **queue_key(record.event_id),
-                    "entity": "queue",
-                    "event_id": record.event_id,
-                    "organizer": record.organizer,
-                    "opens_at": record.opens_at,
-                    "max_admissions_per_minute": record.max_admissions_per_minute,
-                    "enabled": record.enabled,
-                    "seed": record.seed,
-                    "seed_commitment": record.seed_commitment,
-                    "shards": record.shards,
-                    "created_at": record.created_at,
-                    "version": 1,
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            write(**request)
         except ClientError as exc:
             if condition_failed(exc):
                 return False
             raise self._fail(exc) from exc
         except BotoCoreError as exc:
             raise self._fail(exc) from exc
+        return True
+
+    def _remember(self, record: QueueRecord) -> None:
+        _cache.pop((self.table_name, record.event_id), None)
+
+    def create(self, record: QueueRecord) -> bool:
+        if not self._conditional(
+            self._table.put_item,
+            Item={
+                **queue_key(record.event_id),
+                "entity": "queue",
+                "event_id": record.event_id,
+                "organizer": record.organizer,
+                "opens_at": record.opens_at,
+                "max_admissions_per_minute": record.max_admissions_per_minute,
+                "enabled": record.enabled,
+                "seed": record.seed,
+                "seed_commitment": record.seed_commitment,
+                "shards": record.shards,
+                "created_at": record.created_at,
+                "version": 1,
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        ):
+            return False
         self._remember(record)
         return True
 
@@ -240,28 +248,23 @@ class DynamoQueueStore:
         condition = "version = :version"
         if opens_at != record.opens_at:
             condition += " AND attribute_not_exists(drawn_at)"
-        try:
-            self._table.update_item(
-                Key=queue_key(record.event_id),
-                UpdateExpression=(
-                    "SET opens_at = :opens, max_admissions_per_minute = :cap, "
-                    "enabled = :enabled, version = version + :one"
-                ),
-                ConditionExpression=condition,
-                ExpressionAttributeValues={
-                    ":opens": opens_at,
-                    ":cap": cap,
-                    ":enabled": enabled,
-                    ":version": record.version,
-                    ":one": 1,
-                },
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise self._fail(exc) from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc) from exc
+        if not self._conditional(
+            self._table.update_item,
+            Key=queue_key(record.event_id),
+            UpdateExpression=(
+                "SET opens_at = :opens, max_admissions_per_minute = :cap, "
+                "enabled = :enabled, version = version + :one"
+            ),
+            ConditionExpression=condition,
+            ExpressionAttributeValues={
+                ":opens": opens_at,
+                ":cap": cap,
+                ":enabled": enabled,
+                ":version": record.version,
+                ":one": 1,
+            },
+        ):
+            return False
         self._remember(record)
         return True
 
@@ -365,23 +368,16 @@ class DynamoQueueStore:
         return found
 
     def take_draw_lease(self, event_id: str, *, now: float, until: float) -> bool:
-        try:
-            self._table.update_item(
-                Key=queue_key(event_id),
-                UpdateExpression="SET draw_lease_until = :until",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND attribute_not_exists(drawn_at) AND "
-                    "(attribute_not_exists(draw_lease_until) OR draw_lease_until < :now)"
-                ),
-                ExpressionAttributeValues={":until": _decimal(until), ":now": _decimal(now)},
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise self._fail(exc) from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc) from exc
-        return True
+        return self._conditional(
+            self._table.update_item,
+            Key=queue_key(event_id),
+            UpdateExpression="SET draw_lease_until = :until",
+            ConditionExpression=(
+                "attribute_exists(pk) AND attribute_not_exists(drawn_at) AND "
+                "(attribute_not_exists(draw_lease_until) OR draw_lease_until < :now)"
+            ),
+            ExpressionAttributeValues={":until": _decimal(until), ":now": _decimal(now)},
+        )
 
     def write_draw(self, event_id: str, chunks: list[DrawChunk]) -> None:
         """Idempotent: the same draw writes the same chunks under the same keys."""
@@ -419,31 +415,26 @@ class DynamoQueueStore:
     def finish_draw(
         self, event_id: str, *, drawn_at: str, pool_size: int, rate: float, base_at: float
     ) -> bool:
-        try:
-            self._table.update_item(
-                Key=queue_key(event_id),
-                UpdateExpression=(
-                    "SET drawn_at = :drawn, pool_size = :pool, rate_per_minute = :rate, "
-                    "admitted_base = :zero, base_at = :at, controlled_at = :at, "
-                    "history = :history, version = version + :one"
-                ),
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(drawn_at)",
-                ExpressionAttributeValues={
-                    ":drawn": drawn_at,
-                    ":pool": pool_size,
-                    ":rate": _decimal(rate),
-                    ":zero": 0,
-                    ":at": _decimal(base_at),
-                    ":history": [[_decimal(base_at), 0]],
-                    ":one": 1,
-                },
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise self._fail(exc) from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc) from exc
+        if not self._conditional(
+            self._table.update_item,
+            Key=queue_key(event_id),
+            UpdateExpression=(
+                "SET drawn_at = :drawn, pool_size = :pool, rate_per_minute = :rate, "
+                "admitted_base = :zero, base_at = :at, controlled_at = :at, "
+                "history = :history, version = version + :one"
+            ),
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(drawn_at)",
+            ExpressionAttributeValues={
+                ":drawn": drawn_at,
+                ":pool": pool_size,
+                ":rate": _decimal(rate),
+                ":zero": 0,
+                ":at": _decimal(base_at),
+                ":history": [[_decimal(base_at), 0]],
+                ":one": 1,
+            },
+        ):
+            return False
         _cache.pop((self.table_name, event_id), None)
         return True
 
@@ -566,29 +557,24 @@ class DynamoQueueStore:
         history: list[tuple[float, float]],
     ) -> bool:
         """One controller step, conditional on the step it follows: one writer a period."""
-        try:
-            self._table.update_item(
-                Key=queue_key(record.event_id),
-                UpdateExpression=(
-                    "SET controlled_at = :at, base_at = :at, rate_per_minute = :rate, "
-                    "admitted_base = :base, history = :history, version = version + :one"
-                ),
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues={
-                    ":at": _decimal(controlled_at),
-                    ":rate": _decimal(rate),
-                    ":base": _decimal(admitted_base),
-                    ":history": [[_decimal(t), _decimal(f)] for t, f in history],
-                    ":version": record.version,
-                    ":one": 1,
-                },
-            )
-        except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise self._fail(exc) from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc) from exc
+        if not self._conditional(
+            self._table.update_item,
+            Key=queue_key(record.event_id),
+            UpdateExpression=(
+                "SET controlled_at = :at, base_at = :at, rate_per_minute = :rate, "
+                "admitted_base = :base, history = :history, version = version + :one"
+            ),
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues={
+                ":at": _decimal(controlled_at),
+                ":rate": _decimal(rate),
+                ":base": _decimal(admitted_base),
+                ":history": [[_decimal(t), _decimal(f)] for t, f in history],
+                ":version": record.version,
+                ":one": 1,
+            },
+        ):
+            return False
         _cache.pop((self.table_name, record.event_id), None)
         return True
 
