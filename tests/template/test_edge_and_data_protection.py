@@ -401,6 +401,7 @@ PUBLIC_FUNCTIONS = {
     "ReissueTicketFunction": "PublicReservedConcurrency",
     "WaitlistPlacesFunction": "PublicReservedConcurrency",
     "OffersFunction": "PublicReservedConcurrency",
+    "QueueFunction": "PublicReservedConcurrency",
 }
 
 
