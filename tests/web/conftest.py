@@ -137,3 +137,22 @@ def page_token(client: FlaskClient, path: str = "/signin") -> str:
 
 
 __all__ = ["MEDIA_BUCKET", "TICKETS_ORIGIN", "UPLOADS_URL", "csrf_from", "page_token", "sign_in_as"]
+
+
+@pytest.fixture
+def projector(
+    clean: None, database_url: str, cache_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The projector function wired to this session's PostgreSQL and Redis (its read model
+    connection is disposed of afterwards)."""
+    from functions.projector import app as projector_app
+    from gatepass.config import ProjectorSettings
+
+    settings = ProjectorSettings.load(
+        environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url}
+    )
+    monkeypatch.setattr(projector_app, "settings", settings)
+    projector_app.read_model.cache_clear()
+    yield projector_app
+    projector_app.read_model()[0].dispose()
+    projector_app.read_model.cache_clear()

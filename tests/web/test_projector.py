@@ -5,14 +5,12 @@ applied, and a poisoned record is reported alone."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 from sqlalchemy import Engine, text
 
-from gatepass.config import ProjectorSettings
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.web
@@ -21,22 +19,6 @@ EVENT_ID = "m5qxizlqmfzxgmbr"
 TICKET_ID = "oruwg23foqydambr"
 TYPE_ID = "ovzgk4tfmzrxizlt"
 ORDER_ID = "n5zgizlsnfxgcmbr"
-
-
-@pytest.fixture
-def projector(
-    clean: None, database_url: str, cache_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    from functions.projector import app as projector_app
-
-    settings = ProjectorSettings.load(
-        environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url}
-    )
-    monkeypatch.setattr(projector_app, "settings", settings)
-    projector_app.read_model.cache_clear()
-    yield projector_app
-    projector_app.read_model()[0].dispose()
-    projector_app.read_model.cache_clear()
 
 
 def _snapshot(db_engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

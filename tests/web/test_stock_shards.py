@@ -5,7 +5,6 @@ the shards, exactly as the API's own public read answers it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from devstack.template import TemplateModel
-from gatepass.config import ProjectorSettings
 from gatepass.dal import layout
 from tests.support import factories
 from tests.support.stream import StreamDelivery
@@ -28,22 +26,6 @@ FLOOR_QUOTA = 8
 # 100 orders a second: ceil(100 / 20) = 5 shards; Floor's 8 are split 2, 2, 2, 1, 1.
 RATE = 100
 SHARDS = 5
-
-
-@pytest.fixture
-def projector(
-    clean: None, database_url: str, cache_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    from functions.projector import app as projector_app
-
-    settings = ProjectorSettings.load(
-        environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url}
-    )
-    monkeypatch.setattr(projector_app, "settings", settings)
-    projector_app.read_model.cache_clear()
-    yield projector_app
-    projector_app.read_model()[0].dispose()
-    projector_app.read_model.cache_clear()
 
 
 @pytest.fixture

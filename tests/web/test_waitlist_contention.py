@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -29,7 +29,6 @@ from sqlalchemy import Engine, text
 
 from devstack.template import TemplateModel
 from gatepass import clients
-from gatepass.config import ProjectorSettings
 from gatepass.dal import layout
 from tests.support import factories
 from tests.support.stream import StreamDelivery
@@ -45,22 +44,6 @@ WAITING = {"Floor": 5, "Balcony": 4, "Box": 1}
 CANCELLING = 8
 BUYERS = 16
 INTRUDER = "intruder@example.com"
-
-
-@pytest.fixture
-def projector(
-    clean: None, database_url: str, cache_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    from functions.projector import app as projector_app
-
-    settings = ProjectorSettings.load(
-        environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url}
-    )
-    monkeypatch.setattr(projector_app, "settings", settings)
-    projector_app.read_model.cache_clear()
-    yield projector_app
-    projector_app.read_model()[0].dispose()
-    projector_app.read_model.cache_clear()
 
 
 @pytest.fixture

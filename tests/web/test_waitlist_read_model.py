@@ -4,7 +4,6 @@ the web's reads answer each type's waiting count and a person's places in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from sqlalchemy import Engine, text
 
 from devstack.template import TemplateModel
 from gatepass import clients
-from gatepass.config import ProjectorSettings
 from gatepass.readmodel.waitlist import places, waiting_by_type
 from tests.support import factories
 from tests.support.stream import StreamDelivery
@@ -20,22 +18,6 @@ from tests.support.ticketing import create_event, order, post
 from tests.support.waitlist import offers_mailed_to
 
 pytestmark = pytest.mark.web
-
-
-@pytest.fixture
-def projector(
-    clean: None, database_url: str, cache_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    from functions.projector import app as projector_app
-
-    settings = ProjectorSettings.load(
-        environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url}
-    )
-    monkeypatch.setattr(projector_app, "settings", settings)
-    projector_app.read_model.cache_clear()
-    yield projector_app
-    projector_app.read_model()[0].dispose()
-    projector_app.read_model.cache_clear()
 
 
 def _stored(entity: str, event_id: str) -> list[dict[str, Any]]:
