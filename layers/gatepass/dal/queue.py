@@ -14,6 +14,12 @@ joined: the public ``joined`` before the draw).
 
 The queue item is read by every status call: reads go through a per-container cache of a
 second (``QueueStore.get``) and it is written once per control period, never per person.
+
+The caches age on ``gatepass.clock``, the clock every rule of the waiting room reads (the
+frontier, the draw, the controller's period), not on a second, monotonic one: a copy is as old
+as the instant the rules compute at says, so a test that moves that clock, or the dev stack's
+movable clock, sees the queue the real system would, whatever the machine's speed. A copy
+stamped later than now (the clock was set back) counts as old.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any, Protocol
 from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gatepass import clients
+from gatepass import clients, clock
 from gatepass.dal.layout import (
     QUEUE_DRAW_CHUNK_PREFIX,
     queue_counter_key,
@@ -51,6 +57,14 @@ def reset() -> None:
     """Forget cached queues (tests start each case against a fresh moto)."""
     _cache.clear()
     _tallies.clear()
+
+
+def _instant() -> float:
+    return clock.now().timestamp()
+
+
+def _young(cached_at: float, now: float, max_age: float) -> bool:
+    return max_age > 0 and 0 <= now - cached_at < max_age
 
 
 class DrawChunk:
@@ -191,15 +205,16 @@ class DynamoQueueStore:
     # ------------------------------------------------------------------------ the queue item
 
     def get(self, event_id: str, *, max_age: float = 1.0) -> QueueRecord | None:
+        now = _instant()
         cached = _cache.get((self.table_name, event_id))
-        if cached is not None and max_age > 0 and time.monotonic() - cached[0] < max_age:
+        if cached is not None and _young(cached[0], now, max_age):
             return cached[1]
         try:
             item = self._table.get_item(Key=queue_key(event_id), ConsistentRead=True).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise self._fail(exc) from exc
         record = _record(item) if item else None
-        _cache[(self.table_name, event_id)] = (time.monotonic(), record)
+        _cache[(self.table_name, event_id)] = (now, record)
         return record
 
     def _conditional(self, write: Callable[..., Any], **request: Any) -> bool:
@@ -508,8 +523,9 @@ class DynamoQueueStore:
             raise self._fail(exc) from exc
 
     def tallies(self, event_id: str, shards: int, *, max_age: float = 1.0) -> Tallies:
+        now = _instant()
         cached = _tallies.get((self.table_name, event_id))
-        if cached is not None and max_age > 0 and time.monotonic() - cached[0] < max_age:
+        if cached is not None and _young(cached[0], now, max_age):
             return cached[1]
         items = self._batch_get(queue_counter_key(event_id, k) for k in range(shards))
         found = Tallies(
@@ -518,7 +534,7 @@ class DynamoQueueStore:
                 int(str(item["pk"]).rsplit("#", 1)[1]): int(item.get("n", 0)) for item in items
             },
         )
-        _tallies[(self.table_name, event_id)] = (time.monotonic(), found)
+        _tallies[(self.table_name, event_id)] = (now, found)
         return found
 
     def health(self, event_id: str, window: int, shards: int) -> SaleHealth:
