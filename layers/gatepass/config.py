@@ -19,13 +19,17 @@ field's annotation from its string at every cold start (decision 0036).
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gatepass.errors import ConfigurationError as ConfigurationError
-from gatepass.models.identity import SignInPolicy
-from gatepass.models.sessions import SessionPolicy
+
+if TYPE_CHECKING:
+    # Imported where a policy is made: most functions make neither, and importing the identity
+    # models cost each of them about as much as all the settings classes below.
+    from gatepass.models.identity import SignInPolicy
+    from gatepass.models.sessions import SessionPolicy
 
 
 class FunctionSettings(BaseModel):
@@ -243,7 +247,9 @@ class SignIn(FunctionSettings):
         int, Field(ge=300, le=43200, description="Lifetime of a session token, seconds.")
     ] = 3600
 
-    def sign_in_policy(self) -> SignInPolicy:
+    def sign_in_policy(self) -> "SignInPolicy":
+        from gatepass.models.identity import SignInPolicy
+
         return SignInPolicy(
             code_ttl_seconds=self.sign_in_code_ttl_seconds,
             max_attempts=self.sign_in_max_attempts,
@@ -273,7 +279,9 @@ class Sessions(FunctionSettings):
         ),
     ] = 60
 
-    def session_policy(self) -> SessionPolicy:
+    def session_policy(self) -> "SessionPolicy":
+        from gatepass.models.sessions import SessionPolicy
+
         return SessionPolicy(
             idle_seconds=self.session_idle_seconds,
             activity_interval_seconds=self.session_activity_interval_seconds,
@@ -283,7 +291,7 @@ class Sessions(FunctionSettings):
 class SignInSessions(SignIn, Sessions):
     """Where sign-ins start sessions: their lifetime and their idle period."""
 
-    def sign_in_policy(self) -> SignInPolicy:
+    def sign_in_policy(self) -> "SignInPolicy":
         return replace(super().sign_in_policy(), session_idle_seconds=self.session_idle_seconds)
 
 
