@@ -475,10 +475,19 @@ STACK = "PowertoolsStack (reference)"
 STACK_CLIENT = "PowertoolsStack + one client (reference)"
 # The conventions as they stand (no X-Ray SDK) + one client: bench.report.CONVENTIONS.
 CONVENTIONS = "Conventions + one client (reference)"
+# The ladder from the floor to the conventions' reference: each rung adds one part of the stack.
+OBSERVABILITY = "Logger and Metrics + one client (reference)"
+PYDANTIC = "Logger, Metrics, pydantic + one client (reference)"
+# References that trace as the functions do, through Lambda's active tracing (no X-Ray SDK).
+UNTRACED = frozenset(
+    {"bench.conventions_handler", "bench.observability_handler", "bench.pydantic_handler"}
+)
 SUBJECTS = (
     Subject(STACK, "subscribe.json", as_is, module="bench.stack_handler"),
     Subject(STACK_CLIENT, "subscribe.json", as_is, module="bench.stack_client_handler"),
     Subject(CONVENTIONS, "subscribe.json", as_is, module="bench.conventions_handler"),
+    Subject(OBSERVABILITY, "subscribe.json", as_is, module="bench.observability_handler"),
+    Subject(PYDANTIC, "subscribe.json", as_is, module="bench.pydantic_handler"),
     Subject("AuthorizerFunction", "authorizer.json", with_fresh_token),
     Subject("SubscribeFunction", "subscribe.json", as_is),
     Subject("SendOtpFunction", "send-otp.json", with_active_subscriber),
@@ -594,8 +603,8 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
     elif subject.module is not None:
         mode, module, function_dir = "handler", subject.module, ROOT / "functions" / "subscribe"
         # The previous stack's references trace with Powertools' Tracer on the X-Ray SDK; the
-        # conventions' reference, like the functions, ships no tracing library.
-        extra = () if subject.module == "bench.conventions_handler" else ("aws-xray-sdk",)
+        # conventions' reference and its ladder, like the functions, ship no tracing library.
+        extra = () if subject.module in UNTRACED else ("aws-xray-sdk",)
         env.update(world.model.function_env("SubscribeFunction"))
         event = subject.prepare(world, json.loads((EVENTS / subject.event_file).read_text()))
     else:

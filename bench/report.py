@@ -12,6 +12,7 @@ COLD_START_GOAL = 1.3
 COLD_START_IMAGE_GOAL = 2.0
 STACK_CLIENT = "PowertoolsStack + one client (reference)"  # bench.coldstart.STACK_CLIENT
 CONVENTIONS = "Conventions + one client (reference)"  # bench.coldstart.CONVENTIONS
+PYDANTIC = "Logger, Metrics, pydantic + one client (reference)"  # bench.coldstart.PYDANTIC
 
 
 def ms(seconds: float) -> str:
@@ -61,6 +62,12 @@ def goals(results: dict[str, Any]) -> list[list[str]]:
             reach += (
                 "; the conventions' own stack with one client, no Gatepass code:"
                 f" {conventions['own_ratio']:.2f} x"
+            )
+        rung = cold["functions"].get(PYDANTIC)
+        if rung:
+            reach += (
+                "; the same without Powertools' resolver (pydantic by hand):"
+                f" {rung['own_ratio']:.2f} x"
             )
         rows.append(
             [
@@ -267,7 +274,14 @@ def coldstart_section(cold: dict[str, Any]) -> str:
         " no Gatepass code: Powertools Logger and Metrics, the validating resolver and pydantic"
         " body and answer, no tracing library, and the floor's one client and one GetItem; it"
         " is the lowest an API function can reach while it follows them, and *own /"
-        " conventions + client* gives each function against it. The functions no longer load"
+        " conventions + client* gives each function against it. Two more references are"
+        " rungs of a ladder from the floor to it, in the same rounds: *Logger and Metrics +"
+        " one client* (`bench/observability_handler.py`: the floor's work inside Powertools"
+        " Logger and Metrics, the answer made with `json`) and *Logger, Metrics, pydantic +"
+        " one client* (`bench/pydantic_handler.py`: the same with the conventions' pydantic"
+        " body and answer, validated and serialised by pydantic itself); what lies between"
+        " the second and *Conventions + one client* is Powertools' validating REST resolver."
+        " The functions no longer load"
         " the X-Ray SDK (decision 0033): Lambda's active tracing records their segments. Only"
         " process-image touches images."
         + (

@@ -24,7 +24,12 @@ KEY_LITERAL = re.compile("|".join(re.escape(prefix) for prefix in KEY_PREFIXES))
 # The data layer, and the tests that check what it stores (unit and integration tiers).
 MAY_KNOW_KEYS = ("layers/gatepass/dal/", "tests/unit/", "tests/integration/")
 # Reference handlers for the cold-start bench that deliberately hold no Gatepass code.
-NO_GATEPASS_BY_DESIGN = {"bench/stack_client_handler.py", "bench/conventions_handler.py"}
+NO_GATEPASS_BY_DESIGN = {
+    "bench/stack_client_handler.py",
+    "bench/conventions_handler.py",
+    "bench/observability_handler.py",
+    "bench/pydantic_handler.py",
+}
 
 
 def _python_files() -> list[str]:
