@@ -122,6 +122,54 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def resolvers_keep_their_request(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For tests that run one environment per function (calls into one function take turns,
+    calls into different functions interleave): Powertools keeps the request being resolved on
+    ``BaseRouter``, one per process, so a function would read another's request. Each resolver
+    holds its own here, dropped at the end so later tests read the process-wide one again
+    (tests/support/environments.py)."""
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+    touched: list[ApiGatewayResolver] = []
+    resolve = ApiGatewayResolver.resolve
+
+    def resolve_own(self: ApiGatewayResolver, event: Any, context: Any) -> dict[str, Any]:
+        self.current_event = self._to_proxy_event(event)
+        self.lambda_context = context
+        touched.append(self)
+        return resolve(self, event, context)
+
+    monkeypatch.setattr(ApiGatewayResolver, "resolve", resolve_own)
+    yield
+    for resolver in touched:
+        vars(resolver).pop("current_event", None)
+        vars(resolver).pop("lambda_context", None)
+
+
+@pytest.fixture
+def atomic_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Powertools' metric set is one per process (a class attribute), one per request in Lambda:
+    serialize each call into it, so that one environment's flush (check, serialize, clear)
+    never interleaves with another's flush or ``add_metric`` (tests/support/environments.py)."""
+    from gatepass.observability import metrics
+
+    lock = threading.Lock()
+    provider = metrics.provider
+    add_metric, flush_metrics = provider.add_metric, provider.flush_metrics
+
+    def add_one_at_a_time(*args: Any, **kwargs: Any) -> None:
+        with lock:
+            add_metric(*args, **kwargs)
+
+    def flush_one_at_a_time(*args: Any, **kwargs: Any) -> None:
+        with lock:
+            flush_metrics(*args, **kwargs)
+
+    monkeypatch.setattr(provider, "add_metric", add_one_at_a_time)
+    monkeypatch.setattr(provider, "flush_metrics", flush_one_at_a_time)
+
+
+@pytest.fixture
 def lambda_context() -> Any:
     from tests.support.api import LambdaContext
 

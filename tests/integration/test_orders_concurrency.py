@@ -1,8 +1,9 @@
 """A rush across ticket types that share an event's capacity: DynamoDB's conditional
-transactions, not reads, decide who gets seats. moto is not safe under concurrent calls, so each
-call into it is serialized with a lock, which is what DynamoDB's per-item atomicity guarantees;
-an implementation that read ``available`` and then wrote would still interleave between its
-calls and oversell."""
+transactions, not reads, decide who gets seats. Each request runs in an execution environment of
+its own, as in Lambda (tests/support/environments.py). moto is not safe under concurrent calls,
+so each call into it is serialized with a lock, which is what DynamoDB's per-item atomicity
+guarantees; an implementation that read ``available`` and then wrote would still interleave
+between its calls and oversell."""
 
 from __future__ import annotations
 
@@ -15,17 +16,20 @@ import pytest
 
 from gatepass import clients
 from tests.support import factories
-from tests.support.ticketing import create_event, order
+from tests.support.api import LambdaContext, api_event
+from tests.support.environments import Environments
+from tests.support.ticketing import Answer, create_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CAPACITY = 30
 QUOTAS = {"Floor": 20, "Balcony": 12, "Box": 6}  # 38 seats of types for 30 places
 BUYERS = 90
+ENVIRONMENTS = 24
 
 
 def test_buyers_across_types_never_get_more_than_the_capacity_or_any_quota(
-    aws: Any, atomic_moto: None
+    aws: Any, atomic_moto: None, atomic_metrics: None
 ) -> None:
     # Given an event of 30 places sold as three types whose quotas add up to 38
     event = create_event(
@@ -38,6 +42,7 @@ def test_buyers_across_types_never_get_more_than_the_capacity_or_any_quota(
     type_ids = {t["name"]: t["ticket_type_id"] for t in event["ticket_types"]}
     factories.ticket_seed()
     clients.client("s3")
+    create_ticket = Environments("create_ticket", ENVIRONMENTS)
 
     # When 90 buyers order 1 to 3 tickets of one or two types at the same time
     chooser = random.Random(11)
@@ -50,11 +55,18 @@ def test_buyers_across_types_never_get_more_than_the_capacity_or_any_quota(
     ]
 
     def buy(number: int) -> tuple[int, str | None, list[dict[str, Any]]]:
-        answer = order(event["event_id"], baskets[number], buyer=f"buyer{number:03d}@example.com")
+        body = {
+            "event_id": event["event_id"],
+            "tickets": [{"ticket_type_id": t, "attendee_name": a} for t, a in baskets[number]],
+        }
+        request = api_event(
+            "POST", "/create-ticket", body=body, user=f"buyer{number:03d}@example.com"
+        )
+        answer = Answer(create_ticket.invoke(request, LambdaContext()))
         tickets = answer.body["order"]["tickets"] if answer.status == 201 else []
         return answer.status, answer.code, tickets
 
-    with ThreadPoolExecutor(max_workers=24) as pool:
+    with ThreadPoolExecutor(max_workers=ENVIRONMENTS) as pool:
         answers = list(pool.map(buy, range(BUYERS)))
 
     # Then every answer is a sale or a refusal for want of seats, never anything else
@@ -85,4 +97,9 @@ def test_buyers_across_types_never_get_more_than_the_capacity_or_any_quota(
     for name, quota in QUOTAS.items():
         taken = per_type[type_ids[name]]
         assert counts["types"][type_ids[name]] == {"sold": taken, "available": quota - taken}
-    assert sum(counts["buyers"].values()) == len(sold)
+    # and each ticket is held by the buyer it was answered to, whose counter is what they hold
+    held = {
+        t["ticket_id"]: f"buyer{n:03d}@example.com" for n, a in enumerate(answers) for t in a[2]
+    }
+    assert counts["holders"] == held
+    assert counts["buyers"] == Counter(held.values())

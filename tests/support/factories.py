@@ -325,9 +325,9 @@ def all_items() -> list[dict[str, Any]]:
 
 
 def stock_counts(event_id: str) -> dict[str, Any]:
-    """What the table counts for an event: its seats, each type, each buyer, and its tickets
-    (with stock shards, the event's own counters and its shards summed, and the tickets of
-    every attendees index partition)."""
+    """What the table counts for an event: its seats, each type, each buyer, its tickets and
+    who holds each (with stock shards, the event's own counters and its shards summed, and the
+    tickets of every attendees index partition)."""
     from boto3.dynamodb.conditions import Key
 
     table = _table()
@@ -367,6 +367,7 @@ def stock_counts(event_id: str) -> dict[str, Any]:
         "buyers": buyers,
         "tickets": sorted((str(t["ticket_id"]), str(t["status"])) for t in tickets),
         "ticket_types": {str(t["ticket_id"]): str(t["ticket_type_id"]) for t in tickets},
+        "holders": {str(t["ticket_id"]): str(t["holder"]) for t in tickets},
     }
 
 
