@@ -14,6 +14,12 @@ retries (a partition or table out of read or write capacity, a request-rate limi
 briefly unwell) with ``StorageUnavailable``, whatever the operation: reads, writes, queries and
 batches alike, so every function answers it as 503 (``gatepass.http``), never as a 500. The data
 layer imports the class from ``gatepass.dal.storage``.
+
+Clients come from one boto3 session whose model loader knows only the services Gatepass calls
+(``SERVICES``). botocore's own loader checks a service's name against every service it ships
+before it loads a model, listing each of their folders on disk (some 430 of them, once for the
+service model and once for the endpoint rules): about a tenth of a cold start's boto3 work,
+spent on a check whose answer is fixed here.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.loaders import Loader
 
 _CONFIG = Config(
     retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=3, read_timeout=10
@@ -77,6 +85,39 @@ class _BusyIsUnavailable:
             ) from exc
 
 
+# The services Gatepass makes clients for (tests/unit/test_clients.py checks the code against it).
+SERVICES = ("dynamodb", "kms", "s3", "secretsmanager", "ses", "sns", "stepfunctions")
+
+
+class _ServicesLoader(Loader):
+    """botocore's loader, with ``SERVICES`` as the services it looks for on its search paths."""
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        found = {
+            service
+            for service in SERVICES
+            for path in self.search_paths
+            if os.path.isdir(folder := os.path.join(path, service))
+            and any(
+                self.file_loader.exists(os.path.join(folder, version, type_name))
+                for version in os.listdir(folder)
+            )
+        }
+        return sorted(found)
+
+
+@cache
+def session() -> boto3.Session:
+    """The session every client here is made from (boto3's defaults, the loader above)."""
+    core = botocore.session.get_session()
+    data_path = core.get_config_variable("data_path")
+    core.register_component(
+        "data_loader",
+        _ServicesLoader(extra_search_paths=data_path.split(os.pathsep) if data_path else []),
+    )
+    return boto3.Session(botocore_session=core)
+
+
 _GUARDED: dict[type, type] = {}
 
 
@@ -95,7 +136,7 @@ def client(service: str) -> Any:
 def client_of(service: str) -> Any:
     """A new client (``client`` caches one per service)."""
     config = _S3_CONFIG if service == "s3" else _CONFIG
-    make: Any = boto3.client
+    make: Any = session().client
     made = make(service, region_name=_region(), config=config)
     if service == "dynamodb":
         made.__class__ = _guarded(type(made))
