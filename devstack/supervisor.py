@@ -16,6 +16,7 @@ from typing import Any
 
 from devstack import web
 from devstack.aws import AwsService, MotoStandIn, handler_environment
+from devstack.clock import MovableClock
 from devstack.databases import Databases
 from devstack.functions import FunctionHost
 from devstack.localapi import LocalApi
@@ -141,6 +142,7 @@ class Stack:
         self.api_url = f"http://{HOST}:{options.api_port}"
         self.web_url = f"http://{HOST}:{options.web_port}"
         self.mailbox = Mailbox(confirm=options.confirm, base_url=self.api_url)
+        self.clock = MovableClock()
         self.moto = MotoStandIn(self.model, options.moto_port, HOST)
         self.databases = Databases(os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL"))
         self.host = FunctionHost(self.model)
@@ -161,6 +163,8 @@ class Stack:
         self._environment()
         self.mailbox.install()
         self._stops.append(self.mailbox.uninstall)
+        self.clock.install()
+        self._stops.append(self.clock.uninstall)
 
         if self.oidc is not None:
             log.info("starting the OIDC provider (node oidc-provider) on %s", self.oidc.issuer)
@@ -181,7 +185,11 @@ class Stack:
             log.info("migrating the read model")
             web.migrate(normalize_url(str(self.databases.database_url)))
 
-        api = LocalApi(self.model, self.host, extra_apps={self.mailbox.prefix: self.mailbox})
+        api = LocalApi(
+            self.model,
+            self.host,
+            extra_apps={self.mailbox.prefix: self.mailbox, self.clock.prefix: self.clock},
+        )
         self._serve(api, self.options.api_port, "API")
 
         queues = wire_s3_notifications(self.model, clients)
@@ -277,6 +285,7 @@ class Stack:
             ("AWS stand-in (moto)", self.aws_url),
             ("API", self.api_url),
             ("Mailbox", f"{self.api_url}{self.mailbox.prefix}"),
+            ("Clock (movable)", f"{self.api_url}{self.clock.prefix}"),
             (
                 "PostgreSQL" + (" (embedded)" if self.databases.embedded_postgres else ""),
                 str(self.databases.database_url),

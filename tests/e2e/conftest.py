@@ -9,9 +9,11 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image, ImageDraw, ImageFilter
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -41,6 +43,27 @@ class Stack:
     @property
     def mailbox_url(self) -> str:
         return f"{self.api_url}/_mailbox"
+
+    @property
+    def clock_url(self) -> str:
+        return f"{self.api_url}/_clock"
+
+    def now(self) -> datetime:
+        """The instant the stack's rules read (devstack's movable clock)."""
+        return self._clock(requests.get(self.clock_url, timeout=30))
+
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move the stack's clock ``seconds`` ahead, instead of waiting for them."""
+        answer = requests.post(self.clock_url, json={"advance_seconds": seconds}, timeout=30)
+        return self._clock(answer)
+
+    def reset_clock(self) -> datetime:
+        return self._clock(requests.delete(self.clock_url, timeout=30))
+
+    @staticmethod
+    def _clock(answer: requests.Response) -> datetime:
+        answer.raise_for_status()
+        return datetime.fromisoformat(str(answer.json()["now"]).replace("Z", "+00:00"))
 
 
 @pytest.fixture(scope="session")

@@ -77,6 +77,7 @@ def test_devstack_prints_its_addresses_and_ctrl_c_stops_everything(
     assert running.address("AWS stand-in") == f"http://127.0.0.1:{ports['moto']}"
     assert running.address("API") == f"http://127.0.0.1:{ports['api']}"
     assert running.address("Mailbox") == f"http://127.0.0.1:{ports['api']}/_mailbox"
+    assert running.address("Clock") == f"http://127.0.0.1:{ports['api']}/_clock"
     servers = _servers_of(running)
     assert len(servers) >= 2, running.output  # PostgreSQL's postmaster and Redis
     listening = [ports["moto"], ports["api"]]
