@@ -1021,20 +1021,61 @@ def _buy(sale_function: Any, request: Any, buyer: str) -> str | None:
 
 
 def _stored_counts(event_id: str, type_ids: list[str]) -> dict[str, Any]:
-    """What the table says, read after the sale (limits off): the event's own counters and its
-    stock shards summed (when it has them), every ticket of every attendees index partition, and
-    the most any one buyer holds. Read from the items themselves, not through the sale's data
-    layer, so a counter the data layer forgot to sum cannot hide."""
-    from tests.support import factories
+    """What the table says, read after the sale: the event's own counters and its stock shards
+    summed (when it has them), every ticket of every attendees index partition, and the most
+    any one buyer holds. Read from the items themselves in moto's storage, not through the
+    sale's data layer, so a counter the data layer forgot to sum cannot hide; one pass over
+    the table, as ``tests.support.factories.stock_counts`` would read it through moto's HTTP
+    stand-in (which takes minutes for a 50,000-seat sale; tests/integration/test_rush_model.py
+    checks both agree)."""
+    from gatepass.dal import layout
+    from tests.support.factories import settings
 
-    counts = factories.stock_counts(event_id)
+    table = Store.backend().get_table(settings().ticketing_table)
+    event_pk = layout.event_partition(event_id)
+    summary_key = layout.stock_summary_key(event_id)
+    shard_prefix = layout.stock_shard_key(event_id, 0)["pk"][: -len("0")]
+    seats: dict[str, Any] = {}
+    own_types: dict[str, dict[str, Any]] = {}
+    shards: list[dict[str, Any]] = []
+    buyers: dict[str, int] = {}
+    by_index: dict[str, int] = defaultdict(int)
+    summary: dict[str, Any] = {}
+    for partition in table.items.values():
+        for stored in partition.values() if table.range_key_attr else [partition]:
+            pk, sk = stored.attrs["pk"].value, stored.attrs["sk"].value
+            entity = stored.attrs.get("entity")
+            gsi1pk = stored.attrs.get("gsi1pk")
+            if pk == event_pk and sk == layout.SEATS:
+                seats = python_of(stored)
+            elif pk == event_pk and sk.startswith(layout.TYPE_PREFIX):
+                item = python_of(stored)
+                own_types[str(item["ticket_type_id"])] = item
+            elif pk == summary_key["pk"] and sk == summary_key["sk"]:
+                summary = python_of(stored)
+            elif pk.startswith(shard_prefix) and sk == layout.STOCK:
+                shards.append(python_of(stored))
+            elif entity is not None and entity.value == "buyer":
+                item = python_of(stored)
+                if item.get("event_id") == event_id and int(item["tickets"]):
+                    buyers[str(item["buyer"])] = int(item["tickets"])
+            if gsi1pk is not None:
+                by_index[str(gsi1pk.value)] += 1
+    count = int(summary.get("shards", 1))
+    in_use = count if count > 1 else 0  # a one-shard event sells from its own counters
+    shards = [s for s in shards if int(str(s["pk"]).rsplit("#", 1)[1]) < in_use]
+
+    def summed(field: str, type_id: str) -> int:
+        own = int(own_types[type_id]["sold" if field == "types_sold" else "available"])
+        return own + sum(int(s[field].get(type_id, 0)) for s in shards)
+
     return {
-        "shards": max(1, len(factories.stock_shards(event_id))),
-        "seats_sold": counts["seats"]["sold"],
-        "seats_available": counts["seats"]["available"],
-        "tickets": len(counts["tickets"]),
-        "per_type": {t: counts["types"].get(t, {}).get("sold", -1) for t in type_ids},
-        "most_per_buyer": max(counts["buyers"].values(), default=0),
+        "shards": max(1, len(shards)),
+        "seats_sold": int(seats["sold"]) + sum(int(s["sold"]) for s in shards),
+        "seats_available": int(seats["available"]) + sum(int(s["available"]) for s in shards),
+        "tickets": sum(by_index[p] for p in layout.event_tickets_partitions(event_id, count)),
+        "per_type": {t: summed("types_sold", t) if t in own_types else -1 for t in type_ids},
+        "most_per_buyer": max(buyers.values(), default=0),
     }
 
 

@@ -134,6 +134,43 @@ def test_a_small_rush_sells_exactly_the_capacity_and_counts_every_other_answer()
     assert outcome["conflicts"] > 0
 
 
+@pytest.mark.parametrize("design", ["single-counter", "sharded"])
+def test_the_models_count_of_the_table_is_what_the_api_reads(
+    design: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support import factories
+
+    # Given the model reads its exactness figures straight from moto's storage
+    compared: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    direct = rush._stored_counts
+
+    def both(event_id: str, type_ids: list[str]) -> dict[str, Any]:
+        counts = factories.stock_counts(event_id)
+        through_api = {
+            "shards": max(1, len(factories.stock_shards(event_id))),
+            "seats_sold": counts["seats"]["sold"],
+            "seats_available": counts["seats"]["available"],
+            "tickets": len(counts["tickets"]),
+            "per_type": {t: counts["types"].get(t, {}).get("sold", -1) for t in type_ids},
+            "most_per_buyer": max(counts["buyers"].values(), default=0),
+        }
+        compared.append((direct(event_id, type_ids), through_api))
+        return compared[-1][0]
+
+    monkeypatch.setattr(rush, "_stored_counts", both)
+
+    # When a crowd rushes an event (180 orders a second expected: nine shards when sharded)
+    crowd = rush.Crowd(people=90, arrival_seconds=0.5)
+    outcome = rush.sale(design, 60, crowd, limits=rush.Limits(), seed=3)
+
+    # Then it counts what the API's own reads of the table count
+    ((read_directly, read_through_api),) = compared
+    assert read_directly == read_through_api
+    assert outcome["exact"]
+    assert outcome["sold"] == 60
+    assert read_directly["shards"] == (1 if design == "single-counter" else 9)
+
+
 def test_the_same_seed_gives_the_same_rush() -> None:
     crowd = rush.Crowd(people=40, arrival_seconds=0.2)
     first = rush.sale("single-counter", 20, crowd, limits=rush.Limits(), seed=9)
