@@ -65,6 +65,12 @@ class EventStore(Protocol):
         """The event with its own counters and its stock summary: no stock shard is read
         (docs/decisions/0070), so a sale and anything that needs no counts stays cheap."""
 
+    def get_for_sale(self, event_id: str) -> EventRecord | None:
+        """The event as ``get`` reads it, eventually consistent: half the read units of the
+        event's partition, whose 3,000 a second bound a rush (docs/decisions/0070). A sale's
+        transaction checks what must hold as it is; an event not seen yet is read again
+        consistently, so one created a moment ago is found."""
+
     def get_counted(self, event_id: str) -> EventRecord | None:
         """The event with its true counts: its stock shards summed into its counters."""
 
@@ -232,6 +238,9 @@ class DynamoEventStore:
 
     def get(self, event_id: str) -> EventRecord | None:
         return event_of(self._partition(event_id, consistent=True))
+
+    def get_for_sale(self, event_id: str) -> EventRecord | None:
+        return event_of(self._partition(event_id, consistent=False)) or self.get(event_id)
 
     def get_counted(self, event_id: str) -> EventRecord | None:
         return self._counted(self.get(event_id))

@@ -677,13 +677,17 @@ class DynamoOrderStore:
         empty: dict[str, set[int]],
     ) -> bool:
         """After a conflict, read the shards the plan took from: True when one has less than
-        was planned (learnt in ``known``, listed empty when it has none)."""
+        was planned (learnt in ``known``, listed empty when it has none). Best effort: a read
+        throttled beyond the SDK's retries is passed over, never the buyer's error."""
         client = self._table().meta.client
         learnt = False
         for shard, takes in planned.takes.items():
             if shard is None:
                 continue
-            item = stock.read_shard(client, self.table_name, event_id, shard)
+            try:
+                item = stock.read_shard(client, self.table_name, event_id, shard)
+            except StorageUnavailable:
+                continue  # a throttled look teaches nothing; the sale backs off as on a conflict
             values = stock.shard_values(item) if item else dict.fromkeys(takes, 0)
             known[shard] = values
             for need, amount in takes.items():

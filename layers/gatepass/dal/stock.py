@@ -265,11 +265,12 @@ def shard_values(item: Mapping[str, Any]) -> dict[str, int]:
 
 
 def read_shard(client: Any, table_name: str, event_id: str, shard: int) -> dict[str, Any] | None:
-    """One shard, read consistently: what a sale whose transaction on it conflicted looks at
-    to learn whether it still has stock (a read does not conflict with transactions)."""
-    answer = client.get_item(
-        TableName=table_name, Key=layout.stock_shard_key(event_id, shard), ConsistentRead=True
-    )
+    """One shard, eventually consistent: what a sale whose transaction on it conflicted looks
+    at to learn whether it still has stock (a read does not conflict with transactions). Half
+    the read units of a consistent read, on the partition the crowd converges on near sell-out;
+    a stale answer costs at most one more try (stock it still shows) or one buyer passing over
+    seats given back a moment ago (which ``mark_empty``'s own check keeps off the summary)."""
+    answer = client.get_item(TableName=table_name, Key=layout.stock_shard_key(event_id, shard))
     item: dict[str, Any] | None = answer.get("Item")
     return item
 
@@ -277,8 +278,8 @@ def read_shard(client: Any, table_name: str, event_id: str, shard: int) -> dict[
 def mark_empty(client: Any, table_name: str, event_id: str, shard: int, need: str) -> bool:
     """List ``shard`` as empty for ``need`` in the summary, in one transaction that checks it
     is (so the summary never lists a shard that has stock). Best effort: a refusal (stock came
-    back) or a conflict leaves the summary as it was, and the next sale that sees the shard
-    empty tries again."""
+    back), a conflict or a throttled write leaves the summary as it was, and the next sale that
+    sees the shard empty tries again; the sale that asked goes on either way."""
     names: dict[str, str] = {"#empty": empty_attribute(need)}
     if need == SEATS_NEED:
         check = "available < :one"
@@ -306,7 +307,10 @@ def mark_empty(client: Any, table_name: str, event_id: str, shard: int, need: st
             }
         },
     ]
-    return transact_once(client, items) is None
+    try:
+        return transact_once(client, items) is None
+    except clients.StorageUnavailable:
+        return False
 
 
 def shard_return(

@@ -190,7 +190,7 @@ def _place(
     tickets: TicketsDataAccess,
     keys: TicketKeys,
 ) -> CreateTicketResponse:
-    event = events.get(request.event_id)
+    event = events.get_for_sale(request.event_id)
     if event is None or not event.ticket_types:
         raise NotFound("No such event.")
     now = clock.iso(clock.now())
