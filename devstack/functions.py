@@ -1,9 +1,19 @@
 """Run the template's Lambda functions in this process, one "container" per function.
 
 Each function module is imported on first use (its cold start: module-level ``Settings`` are
-validated then), and invocations of one function are serialised the way a single Lambda
-container serialises them, because handlers keep per-request state in module globals (the
-Powertools resolver's current event, the logger's keys).
+validated then). Invocations run one at a time across the whole process, whatever the function:
+Lambda never resolves two requests in one process, and the handlers and Powertools rely on it.
+Powertools keeps the request being resolved on ``BaseRouter.current_event``, a class attribute
+shared by every function's resolver (where ``caller_id`` reads who is asking), and the logger's
+keys, the metric set and the idempotency config's Lambda context are process-wide too. With a
+lock per function only, two overlapping requests to two functions (a purchase and another
+person's cancellation) read each other's caller and body: the ticket was sold to the wrong
+person (docs/decisions/0077-local-functions-one-at-a-time.md).
+
+The lock is reentrant so that a function invoked from inside another on the same thread does not
+hang; nothing does that today, and no invocation waits for another thread's invocation (the
+pumps deliver asynchronously, the authorizer runs before the API function, not inside it), so
+one lock cannot deadlock.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +60,7 @@ class FunctionHost:
         self.model = model
         self._overrides = dict(overrides or {})
         self._handlers: dict[str, Handler] = {}
-        self._locks = {logical_id: threading.Lock() for logical_id in model.functions}
+        self.one_request_at_a_time: AbstractContextManager[Any] = threading.RLock()
         self._import_lock = threading.Lock()
 
     def module_name(self, logical_id: str) -> tuple[str, str]:
@@ -93,7 +104,7 @@ class FunctionHost:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Call the function with ``event``; its exceptions propagate like a failed invoke."""
         handler = self.handler(logical_id)
-        with self._locks.setdefault(logical_id, threading.Lock()):
+        with self.one_request_at_a_time:
             return handler(event, self.context(logical_id))
 
     def _global(self, name: str) -> Any:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -456,3 +458,90 @@ def test_a_function_that_crashes_answers_502_without_internals(aws: TemplateMode
     assert answer.status == 502
     assert "secret internals" not in answer.body.decode()
     assert answer.json()["error"]["code"] == "INTEGRATION_FAILURE"
+
+
+# ---------------------------------------------------------------------- overlapping requests
+
+
+class GateWatch:
+    """The local stack's lock between invocations, which says when a request reaches it once
+    ``after`` is set (that request then waits there, as a second request waits for a Lambda
+    environment of its own)."""
+
+    def __init__(self, lock: Any, after: threading.Event, arrived: threading.Event) -> None:
+        self.lock, self.after, self.arrived = lock, after, arrived
+
+    def __enter__(self) -> None:
+        if self.after.is_set():
+            self.arrived.set()
+        self.lock.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.__exit__(*exc)
+
+
+def test_two_overlapping_requests_to_two_functions_each_act_for_their_own_caller(
+    aws: TemplateModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Ben holds a ticket bought through the local API, and Ann's purchase reads who is
+    # asking only once Ben's cancellation has read it too, or is held back by the local stack
+    from functions.cancel_ticket import app as cancel_ticket_app
+    from functions.create_ticket import app as create_ticket_app
+    from gatepass import clients, http
+    from tests.support import factories
+
+    event = {"event_id": factories.put_event(capacity=5)["event_id"]}
+    factories.ticket_seed()
+    clients.client("s3")
+    host = FunctionHost(aws)
+    server = ServerThread(LocalApi(aws, host), "127.0.0.1", 0, "test API").start()
+    api = Client(f"http://127.0.0.1:{server.port}")
+    ann = {"Authorization": "Bearer " + session_token("ann@example.com")}
+    ben = {"Authorization": "Bearer " + session_token("ben@example.com")}
+    bought = api.request("POST", "/create-ticket", json_body=event, headers=ben)
+    assert bought.status == 201, bought.body
+    bens_ticket = bought.json()["ticket"]["ticket_id"]
+
+    ann_in_route, ben_read_or_held = threading.Event(), threading.Event()
+    host.one_request_at_a_time = GateWatch(
+        host.one_request_at_a_time, ann_in_route, ben_read_or_held
+    )
+    read_caller = http.caller_id
+
+    def ann_reads_late(app: Any) -> str:
+        ann_in_route.set()
+        assert ben_read_or_held.wait(30)
+        return read_caller(app)
+
+    def ben_reads(app: Any) -> str:
+        ben_read_or_held.set()
+        return read_caller(app)
+
+    monkeypatch.setattr(create_ticket_app, "caller_id", ann_reads_late)
+    monkeypatch.setattr(cancel_ticket_app, "caller_id", ben_reads)
+    cancel = {"ticket_id": bens_ticket}
+
+    try:
+        # When Ann buys a ticket, and Ben cancels his while Ann's request is under way
+        with ThreadPoolExecutor(max_workers=2) as browsers:
+            anns_purchase = browsers.submit(
+                api.request, "POST", "/create-ticket", json_body=event, headers=ann
+            )
+            assert ann_in_route.wait(30)
+            bens_cancel = browsers.submit(
+                api.request, "POST", "/cancel-ticket", json_body=cancel, headers=ben
+            )
+            bought_by_ann, cancelled = anns_purchase.result(), bens_cancel.result()
+    finally:
+        server.stop()
+
+    # Then Ann is answered with a ticket she holds, Ben with his cancellation, and the table
+    # holds Ann's ticket for Ann and Ben's, cancelled, for Ben
+    assert cancelled.status == 200, cancelled.body
+    assert bought_by_ann.status == 201, bought_by_ann.body
+    assert bought_by_ann.json()["ticket"]["holder"] == "ann@example.com"
+    anns_ticket = bought_by_ann.json()["ticket"]["ticket_id"]
+    counts = factories.stock_counts(event["event_id"])
+    assert counts["holders"] == {anns_ticket: "ann@example.com", bens_ticket: "ben@example.com"}
+    assert dict(counts["tickets"])[bens_ticket] == "cancelled"
+    assert counts["buyers"] == {"ann@example.com": 1}
