@@ -130,12 +130,13 @@ def resolvers_keep_their_request(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     (tests/support/environments.py)."""
     from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 
+    from tests.support.environments import hold_request
+
     touched: list[ApiGatewayResolver] = []
     resolve = ApiGatewayResolver.resolve
 
     def resolve_own(self: ApiGatewayResolver, event: Any, context: Any) -> dict[str, Any]:
-        self.current_event = self._to_proxy_event(event)
-        self.lambda_context = context
+        hold_request(self, event, context)
         touched.append(self)
         return resolve(self, event, context)
 

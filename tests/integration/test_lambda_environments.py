@@ -5,6 +5,7 @@ though Powertools keeps the request being resolved on a class attribute, one per
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,6 +20,24 @@ from tests.support.ticketing import post
 pytestmark = pytest.mark.integration
 
 
+def _ann_reads_her_caller_after_ben() -> tuple[Callable[[Any], str], threading.Event]:
+    """``http.caller_id`` as a stand-in where the request on a thread named "ann..." reads who
+    is asking only once another thread's request has read it; and the event set when Ann's
+    request reached that point."""
+    ann_in_route, ben_read = threading.Event(), threading.Event()
+    read_caller = http.caller_id
+
+    def caller_read_late(app: Any) -> str:
+        if threading.current_thread().name.startswith("ann"):
+            ann_in_route.set()
+            assert ben_read.wait(30)
+        else:
+            ben_read.set()
+        return read_caller(app)
+
+    return caller_read_late, ann_in_route
+
+
 def test_a_request_that_reads_its_caller_after_another_began_still_sells_to_its_own_caller(
     aws: Any,
     lambda_context: Any,
@@ -31,16 +50,7 @@ def test_a_request_that_reads_its_caller_after_another_began_still_sells_to_its_
     event = factories.put_event(capacity=5)
     factories.ticket_seed()
     clients.client("s3")
-    ann_in_route, ben_read = threading.Event(), threading.Event()
-    read_caller = http.caller_id
-
-    def caller_read_late(app: Any) -> str:
-        if threading.current_thread().name.startswith("ann"):
-            ann_in_route.set()
-            assert ben_read.wait(30)
-        else:
-            ben_read.set()
-        return read_caller(app)
+    caller_read_late, ann_in_route = _ann_reads_her_caller_after_ben()
 
     monkeypatch.setattr(http, "caller_id", caller_read_late)
     create_ticket = Environments("create_ticket", 2)
@@ -89,16 +99,7 @@ def test_two_functions_resolving_at_once_each_read_their_own_request(
     clients.client("s3")
     bens = post("/create-ticket", {"event_id": event["event_id"]}, user="ben@example.com")
     assert bens.status == 201, bens
-    ann_in_route, ben_read = threading.Event(), threading.Event()
-    read_caller = http.caller_id
-
-    def caller_read_late(app: Any) -> str:
-        if threading.current_thread().name.startswith("ann"):
-            ann_in_route.set()
-            assert ben_read.wait(30)
-        else:
-            ben_read.set()
-        return read_caller(app)
+    caller_read_late, ann_in_route = _ann_reads_her_caller_after_ben()
 
     for handler in (create_ticket_app, cancel_ticket_app):
         monkeypatch.setattr(handler, "caller_id", caller_read_late)
