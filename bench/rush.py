@@ -1065,16 +1065,17 @@ def _stored_counts(event_id: str, type_ids: list[str]) -> dict[str, Any]:
     in_use = count if count > 1 else 0  # a one-shard event sells from its own counters
     shards = [s for s in shards if int(str(s["pk"]).rsplit("#", 1)[1]) < in_use]
 
-    def summed(field: str, type_id: str) -> int:
-        own = int(own_types[type_id]["sold" if field == "types_sold" else "available"])
-        return own + sum(int(s[field].get(type_id, 0)) for s in shards)
+    def sold(type_id: str) -> int:
+        """The type's tickets sold from the event's own counters and from every shard."""
+        own = int(own_types[type_id]["sold"])
+        return own + sum(int(s["types_sold"].get(type_id, 0)) for s in shards)
 
     return {
         "shards": max(1, len(shards)),
         "seats_sold": int(seats["sold"]) + sum(int(s["sold"]) for s in shards),
         "seats_available": int(seats["available"]) + sum(int(s["available"]) for s in shards),
         "tickets": sum(by_index[p] for p in layout.event_tickets_partitions(event_id, count)),
-        "per_type": {t: summed("types_sold", t) if t in own_types else -1 for t in type_ids},
+        "per_type": {t: sold(t) if t in own_types else -1 for t in type_ids},
         "most_per_buyer": max(buyers.values(), default=0),
     }
 
