@@ -276,6 +276,48 @@ def test_joining_twice_keeps_the_same_place(now: Clock) -> None:
     assert status(event["event_id"], ALICE, first.body["position_token"]).body["position"] == 1
 
 
+def test_before_the_draw_a_page_is_told_to_ask_again_when_the_draw_is_due(now: Clock) -> None:
+    # Given Alice in the pool of a queue that opens in ten minutes
+    event = create_event()
+    configure(event["event_id"], opens_in(now))
+    token = join(event["event_id"], ALICE).body["position_token"]
+
+    # Then, the draw being far off, she is asked back at the longest interval
+    assert status(event["event_id"], ALICE, token).body["poll_after_seconds"] == rules.POLL_SECONDS
+
+    # And three seconds before the draw is due, in three seconds, when her place is known
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS - 3)
+    before = status(event["event_id"], ALICE, token).body
+    assert before["position"] is None
+    assert before["poll_after_seconds"] == 3
+    now.move(seconds=3)
+    assert status(event["event_id"], ALICE, token).body["position"] == 1
+
+
+def test_a_container_reads_each_drawn_chunk_once_for_everyone_in_it(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given five people drawn into one chunk of the draw
+    people = [f"person{n}@example.com" for n in range(5)]
+    event_id, tokens = drawn_queue(now, people)
+    reads: list[str] = []
+    real = type(queue_app.queue).chunk_holding
+
+    def counted(self: Any, event: str, key: str) -> Any:
+        reads.append(key)
+        return real(self, event, key)
+
+    monkeypatch.setattr(type(queue_app.queue), "chunk_holding", counted)
+    rules.reset()
+
+    # When each asks for their place
+    places = [status(event_id, p, tokens[p]).body["position"] for p in people]
+
+    # Then each has their own place, from one read of the chunk
+    assert sorted(places) == [1, 2, 3, 4, 5]
+    assert len(reads) == 1
+
+
 def test_the_draw_is_a_published_function_of_the_committed_seed(now: Clock) -> None:
     # Given five people who joined before the opening, and a committed seed
     people = [ALICE, BOB, CAROL, DAVE, ERIN]
@@ -443,13 +485,18 @@ def test_people_are_admitted_only_within_the_frontier(now: Clock) -> None:
     assert at_open["people_ahead"] == 2
     assert at_open["rate_per_minute"] == 15
     assert at_open["estimated_wait_seconds"] == 8  # 2 ahead at 15 a minute
+    # And the page is told to ask again at the longest interval, the turn being further off
+    assert at_open["poll_after_seconds"] == rules.POLL_SECONDS
 
     # When four seconds pass, one place is admitted
     now.move(seconds=4)
     head = status(event_id, first, tokens[first]).body
     tail = status(event_id, last, tokens[last]).body
 
-    # Then the head of the line has an admission token that expires in five minutes
+    # Then the next in line (one ahead, four seconds away) is told to ask again when it is due
+    assert tail["estimated_wait_seconds"] == 4
+    assert tail["poll_after_seconds"] == 4
+    # And the head of the line has an admission token that expires in five minutes
     assert head["admitted"] is True
     assert head["admitted_through"] == 1
     assert head["admission_token"]
@@ -460,6 +507,30 @@ def test_people_are_admitted_only_within_the_frontier(now: Clock) -> None:
     assert tail["admission_token"] is None
     assert buy(event_id, first, head["admission_token"]).status == 201
     assert buy(event_id, last, None).code == "admission_required"
+
+
+@pytest.mark.parametrize(
+    ("expected", "cap", "first_rate"),
+    [(5, 6000, 300), (5, 120, 120), (None, 6000, 1500)],
+    ids=["the-sized-rate", "never-above-the-cap", "a-quarter-of-the-cap-unsized"],
+)
+def test_admission_starts_at_the_rate_the_event_was_sized_for(
+    now: Clock, expected: int | None, cap: int, first_rate: int
+) -> None:
+    # Given an event sized for `expected` orders a second (or not sized) behind a queue
+    sizing = {} if expected is None else {"expected_orders_per_second": expected}
+    event = create_event(capacity=500, **sizing)
+    assert configure(event["event_id"], opens_in(now), cap=cap).status == 200
+    token = join(event["event_id"], ALICE).body["position_token"]
+
+    # When the queue opens and its pool is drawn
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    answer = status(event["event_id"], ALICE, token).body
+
+    # Then admission starts at the sized rate a minute, within the organizer's cap
+    assert answer["state"] == "open"
+    assert answer["rate_per_minute"] == first_rate
+    assert public(event["event_id"]).body["rate_per_minute"] == first_rate
 
 
 def test_an_admitted_person_buys_and_the_sale_is_recorded_for_the_controller(now: Clock) -> None:

@@ -20,6 +20,8 @@ from gatepass.logic.queue import (
     commitment,
     draw_order,
     next_rate,
+    poll_after,
+    start_rate,
 )
 from gatepass.models.queue import QueueRecord, SaleHealth
 from gatepass.queue_tokens import issue_admission, issue_position, verify_admission
@@ -66,6 +68,26 @@ def test_the_rate_never_exceeds_the_cap_nor_falls_below_one_a_minute() -> None:
         rate = next_rate(rate, 120, SaleHealth(throttles=3), waiting=True)
     assert rate == 1
     assert next_rate(500, 120, HEALTHY, waiting=False) == 120
+
+
+def test_the_first_rate_is_the_sized_rate_within_the_cap_or_a_quarter_of_the_cap() -> None:
+    assert start_rate(100_000, 1000) == 60_000
+    assert start_rate(30_000, 1000) == 30_000
+    assert start_rate(1000, None) == 250
+    assert start_rate(2, None) == 1  # never below one a minute
+
+
+@pytest.mark.parametrize(
+    ("wait", "after"),
+    [(None, 5), (0, 1), (1, 1), (3, 3), (5, 5), (600, 5), (-20, 1)],
+    ids=["unknown", "next-in-line", "one-second", "near", "at-the-longest", "far", "overdue"],
+)
+def test_a_page_is_told_to_ask_again_at_its_turn_when_near(wait: int | None, after: int) -> None:
+    assert poll_after(wait) == after
+
+
+def test_an_admitted_page_is_asked_back_at_the_longest() -> None:
+    assert poll_after(0, admitted=True) == 5
 
 
 def test_the_draw_sorts_by_the_published_hash_and_the_commitment_is_the_seeds_hash() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -238,7 +239,10 @@ class FakeQueues:
                 sign("adm", person, event_id, str(int(expires.timestamp()))) if admitted else None
             ),
             "admission_expires_at": clock.iso(expires) if admitted else None,
-            "poll_after_seconds": 5,
+            # As the API says (gatepass.logic.queue.poll_after): at the turn when it is near.
+            "poll_after_seconds": (
+                5 if admitted or ahead is None else max(1, min(5, math.ceil(ahead * 60 / rate)))
+            ),
         }
 
     def check_admission(self, person: str, event_id: str, token: str | None) -> None:

@@ -302,6 +302,8 @@ def test_the_queue_page_polls_a_json_place_without_any_token(
     assert body["state"] == "waiting"
     assert body["position"] == 1
     assert body["ahead"] == 0
+    # And, her turn being next, it is told to ask again in a second rather than five
+    assert body["poll_seconds"] == 1
     assert "token" not in answer.get_data(as_text=True)
     assert answer.headers["Cache-Control"] == "private, no-store"
 

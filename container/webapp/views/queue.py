@@ -39,8 +39,8 @@ from webapp.waitroom import ADMISSION, POSITION
 bp = Blueprint("queue", __name__)
 log = logging.getLogger(__name__)
 
-# How often the queue page's script asks for the place again, and the page without scripts
-# reloads itself.
+# How often, at the longest, the queue page's script asks for the place again (it asks sooner
+# when the API's poll_after_seconds says the turn is near), and the page without scripts reloads.
 POLL_SECONDS = 5
 MAX_RATE = 100_000
 # API refusals of a purchase that mean "not let in (any more)": back to one's place in line.
@@ -135,7 +135,15 @@ def place_of(status: dict[str, Any] | None) -> dict[str, Any]:
         "estimate": estimate_words(status.get("estimated_wait_seconds")),
         "rate_per_minute": status.get("rate_per_minute"),
         "entry_id": status.get("entry_id"),
+        "poll_seconds": _poll_seconds(status.get("poll_after_seconds")),
     }
+
+
+def _poll_seconds(asked: Any) -> int:
+    """The API's poll_after_seconds within 1..POLL_SECONDS (POLL_SECONDS when it says nothing)."""
+    if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
+        return min(asked, POLL_SECONDS)
+    return POLL_SECONDS
 
 
 def in_line(viewer: Viewer, event_id: str) -> bool:
@@ -262,14 +270,14 @@ def place(event_id: str) -> Any:
         left = seconds_left(admitted[1]) if admitted else None
     if is_api_request():
         body = {"event_id": event_id, **shown, "admission_seconds_left": left}
-        return jsonify({**body, "poll_seconds": POLL_SECONDS}), 200, PRIVATE
+        return jsonify({"poll_seconds": POLL_SECONDS, **body}), 200, PRIVATE
     page = render_template(
         "queue.html",
         event=found.event,
         queue=services().queue_of(event_id),
         place=shown,
         admission_left=left,
-        poll_seconds=POLL_SECONDS,
+        poll_seconds=shown.get("poll_seconds", POLL_SECONDS),
     )
     return page, 200, PRIVATE
 

@@ -81,6 +81,7 @@ CONTROL_SECONDS = 10
 HISTORY_POINTS = 13
 """Frontier points kept (two minutes at one a period): the achieved rate is measured on them."""
 START_FRACTION = 0.25
+"""The first rate, as a share of the cap, of a sale whose event gives no expected rate."""
 INCREASE_FRACTION = 0.10
 DECREASE_FACTOR = 0.5
 MIN_RATE = 1.0
@@ -91,13 +92,35 @@ SALE_CACHE_SECONDS = 5.0
 """How stale create-ticket's view of a queue may be (turning a queue on takes this long)."""
 STATUS_CACHE_SECONDS = 1.0
 POLL_SECONDS = 5
+"""The longest a waiting page waits between two status reads; one whose turn is nearer asks again
+when its estimate says (at least a second later)."""
+MIN_POLL_SECONDS = 1
+
+CACHED_CHUNKS = 200
+"""Draw chunks a container keeps (about 200,000 places): the draw never changes once made."""
 
 timer: Callable[[], float] = time.monotonic
-_places: dict[tuple[str, str], int] = {}
+_chunks: dict[tuple[str, str], dict[str, int]] = {}
+"""(event id, chunk's first order key) -> {entry id: place}, for the chunks read so far."""
 
 
 def reset() -> None:
-    _places.clear()
+    _chunks.clear()
+
+
+def _cached_place(event_id: str, entry_id: str) -> int | None:
+    for (chunk_event, _), places in _chunks.items():
+        if chunk_event == event_id and entry_id in places:
+            return places[entry_id]
+    return None
+
+
+def _remember_chunk(event_id: str, chunk: DrawChunk) -> None:
+    if len(_chunks) >= CACHED_CHUNKS:
+        _chunks.clear()
+    _chunks[(event_id, chunk.first_key)] = {
+        entry: chunk.offset + n + 1 for n, entry in enumerate(chunk.entries)
+    }
 
 
 # ---------------------------------------------------------------------------- published functions
@@ -219,7 +242,16 @@ def state_of(record: QueueRecord, now: int) -> QueueState:
     return "open"
 
 
-def _draw(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
+def start_rate(cap: int, expected_orders_per_second: int | None) -> float:
+    """The first admission rate, a minute's worth: what the event's stock was sized for (its
+    organizer's expected orders a second, decision 0070), or a quarter of the cap when the event
+    gives none; never above the cap. The controller takes it from there."""
+    if expected_orders_per_second:
+        return max(MIN_RATE, min(float(cap), expected_orders_per_second * 60.0))
+    return max(MIN_RATE, cap * START_FRACTION)
+
+
+def _draw(record: QueueRecord, now: int, *, events: EventStore, queue: QueueStore) -> QueueRecord:
     if not queue.take_draw_lease(record.event_id, now=now, until=now + DRAW_LEASE_SECONDS):
         return queue.get(record.event_id, max_age=0) or record
     order = draw_order(record.seed, queue.pool_entries(record.event_id, record.shards))
@@ -228,7 +260,9 @@ def _draw(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
         for start in range(0, len(order), CHUNK_SIZE)
     ]
     queue.write_draw(record.event_id, chunks)
-    rate = max(MIN_RATE, record.max_admissions_per_minute * START_FRACTION)
+    event = events.get(record.event_id)
+    expected = event.stock.expected_orders_per_second if event is not None else None
+    rate = start_rate(record.max_admissions_per_minute, expected)
     queue.finish_draw(
         record.event_id,
         drawn_at=clock.iso(datetime.fromtimestamp(now, UTC)),
@@ -241,13 +275,15 @@ def _draw(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
     return queue.get(record.event_id, max_age=0) or record
 
 
-def _advance(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
+def _advance(
+    record: QueueRecord, now: int, *, events: EventStore, queue: QueueStore
+) -> QueueRecord:
     """Make the draw when it is due, and the controller's step when one is due."""
     if not record.enabled:
         return record
     if record.drawn_at is None:
         if now >= _opens(record) + DRAW_GRACE_SECONDS:
-            return _draw(record, now, queue=queue)
+            return _draw(record, now, events=events, queue=queue)
         return record
     if now - record.controlled_at >= CONTROL_SECONDS:
         return _control(record, now, queue=queue)
@@ -356,7 +392,7 @@ def join_queue(
     record = _queue_of(request.event_id, events=events, queue=queue)
     if not record.enabled:
         raise QueueNotEnabled("This event's waiting room is off: buy directly.")
-    record = _advance(record, now, queue=queue)
+    record = _advance(record, now, events=events, queue=queue)
     entry = queue.find_entry(record.event_id, person)
     if entry is None:
         shard = random.randrange(record.shards)  # noqa: S311 (spreads load, decides no order)
@@ -412,7 +448,9 @@ def queue_status(
     if not ids.is_id(normalized):
         raise NotFound("No such event.")
     claims = verify_position(queue_keys, token, person=person, event_id=normalized, now=now)
-    record = _advance(_queue_of(normalized, events=events, queue=queue), now, queue=queue)
+    record = _advance(
+        _queue_of(normalized, events=events, queue=queue), now, events=events, queue=queue
+    )
     return _status(record, claims, now, queue=queue, queue_keys=queue_keys)
 
 
@@ -421,18 +459,18 @@ def _place(record: QueueRecord, claims: PositionClaims, *, queue: QueueStore) ->
         return None
     if claims.phase == "arrival":
         return arrival_place(record.pool_size, record.shards, claims.shard, claims.sequence)
-    cached = _places.get((record.event_id, claims.entry_id))
+    # A drawn chunk holds a thousand places: read once per container, it answers every one of
+    # them (at the draw, the whole pool asks within seconds; one read each would throttle the
+    # draw's partition, as the rush model showed).
+    cached = _cached_place(record.event_id, claims.entry_id)
     if cached is not None:
         return cached
     chunk = queue.chunk_holding(record.event_id, order_key(record.seed, claims.entry_id))
     if chunk is None or claims.entry_id not in chunk.entries:
         logger.warning("pool entry missing from the draw", extra={"event_id": record.event_id})
         return None
-    place = chunk.offset + chunk.entries.index(claims.entry_id) + 1
-    if len(_places) > 100_000:
-        _places.clear()
-    _places[(record.event_id, claims.entry_id)] = place
-    return place
+    _remember_chunk(record.event_id, chunk)
+    return chunk.offset + chunk.entries.index(claims.entry_id) + 1
 
 
 def _status(
@@ -473,8 +511,26 @@ def _status(
         admitted=admitted,
         admission_token=token,
         admission_expires_at=expires,
-        poll_after_seconds=POLL_SECONDS,
+        poll_after_seconds=poll_after(
+            _until_draw(record, now) if record.drawn_at is None else wait, admitted=admitted
+        ),
     )
+
+
+def _until_draw(record: QueueRecord, now: int) -> int | None:
+    """Seconds until the draw is due (places are known from then); None with the queue off."""
+    if not record.enabled:
+        return None
+    return _opens(record) + DRAW_GRACE_SECONDS - now
+
+
+def poll_after(wait: int | None, *, admitted: bool = False) -> int:
+    """When to ask again: at the estimated turn (or, before the draw, when it is due) when it is
+    near, never sooner than a second, else every POLL_SECONDS; an admitted person, whose token is
+    theirs, at the longest too."""
+    if admitted or wait is None:
+        return POLL_SECONDS
+    return max(MIN_POLL_SECONDS, min(POLL_SECONDS, wait))
 
 
 # ---------------------------------------------------------------------------- the public draw
@@ -497,7 +553,7 @@ def public_queue(
     if record is None:
         raise NotFound("This event has no waiting room.")
     now = clock.epoch()
-    record = _advance(record, now, queue=queue)
+    record = _advance(record, now, events=events, queue=queue)
     drawn = record.drawn_at is not None
     chunk, next_cursor = queue.draw_page(normalized, cursor) if drawn else (None, None)
     tallies = queue.tallies(normalized, record.shards, max_age=STATUS_CACHE_SECONDS)

@@ -35,6 +35,9 @@
       put("queue-position", place.position, "—");
       put("queue-ahead", place.ahead, "—");
       put("queue-estimate", place.estimate, "not known yet");
+      // The API says when to ask again: sooner when the turn is near, never more often than 1 s.
+      var asked = parseInt(place.poll_seconds, 10);
+      if (asked > 0) { every = Math.min(asked, 5) * 1000; }
     }).catch(function () { /* the next poll tries again */ }).then(function () {
       setTimeout(poll, every);
     });
