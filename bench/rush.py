@@ -76,6 +76,7 @@ class VirtualTime:
         self._queue: list[tuple[float, int, Any]] = []
         self._order = itertools.count()
         self._hub = greenlet.getcurrent()
+        self.epoch = 0
 
     def at(self, when: float, fn: Callable[[], None]) -> None:
         runner = self._greenlet.greenlet(fn, parent=self._hub)
@@ -235,6 +236,8 @@ class Store:
                 found = self.query(params)
             elif operation == "TransactWriteItems":
                 found = self.transact(operation, params)
+            elif operation in ("PutItem", "UpdateItem"):
+                found = self.write(operation, params)
         return found if found is not None else original(client, operation, params)
 
     # ------------------------------------------------------------------ reads
@@ -351,6 +354,68 @@ class Store:
         return list(built[1].get(value, ()))
 
     # ------------------------------------------------------------------ writes
+
+    def write(self, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """A plain PutItem or UpdateItem in ``bench.rushstore``'s grammar on moto's storage
+        engine (a refused condition raised as botocore raises it); None for moto to do."""
+        from bench import rushstore
+
+        allowed = {
+            "TableName",
+            "ConditionExpression",
+            "ExpressionAttributeNames",
+            "ExpressionAttributeValues",
+            "ReturnValues",
+            "Item" if operation == "PutItem" else "Key",
+        }
+        if operation == "UpdateItem":
+            allowed.add("UpdateExpression")
+        returns = params.get("ReturnValues", "NONE")
+        if set(params) - allowed or returns not in ("NONE", "UPDATED_NEW", "ALL_NEW"):
+            return None
+        if operation == "PutItem" and returns != "NONE":
+            return None
+        backend = self.backend()
+        table = backend.get_table(params["TableName"])
+        names = params.get("ExpressionAttributeNames")
+        values = params.get("ExpressionAttributeValues")
+        typed_values = _typed(values) if values else values
+        if operation == "PutItem":
+            item = _typed(params["Item"])
+            key = {table.hash_key_attr: item[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = item[table.range_key_attr]
+        else:
+            key = _typed(params["Key"])
+        current = backend.get_item(params["TableName"], key)
+        condition = params.get("ConditionExpression")
+        try:
+            holds = condition is None or rushstore.holds(
+                rushstore.parse_condition(condition), current, names, typed_values
+            )
+            if operation == "UpdateItem":
+                # Parsed before anything is written: what the grammar lacks goes to moto whole.
+                updated = rushstore.parse_update(params["UpdateExpression"])
+        except rushstore.Unsupported:
+            return None
+        if not holds:
+            raise _error(
+                operation, "ConditionalCheckFailedException", "The conditional request failed"
+            )
+        if operation == "PutItem":
+            _put(backend, table, item)
+            return {}
+        op = {"UpdateExpression": params["UpdateExpression"]}
+        if not _update(backend, table, key, names, typed_values, op):
+            return None
+        if returns == "NONE":
+            return {}
+        stored = backend.get_item(params["TableName"], key)
+        attributes = python_of(stored)
+        if returns == "UPDATED_NEW":
+            written = {rushstore.top_name(path, names) for _, path, _ in updated}
+            attributes = {k: v for k, v in attributes.items() if k in written}
+        return {"Attributes": attributes}
 
     def transact(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """The transaction on moto's storage engine; its refusal as botocore would raise it."""
@@ -646,7 +711,7 @@ class DynamoLimits:
                 raise _error(operation, "TransactionConflictException", "in a transaction")
             demands = self._write_demands([touch], 1)
             if self._take(table, demands, self.limits.partition_write_units):
-                answer = original(client, operation, params)
+                answer = self.store.answer(original, client, operation, params)
                 self.clock.sleep(self.limits.write_seconds)
                 return answer
             self.meter.throttled[operation] += 1
@@ -724,9 +789,18 @@ class Outcome:
     first_arrival: float = math.inf
     last_sale: float = 0.0
     answer_seconds: list[float] = field(default_factory=list)
+    # Behind the waiting room: the first admission (the sale starts there), who was let in, how
+    # many status reads the crowd made, and the rate the controller set at each of its steps.
+    first_admission: float = math.inf
+    admitted: int = 0
+    polls: int = 0
+    polls_by_second: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    joins_by_second: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    rates: list[tuple[float, float]] = field(default_factory=list)
 
     def report(self) -> dict[str, Any]:
-        selling = max(self.last_sale - self.first_arrival, 1e-9)
+        start = self.first_admission if self.design == QUEUED else self.first_arrival
+        selling = max(self.last_sale - start, 1e-9)
         latencies = sorted(self.answer_seconds)
         p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else 0.0
         p50 = latencies[len(latencies) // 2] if latencies else 0.0
@@ -743,10 +817,29 @@ class Outcome:
             "sales_per_second": round(self.sold / selling, 1),
             "p50_answer_seconds": round(p50, 4),
             "p99_answer_seconds": round(p99, 4),
+            **(
+                {
+                    "queue_opens_seconds": QUEUE_OPENS_AT,
+                    "first_admission_seconds": round(self.first_admission, 3),
+                    "sold_out_after_opening_seconds": round(self.last_sale - QUEUE_OPENS_AT, 3),
+                    "admitted": self.admitted,
+                    "status_reads": self.polls,
+                    "peak_status_reads_per_second": max(self.polls_by_second.values(), default=0),
+                    "peak_joins_per_second": max(self.joins_by_second.values(), default=0),
+                    "rates_per_second": [(round(t, 1), round(r, 1)) for t, r in self.rates],
+                }
+                if self.design == QUEUED
+                else {}
+            ),
         }
 
 
 SOLD_OUT = frozenset({"sold_out", "ticket_type_sold_out", "buyer_limit_reached"})
+QUEUED = "queued"
+"""The sharded design behind the waiting room (ADRs 0070, 0072): the queue opens QUEUE_OPENS_AT
+seconds into the crowd's arrivals, so people join both before the opening (the drawn pool) and
+after it (in arrival order), and buy with the admission token their status read gives them."""
+QUEUE_OPENS_AT = 5.0
 MAX_PER_BUYER = 4  # the event's per-buyer limit; the exactness check holds every buyer to it
 QUOTAS = (("Standing", 0.7), ("Seated", 0.3))
 
@@ -876,12 +969,22 @@ def _update(
 
 @contextmanager
 def rush_world(limits: Limits, seed: int) -> Iterator[tuple[VirtualTime, DynamoLimits]]:
+    import time as wall
+    from datetime import UTC, datetime
+
     from bench.contention import moto_in_process
     from gatepass import qr
     from gatepass.dal import transactions
 
     clock = VirtualTime()
     layer = DynamoLimits(clock, limits, random.Random(seed))
+    # Virtual second 0 on the wall clock: the next whole minute, so the opening and the
+    # controller's 10 s windows fall on the same virtual seconds in every run.
+    clock.epoch = (int(wall.time()) // 60 + 1) * 60
+
+    def virtual_now() -> datetime:
+        return datetime.fromtimestamp(clock.epoch + clock.now, UTC)
+
     png = base64.b64decode(
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
     )
@@ -903,7 +1006,18 @@ def rush_world(limits: Limits, seed: int) -> Iterator[tuple[VirtualTime, DynamoL
         # The data layer's back-off jitter, seeded: the same seed gives the same rush.
         patch.object(transactions, "random", random.Random(seed + 1)),
         patch.dict(_ACTIVE_STORE, {"store": layer.store}),
+        # The waiting room's clock (its opening, draw, frontier and controller windows) and the
+        # sale's latency timer run on virtual time too.
+        # (Named, not imported here: gatepass.logic.queue makes its metrics on import, which must
+        # come after moto_in_process has set the functions' environment.)
+        patch("gatepass.clock.now", virtual_now),
+        patch("gatepass.logic.queue.timer", lambda: clock.now),
     ):
+        from gatepass.dal import queue as queue_store
+        from gatepass.logic import queue as queue_rules
+
+        queue_rules.reset()
+        queue_store.reset()
         for table in layer.store.backend().tables.values():
             # Nothing in a rush reads the stream, and moto copies every changed item into it.
             table.stream_shard = None
@@ -932,6 +1046,11 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
         factories.ticket_seed()
         type_ids = [t["ticket_type_id"] for t in event["ticket_types"]]
         outcome = Outcome(design=design, capacity=capacity, people=crowd.people)
+        finished = [0]  # people who have had their last answer
+        waiting_room = None
+        if design == QUEUED:
+            waiting_room = WaitingRoom(event["event_id"], rate, clock, outcome)
+            waiting_room.open()
 
         def person(number: int, arrives: float) -> Callable[[], None]:
             wanted = 2 if rng.random() < crowd.two_tickets_share else 1
@@ -946,10 +1065,22 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
             buyer = f"person{number:06d}@example.com"
 
             def attempt() -> None:
+                try:
+                    buy()
+                finally:
+                    finished[0] += 1
+
+            def buy() -> None:
                 outcome.first_arrival = min(outcome.first_arrival, clock.now)
+                admission = admitted_at = None
+                if waiting_room is not None:
+                    admitted = waiting_room.wait_for_turn(buyer, crowd, rng)
+                    if admitted is None:
+                        return
+                    admission, admitted_at = admitted
                 for tries in range(crowd.retries + 1):
-                    started = clock.now
-                    code = _buy(sale_function, request, buyer)
+                    started = clock.now if admitted_at is None else admitted_at
+                    code = _buy(sale_function, request, buyer, admission)
                     if code is None:
                         outcome.sold += wanted
                         outcome.orders += 1
@@ -969,9 +1100,12 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
         for number in range(crowd.people):
             arrives = rng.uniform(0.0, crowd.arrival_seconds)
             clock.at(arrives, person(number, arrives))
+        if waiting_room is not None:
+            clock.at(0.0, waiting_room.watch(lambda: finished[0] >= crowd.people))
         clock.run()
         layer.off = True
         stored = _stored_counts(event["event_id"], type_ids)
+        health = waiting_room.health(clock.now) if waiting_room is not None else None
     report = outcome.report()
     report.update(
         {
@@ -992,15 +1126,189 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
             "virtual_seconds": round(clock.now, 3),
         }
     )
+    if health is not None:
+        report["sale_health"] = health
     return report
 
 
-def _buy(sale_function: Any, request: Any, buyer: str) -> str | None:
-    """One order through create-ticket's logic and data layer, as its handler wires them:
-    None for a sale, else the error code the API would answer."""
+class WaitingRoom:
+    """The waiting room as a person in the crowd uses it, through the queue function's own
+    logic and data layer (``functions/queue``): configured by the organizer before the crowd
+    comes, joined on arrival, read again when its answer says (``poll_after_seconds``) until
+    the person is let in. Its errors count as the sale's: a person who gets one tries again
+    after a while, as with a purchase."""
+
+    def __init__(self, event_id: str, rate: int | None, clock: VirtualTime, outcome: Outcome):
+        from gatepass.models.queue import MAX_CAP
+
+        self.event_id = event_id
+        self.clock = clock
+        self.outcome = outcome
+        # The organizer's cap: twice the rate they sized the event for, within what the form
+        # takes; the controller starts at the sized rate (logic.queue.start_rate).
+        self.cap = min(MAX_CAP, 2 * 60 * (rate or 1))
+
+    def open(self) -> None:
+        """The organizer's configure-queue call, made at virtual second 0."""
+        from datetime import UTC, datetime
+
+        from functions.queue import app as queue_function
+        from gatepass import clock
+        from gatepass.logic import queue as rules
+        from gatepass.models.queue import ConfigureQueueRequest
+        from tests.support.ticketing import ORGANIZER
+
+        opens = datetime.fromtimestamp(self.clock.epoch + QUEUE_OPENS_AT, UTC)
+        rules.configure_queue(
+            ConfigureQueueRequest(
+                event_id=self.event_id,
+                opens_at=clock.iso(opens),
+                max_admissions_per_minute=self.cap,
+                enabled=True,
+            ),
+            ORGANIZER,
+            events=queue_function.events,
+            queue=queue_function.queue,
+        )
+
+    def _call(self, ask: Callable[[], Any]) -> tuple[Any, str | None]:
+        from gatepass.dal.storage import StorageUnavailable
+        from gatepass.errors import GatepassError
+
+        try:
+            return ask(), None
+        except GatepassError as refused:
+            return None, f"queue:{refused.code}"
+        except StorageUnavailable:
+            return None, "queue:service_unavailable"
+        except Exception as failed:  # what the API would answer as a 500
+            return None, f"queue:internal_error:{type(failed).__name__}"
+
+    def wait_for_turn(
+        self, person: str, crowd: Crowd, rng: random.Random
+    ) -> tuple[str, float] | None:
+        """Join, then read the status when told until let in: the admission token and the
+        moment it was given, or None for a person who gave up after ``crowd.retries`` errors."""
+        from functions.queue import app as queue_function
+        from gatepass.logic import queue as rules
+        from gatepass.models.queue import JoinQueueRequest
+
+        events, queue = queue_function.events, queue_function.queue
+        keys = queue_function.queue_keys
+        errors = 0
+        position = status = None
+        while status is None or not status.admitted:
+            if position is None:
+                self.outcome.joins_by_second[int(self.clock.now)] += 1
+                joined, code = self._call(
+                    lambda: rules.join_queue(
+                        JoinQueueRequest(event_id=self.event_id),
+                        person,
+                        events=events,
+                        queue=queue,
+                        queue_keys=keys,
+                    )
+                )
+                if joined is not None:
+                    position, status = joined.position_token, joined.status
+                    continue
+            else:
+                self.clock.sleep(status.poll_after_seconds if status else 1)
+                self.outcome.polls += 1
+                self.outcome.polls_by_second[int(self.clock.now)] += 1
+                read, code = self._call(
+                    functools.partial(
+                        rules.queue_status,
+                        self.event_id,
+                        person,
+                        position,
+                        events=events,
+                        queue=queue,
+                        queue_keys=keys,
+                    )
+                )
+                if read is not None:
+                    status = read
+                    continue
+            self.outcome.errors += 1
+            self.outcome.error_codes[str(code)] += 1
+            errors += 1
+            if errors > crowd.retries:
+                return None
+            self.clock.sleep(rng.uniform(*crowd.retry_after))
+        self.outcome.admitted += 1
+        self.outcome.first_admission = min(self.outcome.first_admission, self.clock.now)
+        return str(status.admission_token), self.clock.now
+
+    def health(self, until: float) -> list[dict[str, Any]]:
+        """What the sale recorded for the controller, per 10 s window that has any (read from
+        moto's storage after the sale): answers by outcome and the mean latency."""
+        from functions.queue import app as queue_function
+        from gatepass.dal.layout import queue_health_key
+        from gatepass.logic.queue import CONTROL_SECONDS, HEALTH_SHARDS
+
+        table = queue_function.queue.table_name
+        windows = []
+        first = self.clock.epoch // CONTROL_SECONDS
+        last = int(self.clock.epoch + until) // CONTROL_SECONDS
+        for window in range(first, last + 1):
+            totals: dict[str, int] = defaultdict(int)
+            for shard in range(HEALTH_SHARDS):
+                key = _typed(queue_health_key(self.event_id, shard, window))
+                stored = Store.backend().get_item(table, key)
+                for name, value in (python_of(stored) if stored is not None else {}).items():
+                    if name in ("sales", "conflicts", "throttles", "slow", "latency_ms"):
+                        totals[name] += int(value)
+            answers = totals["sales"] + totals["conflicts"] + totals["throttles"]
+            if answers:
+                windows.append(
+                    {
+                        "from_seconds": window * CONTROL_SECONDS - self.clock.epoch,
+                        **{k: totals[k] for k in ("sales", "conflicts", "throttles", "slow")},
+                        "mean_latency_ms": round(totals["latency_ms"] / answers),
+                    }
+                )
+        return windows
+
+    def watch(self, done: Callable[[], bool]) -> Callable[[], None]:
+        """A greenlet that notes the admission rate the controller set, read once a virtual
+        second from the stored queue record (outside the limits: nobody's call), until
+        ``done``."""
+        from functions.queue import app as queue_function
+        from gatepass.dal.layout import queue_key
+
+        def watcher() -> None:
+            table = queue_function.queue.table_name
+            while not done():
+                stored = Store.backend().get_item(table, _typed(queue_key(self.event_id)))
+                record = python_of(stored) if stored is not None else {}
+                if record.get("drawn_at"):
+                    rate = min(
+                        float(record["rate_per_minute"]),
+                        float(record["max_admissions_per_minute"]),
+                    )
+                    rates = self.outcome.rates
+                    if not rates or rates[-1][1] != rate / 60:
+                        rates.append((self.clock.now, rate / 60))
+                self.clock.sleep(1.0)
+
+        return watcher
+
+
+def _buy(sale_function: Any, request: Any, buyer: str, admission: str | None = None) -> str | None:
+    """One order through create-ticket's logic and data layer, as its handler wires them (with
+    its waiting room's check when the buyer comes through one): None for a sale, else the error
+    code the API would answer."""
     from gatepass.dal.storage import StorageUnavailable
     from gatepass.errors import GatepassError
 
+    queued: dict[str, Any] = {}
+    if admission is not None:
+        queued = {
+            "queue": sale_function.queue,
+            "queue_keys": sale_function.queue_keys,
+            "admission_token": admission,
+        }
     try:
         sale_function.take_ticket(
             request,
@@ -1010,6 +1318,7 @@ def _buy(sale_function: Any, request: Any, buyer: str) -> str | None:
             orders=sale_function.orders,
             tickets=sale_function.tickets,
             keys=sale_function.keys,
+            **queued,
         )
     except GatepassError as refused:
         return refused.code
@@ -1103,7 +1412,7 @@ def designs() -> tuple[str, ...]:
     from tests.support.ticketing import create_event
 
     if "expected_orders_per_second" in inspect.signature(create_event).parameters:
-        return ("single-counter", "sharded")
+        return ("single-counter", "sharded", QUEUED)
     return ("single-counter",)
 
 
@@ -1130,6 +1439,9 @@ def run(quick: bool, plan: Any = None, workers: int = 2) -> dict[str, Any]:
             (c, crowds) for c, crowds in chosen if c in {int(x) for x in seats.split(",")}
         )
     kinds = designs()
+    only = os.environ.get("RUSH_DESIGNS")  # e.g. RUSH_DESIGNS=queued: only those designs
+    if only:
+        kinds = tuple(k for k in kinds if k in set(only.split(",")))
     jobs = [
         (design, capacity, people)
         for capacity, crowds in chosen

@@ -181,6 +181,11 @@ def _resolve(part: str, names: dict[str, str] | None) -> str:
     return part
 
 
+def top_name(path: _Path, names: dict[str, str] | None) -> str:
+    """The top-level attribute a path starts at (``#n.x`` with ``#n`` = ``sold``: ``sold``)."""
+    return _resolve(path.parts[0], names)
+
+
 def _at(attrs: Any, path: _Path, names: dict[str, str] | None) -> Any:
     """The value at ``path`` of an item's attributes (a ``DynamoType``), or None."""
     from moto.dynamodb.models.dynamo_type import DynamoType

@@ -134,7 +134,7 @@ def test_a_small_rush_sells_exactly_the_capacity_and_counts_every_other_answer()
     assert outcome["conflicts"] > 0
 
 
-@pytest.mark.parametrize("design", ["single-counter", "sharded"])
+@pytest.mark.parametrize("design", ["single-counter", "sharded", rush.QUEUED])
 def test_the_models_count_of_the_table_is_what_the_api_reads(
     design: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,6 +169,34 @@ def test_the_models_count_of_the_table_is_what_the_api_reads(
     assert outcome["exact"]
     assert outcome["sold"] == 60
     assert read_directly["shards"] == (1 if design == "single-counter" else 9)
+
+
+def test_behind_the_waiting_room_nobody_buys_before_the_draw_and_the_sale_is_exact() -> None:
+    from gatepass.logic.queue import DRAW_GRACE_SECONDS
+
+    # When 300 people rush 100 seats sized for 30 orders a second, behind the waiting room
+    crowd = rush.Crowd(people=300)
+    outcome = rush.sale(rush.QUEUED, 100, crowd, limits=rush.Limits(), seed=4)
+
+    # Then the sale is exact and everybody was let in and answered, with no error
+    assert outcome["exact"]
+    assert outcome["sold"] == 100
+    assert outcome["errors"] == 0
+    assert outcome["admitted"] == 300
+    assert outcome["orders"] + outcome["sold_out_answers"] == 300
+    # and nobody was let in before the draw, made the grace after the opening
+    drawn_at = outcome["queue_opens_seconds"] + DRAW_GRACE_SECONDS
+    assert drawn_at <= outcome["first_admission_seconds"] < drawn_at + 2
+    # and admission began at the rate the event was sized for (30 a second)
+    assert rush.expected_rate(rush.QUEUED, crowd) == 30
+    assert outcome["rates_per_second"][0][1] == 30
+    # and the sale recorded its health for the controller, every answer a healthy one
+    health = outcome["sale_health"]
+    assert sum(w["sales"] for w in health) == 300
+    assert sum(w["conflicts"] + w["throttles"] for w in health) == 0
+    # and the people polled, never faster than the status answer asked
+    assert outcome["status_reads"] >= 300
+    assert outcome["peak_joins_per_second"] >= 1
 
 
 def test_the_same_seed_gives_the_same_rush() -> None:
@@ -358,3 +386,90 @@ def test_the_models_reads_answer_what_moto_answers(
         theirs_item = table.get_item(Key=key)
     theirs_item.pop("ResponseMetadata", None)
     assert ours_item == theirs_item
+
+
+def test_the_models_plain_writes_answer_and_store_what_moto_does(
+    world: tuple[rush.VirtualTime, rush.DynamoLimits, Any],
+) -> None:
+    from unittest.mock import patch
+
+    _clock, layer, table = world
+    layer.off = True
+    # The waiting room's plain writes: a counter taken with its new value, an entry put once,
+    # a health counter added to, a refused condition, and what the grammar leaves to moto
+    writes: list[dict[str, Any]] = [
+        {
+            "Key": {"sk": "N#1"},
+            "UpdateExpression": "ADD n :one SET entity = :entity",
+            "ExpressionAttributeValues": {":one": 1, ":entity": "queue_counter"},
+            "ReturnValues": "UPDATED_NEW",
+        },
+        {
+            "Key": {"sk": "N#1"},
+            "UpdateExpression": "ADD n :one SET entity = :entity",
+            "ExpressionAttributeValues": {":one": 1, ":entity": "queue_counter"},
+            "ReturnValues": "ALL_NEW",
+        },
+        {
+            "Key": {"sk": "H#1"},
+            "UpdateExpression": "ADD sales :one, latency_ms :ms, slow :slow",
+            "ExpressionAttributeValues": {":one": 1, ":ms": 42, ":slow": 0},
+        },
+        {
+            "Item": {"sk": "E#1", "entry_id": "e1", "tags": {"a"}, "n": 3},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+        {
+            "Item": {"sk": "E#1", "entry_id": "e2"},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+        {
+            "Key": {"sk": "N#1"},
+            "UpdateExpression": "SET #v = :v",
+            "ConditionExpression": "n >= :big",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": 1, ":big": 10},
+        },
+        {
+            "Key": {"sk": "N#1"},
+            "UpdateExpression": "REMOVE entity",
+            "ReturnValues": "ALL_NEW",
+        },
+    ]
+
+    def apply(pk: str, write: dict[str, Any]) -> Any:
+        args = {k: v for k, v in write.items() if k not in ("Key", "Item")}
+        try:
+            if "Item" in write:
+                answer = table.put_item(Item={"pk": pk, **write["Item"]}, **args)
+            else:
+                answer = table.update_item(Key={"pk": pk, **write["Key"]}, **args)
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+        answer.pop("ResponseMetadata", None)
+        answer.pop("ConsumedCapacity", None)  # moto's own addition
+        attributes = answer.get("Attributes", {})
+        attributes.pop("pk", None)  # each side's own partition
+        if write.get("ReturnValues") == "UPDATED_NEW":
+            # moto adds the key, which DynamoDB's UPDATED_NEW leaves out (it was not updated)
+            attributes.pop("sk", None)
+        return answer
+
+    for write in writes:
+        # When the model and moto (through botocore) make the same write to their own partition
+        ours = apply("OURS", write)
+        with patch.object(rush, "_documents", lambda client: False):
+            theirs = apply("THEIRS", write)
+        # Then they answer alike
+        assert ours == theirs, write
+
+    # And store the same items
+    def stored(pk: str) -> list[dict[str, Any]]:
+        with patch.object(rush, "_documents", lambda client: False):
+            items = table.query(KeyConditionExpression=Key("pk").eq(pk))["Items"]
+        return [{k: v for k, v in item.items() if k != "pk"} for item in items]
+
+    from boto3.dynamodb.conditions import Key
+
+    assert stored("OURS") == stored("THEIRS")
+    assert len(stored("OURS")) == 3
