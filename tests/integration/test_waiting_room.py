@@ -728,6 +728,58 @@ def test_the_controller_lowers_the_rate_on_trouble_and_raises_it_when_healthy(
     assert _step(event_id, now, token) == 135
 
 
+def test_requests_holding_the_same_record_try_the_controller_step_once(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a drawn queue with a line, whose control step is due, and the record as concurrent
+    # requests of one process would each hold it from the cache
+    event_id, tokens = drawn_queue(now, [ALICE, BOB, CAROL], cap=600)
+    for i in range(10):
+        join(event_id, f"late{i}@example.com")
+    _health(event_id, now, sales=20)
+    now.move(seconds=rules.CONTROL_SECONDS)
+    held = queue_app.queue.get(event_id, max_age=0)
+    assert held is not None
+    steps: list[float] = []
+    real = type(queue_app.queue).control
+
+    def counted(self: Any, record: Any, **changes: Any) -> bool:
+        steps.append(changes["rate"])
+        return bool(real(self, record, **changes))
+
+    monkeypatch.setattr(type(queue_app.queue), "control", counted)
+
+    # When one request steps the controller and others, holding the same record, ask too
+    assert status(event_id, ALICE, tokens[ALICE]).status == 200
+    epoch = clock.epoch()
+    for _ in range(5):
+        rules._advance(held, epoch, events=queue_app.events, queue=queue_app.queue)
+
+    # Then the step was tried once, and everybody sees the new rate
+    assert steps == [210]
+    assert {status(event_id, p, t).body["rate_per_minute"] for p, t in tokens.items()} == {210}
+
+
+def test_a_controller_step_aws_cannot_store_does_not_fail_the_status(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a drawn queue whose control step is due, and AWS refusing the step's write
+    event_id, tokens = drawn_queue(now, [ALICE, BOB], cap=600)
+    now.move(seconds=rules.CONTROL_SECONDS)
+
+    def busy(self: Any, record: Any, **changes: Any) -> bool:
+        raise StorageUnavailable("throttled", throttled=True)
+
+    monkeypatch.setattr(type(queue_app.queue), "control", busy)
+
+    # When Alice asks for her status
+    answer = status(event_id, ALICE, tokens[ALICE])
+
+    # Then she gets it, at the rate as it was, and the step is tried again later
+    assert answer.status == 200, answer
+    assert answer.body["rate_per_minute"] == 150
+
+
 def test_the_rate_never_exceeds_the_organizers_cap(now: Clock) -> None:
     # Given a queue capped at 20 a minute, healthy throughout, with a line admission cannot
     # reach while the rate climbs: starting at a quarter of the cap and adding a tenth each

@@ -54,6 +54,21 @@ def test_health_with_people_waiting_adds_a_tenth_of_the_cap() -> None:
     assert next_rate(400, 1000, HEALTHY, waiting=True) == 500
 
 
+@pytest.mark.parametrize(
+    "warm",
+    [
+        SaleHealth(sales=99, conflicts=1, latency_ms_total=100 * 50),
+        SaleHealth(sales=100, slow=5, latency_ms_total=100 * 300),
+        SaleHealth(sales=100, latency_ms_total=100 * 400),
+    ],
+    ids=["a-conflict-give-up", "five-percent-slow", "mean-400-ms"],
+)
+def test_a_sale_near_its_limit_holds_the_rate_instead_of_probing_for_more(
+    warm: SaleHealth,
+) -> None:
+    assert next_rate(400, 1000, warm, waiting=True) == 400
+
+
 def test_health_with_nobody_waiting_keeps_the_rate() -> None:
     assert next_rate(400, 1000, HEALTHY, waiting=False) == 400
 

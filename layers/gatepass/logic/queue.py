@@ -88,6 +88,11 @@ MIN_RATE = 1.0
 LATENCY_TARGET_MS = 1000
 CONFLICT_SHARE = 0.05
 SLOW_SHARE = 0.10
+# Room to grow: the rate rises only while the sale is well inside these (no conflict give-up,
+# at most 1 % of answers slow, a mean a quarter of the target); between them and trouble it
+# holds, so probing for more stops before buyers get errors.
+ROOM_SLOW_SHARE = 0.01
+ROOM_LATENCY_MS = LATENCY_TARGET_MS / 4
 SALE_CACHE_SECONDS = 5.0
 """How stale create-ticket's view of a queue may be (turning a queue on takes this long)."""
 STATUS_CACHE_SECONDS = 1.0
@@ -102,10 +107,14 @@ CACHED_CHUNKS = 200
 timer: Callable[[], float] = time.monotonic
 _chunks: dict[tuple[str, str], dict[str, int]] = {}
 """(event id, chunk's first order key) -> {entry id: place}, for the chunks read so far."""
+_stepped: dict[str, tuple[int, float, int]] = {}
+"""event id -> (version, controlled_at) of the record this container last tried to step, and
+when it tried."""
 
 
 def reset() -> None:
     _chunks.clear()
+    _stepped.clear()
 
 
 def _cached_place(event_id: str, entry_id: str) -> int | None:
@@ -147,9 +156,11 @@ def arrival_place(pool_size: int, shards: int, shard: int, sequence: int) -> int
 
 
 def next_rate(rate: float, cap: int, health: SaleHealth, *, waiting: bool) -> float:
-    """AIMD: halve on trouble (any throttle, conflicts above 5 % of answers, mean latency above
-    the target or more than 10 % slow answers), add a tenth of the cap when healthy and people
-    wait; never above the organizer's cap, never below one a minute."""
+    """AIMD with a hold band: halve on trouble (any throttle, conflicts above 5 % of answers,
+    mean latency above the target or more than 10 % slow answers); add a tenth of the cap when
+    people wait and the sale has room (no conflict give-up, at most 1 % slow, mean latency at
+    most a quarter of the target); otherwise hold. Never above the organizer's cap, never below
+    one a minute."""
     answers = health.answers
     trouble = health.throttles > 0 or (
         answers > 0
@@ -159,9 +170,16 @@ def next_rate(rate: float, cap: int, health: SaleHealth, *, waiting: bool) -> fl
             or health.slow / answers > SLOW_SHARE
         )
     )
+    room = health.conflicts == 0 and (
+        answers == 0
+        or (
+            health.slow / answers <= ROOM_SLOW_SHARE
+            and health.latency_ms_total / answers <= ROOM_LATENCY_MS
+        )
+    )
     if trouble:
         proposed = rate * DECREASE_FACTOR
-    elif waiting:
+    elif waiting and room:
         proposed = rate + max(1.0, cap * INCREASE_FRACTION)
     else:
         proposed = rate
@@ -204,18 +222,39 @@ def admitted_people(record: QueueRecord, counters: dict[int, int], through: int)
 
 
 def _control(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
-    window = now // CONTROL_SECONDS - 1
-    health = queue.health(record.event_id, window, HEALTH_SHARDS)
-    tail = _tail(record, queue.counters(record.event_id, record.shards))
-    admitted = min(frontier(record, now), float(tail))
-    rate = next_rate(
-        record.rate_per_minute,
-        record.max_admissions_per_minute,
-        health,
-        waiting=tail > admitted,
-    )
-    history = [*record.history, (float(now), admitted)][-HISTORY_POINTS:]
-    if queue.control(record, controlled_at=now, rate=rate, admitted_base=admitted, history=history):
+    """The controller's step, when this process has not just tried it from the same record.
+
+    A Lambda container serves one request at a time and, after a step (its own or one it lost
+    to), reads the record afresh, so it tries each step once. A process that serves requests
+    concurrently (the web's local stack, the rush model) holds the same cached record in many
+    of them: without this, each would read the health and make a write that loses (the rush
+    model counted 7,300 throttled writes on the queue's item in one sale). A failed try is made
+    again a second later; a step that cannot be stored (AWS busy) is not the caller's error:
+    the status answers from the record as it is."""
+    tried = (record.version, record.controlled_at, now)
+    last = _stepped.get(record.event_id)
+    if last is not None and last[:2] == tried[:2] and now - last[2] < STATUS_CACHE_SECONDS:
+        return record
+    _stepped[record.event_id] = tried
+    try:
+        window = now // CONTROL_SECONDS - 1
+        health = queue.health(record.event_id, window, HEALTH_SHARDS)
+        tail = _tail(record, queue.counters(record.event_id, record.shards))
+        admitted = min(frontier(record, now), float(tail))
+        rate = next_rate(
+            record.rate_per_minute,
+            record.max_admissions_per_minute,
+            health,
+            waiting=tail > admitted,
+        )
+        history = [*record.history, (float(now), admitted)][-HISTORY_POINTS:]
+        stepped = queue.control(
+            record, controlled_at=now, rate=rate, admitted_base=admitted, history=history
+        )
+    except StorageUnavailable:
+        logger.warning("queue control step not made", extra={"event_id": record.event_id})
+        return record
+    if stepped:
         if rate != record.rate_per_minute:
             logger.info(
                 "queue rate changed",
