@@ -734,7 +734,7 @@ def test_requests_holding_the_same_record_try_the_controller_step_once(
     # Given a drawn queue with a line, whose control step is due, and the record as concurrent
     # requests of one process would each hold it from the cache
     event_id, tokens = drawn_queue(now, [ALICE, BOB, CAROL], cap=600)
-    for i in range(10):
+    for i in range(40):
         join(event_id, f"late{i}@example.com")
     _health(event_id, now, sales=20)
     now.move(seconds=rules.CONTROL_SECONDS)
@@ -756,8 +756,69 @@ def test_requests_holding_the_same_record_try_the_controller_step_once(
         rules._advance(held, epoch, events=queue_app.events, queue=queue_app.queue)
 
     # Then the step was tried once, and everybody sees the new rate
-    assert steps == [210]
+    assert steps == [210], steps
     assert {status(event_id, p, t).body["rate_per_minute"] for p, t in tokens.items()} == {210}
+
+
+def test_requests_holding_the_undrawn_record_try_the_draw_lease_once_a_second(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a queue whose draw is due, and the undrawn record as concurrent requests hold it
+    event = create_event()
+    configure(event["event_id"], opens_in(now))
+    token = join(event["event_id"], ALICE).body["position_token"]
+    held = queue_app.queue.get(event["event_id"], max_age=0)
+    assert held is not None
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    tries: list[float] = []
+    real = type(queue_app.queue).take_draw_lease
+
+    def counted(self: Any, event_id: str, **when: float) -> bool:
+        tries.append(when["now"])
+        return bool(real(self, event_id, **when))
+
+    monkeypatch.setattr(type(queue_app.queue), "take_draw_lease", counted)
+    rules.reset()
+
+    # When one request makes the draw and others, holding the undrawn record, ask too
+    assert status(event["event_id"], ALICE, token).body["position"] == 1
+    for _ in range(5):
+        rules._advance(held, clock.epoch(), events=queue_app.events, queue=queue_app.queue)
+
+    # Then the lease was tried once that second
+    assert len(tries) == 1
+
+
+def test_a_draw_lease_aws_refuses_answers_drawing_and_the_draw_follows(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a queue whose draw is due, and AWS refusing the lease's write once
+    event = create_event()
+    configure(event["event_id"], opens_in(now))
+    token = join(event["event_id"], ALICE).body["position_token"]
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
+    real = type(queue_app.queue).take_draw_lease
+    refusals = [StorageUnavailable("throttled", throttled=True)]
+
+    def busy_once(self: Any, event_id: str, **when: float) -> bool:
+        if refusals:
+            raise refusals.pop()
+        return bool(real(self, event_id, **when))
+
+    monkeypatch.setattr(type(queue_app.queue), "take_draw_lease", busy_once)
+
+    # When Alice asks for her place, and again a second later
+    first = status(event["event_id"], ALICE, token)
+    now.move(seconds=1)
+    second = status(event["event_id"], ALICE, token)
+
+    # Then she is told the draw is being made, then her place
+    assert (first.status, first.body["state"], first.body["poll_after_seconds"]) == (
+        200,
+        "drawing",
+        1,
+    )
+    assert (second.body["state"], second.body["position"]) == ("open", 1)
 
 
 def test_a_controller_step_aws_cannot_store_does_not_fail_the_status(

@@ -107,9 +107,9 @@ CACHED_CHUNKS = 200
 timer: Callable[[], float] = time.monotonic
 _chunks: dict[tuple[str, str], dict[str, int]] = {}
 """(event id, chunk's first order key) -> {entry id: place}, for the chunks read so far."""
-_stepped: dict[str, tuple[int, float, int]] = {}
-"""event id -> (version, controlled_at) of the record this container last tried to step, and
-when it tried."""
+_stepped: dict[tuple[str, str], tuple[int, float, int]] = {}
+"""(step, event id) -> (version, controlled_at) of the record this process last tried the step
+("control", "draw") from, and when it tried."""
 
 
 def reset() -> None:
@@ -221,6 +221,21 @@ def admitted_people(record: QueueRecord, counters: dict[int, int], through: int)
     return pool + arrivals
 
 
+def _first_try(step: str, record: QueueRecord, now: int) -> bool:
+    """Whether this process has not tried ``step`` from this record within the last second
+    (and notes that it does now)."""
+    key = (step, record.event_id)
+    last = _stepped.get(key)
+    if (
+        last is not None
+        and last[:2] == (record.version, record.controlled_at)
+        and now - last[2] < STATUS_CACHE_SECONDS
+    ):
+        return False
+    _stepped[key] = (record.version, record.controlled_at, now)
+    return True
+
+
 def _control(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord:
     """The controller's step, when this process has not just tried it from the same record.
 
@@ -231,11 +246,8 @@ def _control(record: QueueRecord, now: int, *, queue: QueueStore) -> QueueRecord
     model counted 7,300 throttled writes on the queue's item in one sale). A failed try is made
     again a second later; a step that cannot be stored (AWS busy) is not the caller's error:
     the status answers from the record as it is."""
-    tried = (record.version, record.controlled_at, now)
-    last = _stepped.get(record.event_id)
-    if last is not None and last[:2] == tried[:2] and now - last[2] < STATUS_CACHE_SECONDS:
+    if not _first_try("control", record, now):
         return record
-    _stepped[record.event_id] = tried
     try:
         window = now // CONTROL_SECONDS - 1
         health = queue.health(record.event_id, window, HEALTH_SHARDS)
@@ -291,7 +303,17 @@ def start_rate(cap: int, expected_orders_per_second: int | None) -> float:
 
 
 def _draw(record: QueueRecord, now: int, *, events: EventStore, queue: QueueStore) -> QueueRecord:
-    if not queue.take_draw_lease(record.event_id, now=now, until=now + DRAW_LEASE_SECONDS):
+    # The whole pool asks for its place in the second the draw is due: one lease try per
+    # process and second (as for the controller's step), and a try AWS refuses is not the
+    # caller's error (the status says "drawing" and is asked again a second later).
+    if not _first_try("draw", record, now):
+        return record
+    try:
+        leased = queue.take_draw_lease(record.event_id, now=now, until=now + DRAW_LEASE_SECONDS)
+    except StorageUnavailable:
+        logger.warning("queue draw lease not taken", extra={"event_id": record.event_id})
+        return record
+    if not leased:
         return queue.get(record.event_id, max_age=0) or record
     order = draw_order(record.seed, queue.pool_entries(record.event_id, record.shards))
     chunks = [
