@@ -63,6 +63,10 @@ class Limits:
     transaction_seconds: float = 0.020
     sdk_attempts: int = 5
     sdk_max_backoff: float = 20.0
+    # API Gateway's throttle on /join-queue and /queue-status together, as an operator sets
+    # QueueThrottleRate/Burst for a crowd this size: the account's default limit per region.
+    queue_api_rate: float = 10_000.0
+    queue_api_burst: float = 10_000.0
 
 
 class VirtualTime:
@@ -795,6 +799,7 @@ class Outcome:
     admitted: int = 0
     polls: int = 0
     polls_by_second: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    status_throttled: int = 0
     joins_by_second: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     rates: list[tuple[float, float]] = field(default_factory=list)
 
@@ -826,6 +831,7 @@ class Outcome:
                     "status_reads": self.polls,
                     "peak_status_reads_per_second": max(self.polls_by_second.values(), default=0),
                     "peak_joins_per_second": max(self.joins_by_second.values(), default=0),
+                    "status_reads_throttled": self.status_throttled,
                     "rates_per_second": [(round(t, 1), round(r, 1)) for t, r in self.rates],
                 }
                 if self.design == QUEUED
@@ -840,6 +846,7 @@ QUEUED = "queued"
 seconds into the crowd's arrivals, so people join both before the opening (the drawn pool) and
 after it (in arrival order), and buy with the admission token their status read gives them."""
 QUEUE_OPENS_AT = 5.0
+THROTTLED_BY_API = "queue:too_many_requests"  # API Gateway's 429
 MAX_PER_BUYER = 4  # the event's per-buyer limit; the exactness check holds every buyer to it
 QUOTAS = (("Standing", 0.7), ("Seated", 0.3))
 
@@ -1049,7 +1056,7 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
         finished = [0]  # people who have had their last answer
         waiting_room = None
         if design == QUEUED:
-            waiting_room = WaitingRoom(event["event_id"], rate, clock, outcome)
+            waiting_room = WaitingRoom(event["event_id"], rate, clock, outcome, limits)
             waiting_room.open()
 
         def person(number: int, arrives: float) -> Callable[[], None]:
@@ -1138,12 +1145,22 @@ class WaitingRoom:
     the person is let in. Its errors count as the sale's: a person who gets one tries again
     after a while, as with a purchase."""
 
-    def __init__(self, event_id: str, rate: int | None, clock: VirtualTime, outcome: Outcome):
+    def __init__(
+        self,
+        event_id: str,
+        rate: int | None,
+        clock: VirtualTime,
+        outcome: Outcome,
+        limits: Limits,
+    ):
         from gatepass.models.queue import MAX_CAP
 
         self.event_id = event_id
         self.clock = clock
         self.outcome = outcome
+        # API Gateway's token bucket for the queue's routes (burst tokens, refilled at rate).
+        self.api_rate, self.api_burst = limits.queue_api_rate, limits.queue_api_burst
+        self.api_tokens, self.api_at = limits.queue_api_burst, 0.0
         # The organizer's cap: twice the rate they sized the event for, within what the form
         # takes; the controller starts at the sized rate (logic.queue.start_rate).
         self.cap = min(MAX_CAP, 2 * 60 * (rate or 1))
@@ -1175,6 +1192,12 @@ class WaitingRoom:
         from gatepass.dal.storage import StorageUnavailable
         from gatepass.errors import GatepassError
 
+        now = self.clock.now
+        self.api_tokens = min(self.api_burst, self.api_tokens + (now - self.api_at) * self.api_rate)
+        self.api_at = now
+        if self.api_tokens < 1.0:
+            return None, THROTTLED_BY_API
+        self.api_tokens -= 1.0
         try:
             return ask(), None
         except GatepassError as refused:
@@ -1229,6 +1252,10 @@ class WaitingRoom:
                 )
                 if read is not None:
                     status = read
+                    continue
+                if code == THROTTLED_BY_API:
+                    # The page takes a 429 as "ask again at the next poll": not an error.
+                    self.outcome.status_throttled += 1
                     continue
             self.outcome.errors += 1
             self.outcome.error_codes[str(code)] += 1

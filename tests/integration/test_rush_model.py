@@ -199,6 +199,18 @@ def test_behind_the_waiting_room_nobody_buys_before_the_draw_and_the_sale_is_exa
     assert outcome["peak_joins_per_second"] >= 1
 
 
+def test_status_reads_beyond_api_gateways_throttle_are_asked_again_not_errors() -> None:
+    # When the queue's routes take 40 requests a second and the pool all asks at the draw
+    limits = rush.Limits(queue_api_rate=40.0, queue_api_burst=40.0)
+    outcome = rush.sale(rush.QUEUED, 100, rush.Crowd(people=300), limits=limits, seed=4)
+
+    # Then some reads were answered 429 and asked again, and the sale is still exact
+    assert outcome["status_reads_throttled"] > 0
+    assert outcome["exact"]
+    assert outcome["sold"] == 100
+    assert outcome["admitted"] + outcome["error_codes"].get(rush.THROTTLED_BY_API, 0) >= 300
+
+
 def test_the_same_seed_gives_the_same_rush() -> None:
     crowd = rush.Crowd(people=40, arrival_seconds=0.2)
     first = rush.sale("single-counter", 20, crowd, limits=rush.Limits(), seed=9)
