@@ -138,6 +138,21 @@ def admitted_token(event_id: str, now: Clock, person: str, token: str) -> str:
     raise AssertionError(f"{person} was never admitted")
 
 
+def calls_to(monkeypatch: pytest.MonkeyPatch, method: str) -> list[dict[str, Any]]:
+    """Every later call of the queue store's ``method`` (its keyword arguments), each passed on
+    to the real one."""
+    calls: list[dict[str, Any]] = []
+    store = type(queue_app.queue)
+    real = getattr(store, method)
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(store, method, counted)
+    return calls
+
+
 # ---------------------------------------------------------------------------- configuring
 
 
@@ -300,14 +315,7 @@ def test_a_container_reads_each_drawn_chunk_once_for_everyone_in_it(
     # Given five people drawn into one chunk of the draw
     people = [f"person{n}@example.com" for n in range(5)]
     event_id, tokens = drawn_queue(now, people)
-    reads: list[str] = []
-    real = type(queue_app.queue).chunk_holding
-
-    def counted(self: Any, event: str, key: str) -> Any:
-        reads.append(key)
-        return real(self, event, key)
-
-    monkeypatch.setattr(type(queue_app.queue), "chunk_holding", counted)
+    reads = calls_to(monkeypatch, "chunk_holding")
     rules.reset()
 
     # When each asks for their place
@@ -740,14 +748,7 @@ def test_requests_holding_the_same_record_try_the_controller_step_once(
     now.move(seconds=rules.CONTROL_SECONDS)
     held = queue_app.queue.get(event_id, max_age=0)
     assert held is not None
-    steps: list[float] = []
-    real = type(queue_app.queue).control
-
-    def counted(self: Any, record: Any, **changes: Any) -> bool:
-        steps.append(changes["rate"])
-        return bool(real(self, record, **changes))
-
-    monkeypatch.setattr(type(queue_app.queue), "control", counted)
+    steps = calls_to(monkeypatch, "control")
 
     # When one request steps the controller and others, holding the same record, ask too
     assert status(event_id, ALICE, tokens[ALICE]).status == 200
@@ -756,7 +757,7 @@ def test_requests_holding_the_same_record_try_the_controller_step_once(
         rules._advance(held, epoch, events=queue_app.events, queue=queue_app.queue)
 
     # Then the step was tried once, and everybody sees the new rate
-    assert steps == [210], steps
+    assert [step["rate"] for step in steps] == [210], steps
     assert {status(event_id, p, t).body["rate_per_minute"] for p, t in tokens.items()} == {210}
 
 
@@ -770,14 +771,7 @@ def test_requests_holding_the_undrawn_record_try_the_draw_lease_once_a_second(
     held = queue_app.queue.get(event["event_id"], max_age=0)
     assert held is not None
     now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS)
-    tries: list[float] = []
-    real = type(queue_app.queue).take_draw_lease
-
-    def counted(self: Any, event_id: str, **when: float) -> bool:
-        tries.append(when["now"])
-        return bool(real(self, event_id, **when))
-
-    monkeypatch.setattr(type(queue_app.queue), "take_draw_lease", counted)
+    tries = calls_to(monkeypatch, "take_draw_lease")
     rules.reset()
 
     # When one request makes the draw and others, holding the undrawn record, ask too

@@ -101,35 +101,29 @@ POLL_SECONDS = 5
 when its estimate says (at least a second later)."""
 MIN_POLL_SECONDS = 1
 
-CACHED_CHUNKS = 200
-"""Draw chunks a container keeps (about 200,000 places): the draw never changes once made."""
+CACHED_PLACES = 200_000
+"""Drawn places a container keeps (about 200 chunks): the draw never changes once made."""
 
 timer: Callable[[], float] = time.monotonic
-_chunks: dict[tuple[str, str], dict[str, int]] = {}
-"""(event id, chunk's first order key) -> {entry id: place}, for the chunks read so far."""
+_places: dict[str, dict[str, int]] = {}
+"""event id -> {entry id: place}, from every drawn chunk this container has read."""
 _stepped: dict[tuple[str, str], tuple[int, float, int]] = {}
 """(step, event id) -> (version, controlled_at) of the record this process last tried the step
 ("control", "draw") from, and when it tried."""
 
 
 def reset() -> None:
-    _chunks.clear()
+    _places.clear()
     _stepped.clear()
 
 
-def _cached_place(event_id: str, entry_id: str) -> int | None:
-    for (chunk_event, _), places in _chunks.items():
-        if chunk_event == event_id and entry_id in places:
-            return places[entry_id]
-    return None
-
-
-def _remember_chunk(event_id: str, chunk: DrawChunk) -> None:
-    if len(_chunks) >= CACHED_CHUNKS:
-        _chunks.clear()
-    _chunks[(event_id, chunk.first_key)] = {
-        entry: chunk.offset + n + 1 for n, entry in enumerate(chunk.entries)
-    }
+def _remember_chunk(event_id: str, chunk: DrawChunk) -> dict[str, int]:
+    """The chunk's places, kept with the event's others (all forgotten past CACHED_PLACES)."""
+    if sum(len(places) for places in _places.values()) >= CACHED_PLACES:
+        _places.clear()
+    places = _places.setdefault(event_id, {})
+    places.update((entry, chunk.offset + n + 1) for n, entry in enumerate(chunk.entries))
+    return places
 
 
 # ---------------------------------------------------------------------------- published functions
@@ -523,15 +517,14 @@ def _place(record: QueueRecord, claims: PositionClaims, *, queue: QueueStore) ->
     # A drawn chunk holds a thousand places: read once per container, it answers every one of
     # them (at the draw, the whole pool asks within seconds; one read each would throttle the
     # draw's partition, as the rush model showed).
-    cached = _cached_place(record.event_id, claims.entry_id)
+    cached = _places.get(record.event_id, {}).get(claims.entry_id)
     if cached is not None:
         return cached
     chunk = queue.chunk_holding(record.event_id, order_key(record.seed, claims.entry_id))
     if chunk is None or claims.entry_id not in chunk.entries:
         logger.warning("pool entry missing from the draw", extra={"event_id": record.event_id})
         return None
-    _remember_chunk(record.event_id, chunk)
-    return chunk.offset + chunk.entries.index(claims.entry_id) + 1
+    return _remember_chunk(record.event_id, chunk)[claims.entry_id]
 
 
 def _status(
