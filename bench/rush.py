@@ -716,6 +716,9 @@ class DynamoLimits:
             demands = self._write_demands([touch], 1)
             if self._take(table, demands, self.limits.partition_write_units):
                 answer = self.store.answer(original, client, operation, params)
+                # Noted again once written: a read between the first note and a write held up
+                # by a throttle kept the partition's old answer, and later reads got it too.
+                self.store.wrote_by(operation, params)
                 self.clock.sleep(self.limits.write_seconds)
                 return answer
             self.meter.throttled[operation] += 1
@@ -802,6 +805,8 @@ class Outcome:
     status_throttled: int = 0
     joins_by_second: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     rates: list[tuple[float, float]] = field(default_factory=list)
+    sold_by_second: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    admitted_by_second: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
     def report(self) -> dict[str, Any]:
         start = self.first_admission if self.design == QUEUED else self.first_arrival
@@ -820,6 +825,7 @@ class Outcome:
             "error_codes": dict(self.error_codes),
             "selling_seconds": round(selling, 3),
             "sales_per_second": round(self.sold / selling, 1),
+            "sold_by_second": dict(sorted(self.sold_by_second.items())),
             "p50_answer_seconds": round(p50, 4),
             "p99_answer_seconds": round(p99, 4),
             **(
@@ -833,6 +839,7 @@ class Outcome:
                     "peak_joins_per_second": max(self.joins_by_second.values(), default=0),
                     "status_reads_throttled": self.status_throttled,
                     "rates_per_second": [(round(t, 1), round(r, 1)) for t, r in self.rates],
+                    "admitted_by_second": dict(sorted(self.admitted_by_second.items())),
                 }
                 if self.design == QUEUED
                 else {}
@@ -849,6 +856,19 @@ QUEUE_OPENS_AT = 5.0
 THROTTLED_BY_API = "queue:too_many_requests"  # API Gateway's 429
 MAX_PER_BUYER = 4  # the event's per-buyer limit; the exactness check holds every buyer to it
 QUOTAS = (("Standing", 0.7), ("Seated", 0.3))
+
+
+class _SeededSecrets:
+    """``secrets``' two calls the product makes ids and seeds with, from a seeded generator."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+
+    def token_bytes(self, n: int) -> bytes:
+        return self._random.randbytes(n)
+
+    def token_hex(self, n: int) -> str:
+        return self.token_bytes(n).hex()
 
 
 def _check_then_apply(
@@ -1019,6 +1039,12 @@ def rush_world(limits: Limits, seed: int) -> Iterator[tuple[VirtualTime, DynamoL
         # come after moto_in_process has set the functions' environment.)
         patch("gatepass.clock.now", virtual_now),
         patch("gatepass.logic.queue.timer", lambda: clock.now),
+        # Ids, the queue's secret seed and its shard picks, seeded too: the draw orders people
+        # by hashes of the seed and their entry ids, so with random ones each run drew another
+        # order (and sold other orders first) and the queued rows changed from run to run.
+        patch("gatepass.ids.secrets", _SeededSecrets(seed + 2)),
+        patch("gatepass.logic.queue.secrets", _SeededSecrets(seed + 3)),
+        patch("gatepass.logic.queue.random", random.Random(seed + 4)),
     ):
         from gatepass.dal import queue as queue_store
         from gatepass.logic import queue as queue_rules
@@ -1092,6 +1118,7 @@ def sale(design: str, capacity: int, crowd: Crowd, *, limits: Limits, seed: int)
                         outcome.sold += wanted
                         outcome.orders += 1
                         outcome.last_sale = clock.now
+                        outcome.sold_by_second[int(clock.now)] += wanted
                         outcome.answer_seconds.append(clock.now - started)
                         return
                     if code in SOLD_OUT:
@@ -1264,6 +1291,7 @@ class WaitingRoom:
                 return None
             self.clock.sleep(rng.uniform(*crowd.retry_after))
         self.outcome.admitted += 1
+        self.outcome.admitted_by_second[int(self.clock.now)] += 1
         self.outcome.first_admission = min(self.outcome.first_admission, self.clock.now)
         return str(status.admission_token), self.clock.now
 
