@@ -82,14 +82,14 @@ def test_an_event_expecting_160_orders_a_second_is_split_over_8_shards(aws: Temp
 
 def test_an_expected_rate_past_the_documented_bound_is_refused(aws: TemplateModel) -> None:
     # Given an organizer
-    # When they expect 1,001 orders a second (more than 50 shards)
+    # When they expect 2,001 orders a second (more than 100 shards)
     answer = post(
         "/create-event",
         {
             "title": "Too big",
             "starts_at": "2099-01-01T19:00:00Z",
             "capacity": 10,
-            "expected_orders_per_second": 1001,
+            "expected_orders_per_second": 2001,
         },
         user="olivia@example.com",
     )

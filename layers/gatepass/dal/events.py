@@ -37,7 +37,7 @@ from gatepass.dal.layout import (
 )
 from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
 from gatepass.dal.ticket_keys import SealedKey, sealed_key_item
-from gatepass.dal.transactions import transact
+from gatepass.dal.transactions import TRANSACTION_ITEMS, transact
 from gatepass.models.events import COUNTER_FIELDS, EventRecord
 from gatepass.models.orders import SeatsRecord, TicketTypeRecord
 
@@ -204,7 +204,10 @@ class DynamoEventStore:
 
     def put_new(self, event: EventRecord, sealed_key: SealedKey | None = None) -> None:
         """The descriptive item, the seats counter, every type and the first sealed signing
-        key, or none of them."""
+        key, or none of them. Stock shards that do not fit in that one transaction (at most
+        100 items) are written before it: nothing reads a shard of an event that is not there
+        (or past the count its summary gives), and they are deleted again if the event's own
+        transaction fails."""
         items = [event_item(event), seats_item(event)]
         sharded = event.stock.sharded
         items += [ticket_type_item(kind, sharded=sharded) for kind in event.ticket_types]
@@ -216,25 +219,50 @@ class DynamoEventStore:
                     rate=event.stock.expected_orders_per_second,
                 )
             )
-        if sharded:
-            items += stock.shard_items(event, event.stock.shards)
         if sealed_key is not None:
             items.append(sealed_key_item(sealed_key))
+        shards = stock.shard_items(event, event.stock.shards) if sharded else []
+        ahead = max(0, len(shards) + len(items) - TRANSACTION_ITEMS)
+        written: list[dict[str, Any]] = []
         try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table_name,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    }
-                    for item in items
-                ]
-            )
+            for start in range(0, ahead, TRANSACTION_ITEMS):
+                chunk = shards[start : min(ahead, start + TRANSACTION_ITEMS)]
+                self._put_all(chunk)
+                written += chunk
+            self._put_all(items + shards[ahead:])
         except (ClientError, BotoCoreError) as exc:
+            self._forget_shards(event.event_id, written)
             raise StorageUnavailable("The event could not be saved; please try again.") from exc
+
+    def _put_all(self, items: list[dict[str, Any]]) -> None:
+        """Put new items in one transaction, each on the condition that it is new."""
+        self._table.meta.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table_name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+                for item in items
+            ]
+        )
+
+    def _forget_shards(self, event_id: str, shards: list[dict[str, Any]]) -> None:
+        """Delete shards written ahead of an event whose own transaction failed, unless the
+        event is there after all (a commit whose answer was lost). Best effort: a shard left
+        over belongs to no event and is read by nothing."""
+        if not shards:
+            return
+        try:
+            found = self._table.get_item(Key=event_key(event_id), ConsistentRead=True)
+            if "Item" in found:
+                return
+            for shard in shards:
+                self._table.delete_item(Key={"pk": shard["pk"], "sk": shard["sk"]})
+        except (ClientError, BotoCoreError):
+            return  # the event's save already answers 503; a left-over shard harms nothing
 
     def get(self, event_id: str) -> EventRecord | None:
         return event_of(self._partition(event_id, consistent=True))

@@ -18,19 +18,24 @@ shard stock back, so "every shard is listed" means sold out, learnt without read
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Key as KeyCondition
+from botocore.exceptions import BotoCoreError, ClientError
 
-from gatepass import clients
+from gatepass import clients, clock
 from gatepass.dal import layout
-from gatepass.dal.transactions import transact_once
+from gatepass.dal.transactions import TRANSACTION_ITEMS, transact_once
 from gatepass.models.events import EventRecord
 from gatepass.models.orders import SEATS_NEED, StockSummary
 
 EMPTY_PREFIX = "empty_"
+REFILL_PREFIX = "refill_"
+RESHARD_LEASE_SECONDS = 60
+"""How long a split written in several transactions holds the summary at most."""
 
 
 def split(total: int, parts: int) -> list[int]:
@@ -257,6 +262,19 @@ def shard_take(
     }
 
 
+def read_listed(client: Any, table_name: str, event_id: str) -> dict[str, set[int]]:
+    """The summary's empty lists as they are now, eventually consistent (half a read unit):
+    what a sale still walking the shards learns from everyone else's marks (a listed shard is
+    empty, so a stale answer only lists fewer)."""
+    answer = client.get_item(TableName=table_name, Key=layout.stock_summary_key(event_id))
+    summary: dict[str, Any] = answer.get("Item") or {}
+    return {
+        _need_of(name): {int(k) for k in value}
+        for name, value in summary.items()
+        if name.startswith(EMPTY_PREFIX) and value
+    }
+
+
 def shard_values(item: Mapping[str, Any]) -> dict[str, int]:
     """A shard's stock per need, as a plan reads it."""
     values = {SEATS_NEED: int(item.get("available", 0))}
@@ -275,24 +293,72 @@ def read_shard(client: Any, table_name: str, event_id: str, shard: int) -> dict[
     return item
 
 
-def mark_empty(client: Any, table_name: str, event_id: str, shard: int, need: str) -> bool:
-    """List ``shard`` as empty for ``need`` in the summary, in one transaction that checks it
-    is (so the summary never lists a shard that has stock). Best effort: a refusal (stock came
-    back), a conflict or a throttled write leaves the summary as it was, and the next sale that
-    sees the shard empty tries again; the sale that asked goes on either way."""
-    names: dict[str, str] = {"#empty": empty_attribute(need)}
-    if need == SEATS_NEED:
-        check = "available < :one"
-    else:
-        check = "attribute_not_exists(types.#t) OR types.#t < :one"
-        names["#t"] = need
+def refill_attribute(shard: int) -> str:
+    """The summary's count of the times ``shard`` got stock back (the shard keeps the same
+    count as ``refills``; both move in the one transaction that gives stock back)."""
+    return f"{REFILL_PREFIX}{shard}"
+
+
+def mark_empty(
+    client: Any,
+    table_name: str,
+    event_id: str,
+    shard: int,
+    needs: Iterable[str],
+    *,
+    seen: Mapping[str, Any] | None = None,
+) -> bool:
+    """List ``shard`` as empty for each of ``needs`` in the summary, so that the summary never
+    lists a shard that has stock.
+
+    With ``seen``, the shard as a sale saw it empty (a refusal's old image or a read): one
+    plain write on the summary, on the condition that the shard has not got stock back since
+    (the summary's refill count for it is still the image's ``refills``; stock only ever comes
+    back to a shard in a transaction that moves both counts). Sales near sell-out find shards
+    empty by the thousand a second, and writes of one item in transactions run one at a time
+    (each holds it), so a mark in a transaction would list about 50 shards a second.
+
+    Without one, a transaction that checks the shard is empty for every need.
+
+    Best effort either way: a refusal (stock came back, or the list already moved), a conflict
+    or a throttled write leaves the summary as it was, and the next sale that sees the shard
+    empty tries again; the sale that asked goes on either way."""
+    wanted = sorted(set(needs))
+    if not wanted:
+        return True
+    names = {f"#e{index}": empty_attribute(need) for index, need in enumerate(wanted)}
+    adds = ", ".join([*(f"#e{index} :k" for index in range(len(wanted))), "version :one"])
+    if seen is not None:
+        refills = int(seen.get("refills", 0))
+        names["#r"] = refill_attribute(shard)
+        guard = "#r = :r" if refills else "(attribute_not_exists(#r) OR #r = :r)"
+        try:
+            client.update_item(
+                TableName=table_name,
+                Key=layout.stock_summary_key(event_id),
+                ConditionExpression=f"attribute_exists(pk) AND {guard}",
+                UpdateExpression=f"ADD {adds}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":k": {shard}, ":one": 1, ":r": refills},
+            )
+        except (ClientError, BotoCoreError, clients.StorageUnavailable):
+            return False
+        return True
+    checks: list[str] = []
+    type_names: dict[str, str] = {}
+    for index, need in enumerate(wanted):
+        if need == SEATS_NEED:
+            checks.append("available < :one")
+        else:
+            type_names[f"#t{index}"] = need
+            checks.append(f"(attribute_not_exists(types.#t{index}) OR types.#t{index} < :one)")
     items = [
         {
             "ConditionCheck": {
                 "TableName": table_name,
                 "Key": layout.stock_shard_key(event_id, shard),
-                "ConditionExpression": check,
-                "ExpressionAttributeNames": {k: v for k, v in names.items() if k != "#empty"},
+                "ConditionExpression": " AND ".join(checks),
+                **({"ExpressionAttributeNames": type_names} if type_names else {}),
                 "ExpressionAttributeValues": {":one": 1},
             }
         },
@@ -301,8 +367,8 @@ def mark_empty(client: Any, table_name: str, event_id: str, shard: int, need: st
                 "TableName": table_name,
                 "Key": layout.stock_summary_key(event_id),
                 "ConditionExpression": "attribute_exists(pk)",
-                "UpdateExpression": "ADD #empty :k, version :one",
-                "ExpressionAttributeNames": {"#empty": names["#empty"]},
+                "UpdateExpression": f"ADD {adds}",
+                "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": {":k": {shard}, ":one": 1},
             }
         },
@@ -311,6 +377,16 @@ def mark_empty(client: Any, table_name: str, event_id: str, shard: int, need: st
         return transact_once(client, items) is None
     except clients.StorageUnavailable:
         return False
+
+
+def empty_needs(
+    values: Mapping[str, int], listed: Mapping[str, Iterable[int]], shard: int
+) -> list[str]:
+    """The needs a shard's stock (``shard_values``) has none of and ``listed`` (the summary's
+    empty lists as known) does not list it for yet."""
+    return [
+        need for need, left in values.items() if left < 1 and shard not in set(listed.get(need, ()))
+    ]
 
 
 def shard_return(
@@ -335,6 +411,8 @@ def shard_return(
         else:
             names[f"#t{index}"] = need
             adds += [f"types_sold.#t{index} :u{index}", f"types.#t{index} :s{index}"]
+    if any(count > 0 for count in for_sale.values()):
+        adds.append("refills :one")  # moves with the summary's count (summary_refill)
     update: dict[str, Any] = {
         "TableName": table_name,
         "Key": layout.stock_shard_key(event_id, shard),
@@ -350,11 +428,16 @@ def shard_return(
 def summary_refill(
     table_name: str, event_id: str, refilled: Mapping[str, Iterable[int]]
 ) -> dict[str, Any]:
-    """Take shards that got stock back off the summary's empty lists (a transaction item in
-    the same transaction as the stock itself)."""
+    """Take shards that got stock back off the summary's empty lists and count the refill of
+    each (a transaction item in the same transaction as the stock itself, whose shards count
+    it too: ``shard_return``)."""
     names: dict[str, str] = {}
     values: dict[str, Any] = {":one": 1}
     deletes = []
+    refills = []
+    for shard in sorted({k for shards in refilled.values() for k in shards}):
+        names[f"#r{shard}"] = refill_attribute(shard)
+        refills.append(f"#r{shard} :one")
     for index, (need, shards) in enumerate(sorted(refilled.items())):
         wanted = set(shards)
         if not wanted:
@@ -366,7 +449,8 @@ def summary_refill(
         "TableName": table_name,
         "Key": layout.stock_summary_key(event_id),
         "ConditionExpression": "attribute_exists(pk)",
-        "UpdateExpression": "ADD version :one"
+        "UpdateExpression": "ADD "
+        + ", ".join(["version :one", *refills])
         + (" DELETE " + ", ".join(deletes) if deletes else ""),
         "ExpressionAttributeValues": values,
     }
@@ -423,10 +507,19 @@ class DynamoStockChanges:
         return clients.dynamodb_table(self._table_name)
 
     def reshard(self, event_id: str, *, shards: int, rate: int) -> int:
-        """One transaction: every shard (old ones rewritten, new ones put) holds an even share
-        of what is for sale in the old shards and the event's own counters, which keep none;
-        each old item on the condition that it is as read, so nothing sold meanwhile is lost.
-        Sold counts stay on the shard that sold them (tickets record their shard)."""
+        """Every shard (old ones rewritten, new ones put) holds an even share of what is for
+        sale in the old shards and the event's own counters, which keep none; each old item on
+        the condition that it is as read, so nothing sold meanwhile is lost. Sold counts stay
+        on the shard that sold them (tickets record their shard).
+
+        One transaction when it all fits in one (100 items). Otherwise the new shards that do
+        not fit are written first, under a lease on the summary (so no other split writes them
+        meanwhile), and the transaction that rewrites the old ones and the summary makes them
+        count. New shards are put unconditionally: a shard past the summary's count is read by
+        nothing, and the summary's condition in the same transaction keeps a split that lost
+        the race from writing any. With more old shards than leave room for the event's own
+        counters, what those counters hold stays there (sold last, decision 0070)."""
+        client = self._table.meta.client
         partition = self._table.query(
             KeyConditionExpression=KeyCondition("pk").eq(layout.event_partition(event_id)),
             ConsistentRead=True,
@@ -436,26 +529,28 @@ class DynamoStockChanges:
             raise StockChangeRefused(event_id)
         kinds = [i for i in partition if str(i.get("sk", "")).startswith(layout.TYPE_PREFIX)]
         summary = next((i for i in partition if i.get("sk") == layout.STOCK), None)
+        if summary is not None and _leased(summary, now=clock.epoch()):
+            raise StockChangeRefused(event_id)  # another split is under way
         old_shards = int((summary or {}).get("shards", 1))
         if shards <= old_shards:
             shards = old_shards
-        old = (
-            read_shards(self._table.meta.client, self._table_name, event_id, old_shards)
-            if old_shards > 1
-            else []
-        )
+        old = read_shards(client, self._table_name, event_id, old_shards) if old_shards > 1 else []
+        # The event's own counters move into the shards when the transaction has room for them.
+        moving = [k for k in kinds if int(k.get("available", 0)) > 0]
+        pools = len(old) + len(moving) + 2 <= TRANSACTION_ITEMS
         summed = totals(old)
-        seats_left = int(seats.get("available", 0)) + summed.available
+        seats_left = summed.available + (int(seats.get("available", 0)) if pools else 0)
         seat_shares = split(seats_left, shards)
         type_shares = {
             str(k["ticket_type_id"]): split(
-                int(k.get("available", 0))
-                + summed.types_available.get(str(k["ticket_type_id"]), 0),
+                summed.types_available.get(str(k["ticket_type_id"]), 0)
+                + (int(k.get("available", 0)) if pools else 0),
                 shards,
             )
             for k in kinds
         }
-        items: list[dict[str, Any]] = []
+        final: list[dict[str, Any]] = []
+        new: list[dict[str, Any]] = []
         if shards > 1:
             for shard in range(shards):
                 item = shard_item(
@@ -476,30 +571,114 @@ class DynamoStockChanges:
                     item["version"] = int(before.get("version", 1)) + 1
                     put["ConditionExpression"] = "version = :v"
                     put["ExpressionAttributeValues"] = {":v": before.get("version", 1)}
+                    final.append({"Put": put})
                 else:
-                    put["ConditionExpression"] = "attribute_not_exists(pk)"
-                items.append({"Put": put})
-            items.append(_emptied(self._table_name, layout.seats_key(event_id), seats))
-            items += [
-                _emptied(
-                    self._table_name,
-                    layout.ticket_type_key(event_id, str(k["ticket_type_id"])),
-                    k,
-                )
-                for k in kinds
-            ]
+                    new.append({"Put": put})
+            if pools:
+                final.append(_emptied(self._table_name, layout.seats_key(event_id), seats))
+                final += [
+                    _emptied(
+                        self._table_name,
+                        layout.ticket_type_key(event_id, str(k["ticket_type_id"])),
+                        k,
+                    )
+                    for k in moving
+                ]
+            else:
+                final.append(_unchanged(self._table_name, layout.seats_key(event_id), seats))
         new_summary = summary_item(event_id, shards=shards, rate=rate)
         summary_put: dict[str, Any] = {"TableName": self._table_name, "Item": new_summary}
+        final.append({"Put": summary_put})
+        room = TRANSACTION_ITEMS - len(final)
+        ahead, new = new[: max(0, len(new) - room)], new[max(0, len(new) - room) :]
+        final += new
+        lease = self._lease(event_id, summary) if ahead else None
+        if lease is not None:
+            token, summary = lease
         if summary is None:
             summary_put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             new_summary["version"] = int(summary.get("version", 1)) + 1
             summary_put["ConditionExpression"] = "version = :v"
             summary_put["ExpressionAttributeValues"] = {":v": summary.get("version", 1)}
-        items.append({"Put": summary_put})
-        if transact_once(self._table.meta.client, items) is not None:
-            raise StockChangeRefused(event_id)
+            if lease is not None:
+                summary_put["ConditionExpression"] += " AND lease = :lease"
+                summary_put["ExpressionAttributeValues"][":lease"] = token
+        try:
+            for start in range(0, len(ahead), TRANSACTION_ITEMS - 1):
+                chunk = ahead[start : start + TRANSACTION_ITEMS - 1]
+                if transact_once(client, [self._holding(event_id, token), *chunk]) is not None:
+                    raise StockChangeRefused(event_id)
+            if transact_once(client, final) is not None:
+                raise StockChangeRefused(event_id)
+        except StockChangeRefused:
+            if lease is not None:
+                self._release(event_id, token)
+            raise
         return shards
+
+    def _lease(
+        self, event_id: str, summary: Mapping[str, Any] | None
+    ) -> tuple[str, dict[str, Any]]:
+        """Hold the event's summary for a split written in several transactions: its version
+        moves (a split that read it before fails) and it names this split until it ends or
+        RESHARD_LEASE_SECONDS pass. Answers the token and the summary as now stored."""
+        token = secrets.token_hex(8)
+        now = clock.epoch()
+        held = {**(summary or summary_item(event_id, shards=1, rate=None))}
+        held.update(
+            lease=token,
+            lease_until=now + RESHARD_LEASE_SECONDS,
+            version=int(held.get("version", 1)) + (1 if summary is not None else 0),
+        )
+        put: dict[str, Any] = {"TableName": self._table_name, "Item": held}
+        if summary is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": summary.get("version", 1)}
+        if transact_once(self._table.meta.client, [{"Put": put}]) is not None:
+            raise StockChangeRefused(event_id)
+        return token, held
+
+    def _holding(self, event_id: str, token: str) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "TableName": self._table_name,
+                "Key": layout.stock_summary_key(event_id),
+                "ConditionExpression": "lease = :lease",
+                "ExpressionAttributeValues": {":lease": token},
+            }
+        }
+
+    def _release(self, event_id: str, token: str) -> None:
+        """Give the lease up after a failed split (best effort: it runs out anyway)."""
+        try:
+            self._table.update_item(
+                Key=layout.stock_summary_key(event_id),
+                UpdateExpression="REMOVE lease, lease_until",
+                ConditionExpression="lease = :lease",
+                ExpressionAttributeValues={":lease": token},
+            )
+        except (ClientError, BotoCoreError):
+            return
+
+
+def _leased(summary: Mapping[str, Any], *, now: int) -> bool:
+    return "lease" in summary and int(summary.get("lease_until", 0)) > now
+
+
+def _unchanged(table_name: str, key: layout.Key, read: Mapping[str, Any]) -> dict[str, Any]:
+    """An event counter a split leaves alone, checked as read (and the event not cancelled)."""
+    return {
+        "ConditionCheck": {
+            "TableName": table_name,
+            "Key": key,
+            "ConditionExpression": "version = :v AND #status <> :cancelled",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":v": read.get("version", 1), ":cancelled": "cancelled"},
+        }
+    }
 
 
 def _emptied(table_name: str, key: layout.Key, read: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from botocore.exceptions import ClientError
 from gatepass.dal.storage import StorageUnavailable, condition_failed, error_code
 
 TRANSACTION_ATTEMPTS = 4
+TRANSACTION_ITEMS = 100
+"""The most items one ``TransactWriteItems`` takes (DynamoDB's limit)."""
 _CONFLICT_BACKOFF_SECONDS = 0.025
 # A sale from stock shards retries conflicts until it has waited this long in all (well under
 # the function's timeout and API Gateway's 29 s), each pause at most the cap below, and at

@@ -313,7 +313,7 @@ class DynamoWaitlistStore:
             for shard in range(sold_out_by.shards):
                 if shard not in sold_out_by.known_empty:
                     stock.mark_empty(
-                        client, self.table_name, entry.event_id, shard, sold_out_by.need
+                        client, self.table_name, entry.event_id, shard, [sold_out_by.need]
                     )
             items.append(
                 {

@@ -36,10 +36,11 @@ Moment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
 
 
 # Stock shards (docs/decisions/0070): one shard per this many expected orders a second, and at
-# most this many shards (an event's creation and a raise are one transaction of at most 100
-# items: shards, summary, seats, up to 20 types, the event and its key).
+# most this many shards (2,000 orders a second: the event's partition, which every sale reads,
+# allows 6,000 eventually consistent reads a second). Creation and a raise write shards that do
+# not fit in their one transaction (100 items) ahead of it.
 ORDERS_PER_SHARD = 20
-MAX_STOCK_SHARDS = 50
+MAX_STOCK_SHARDS = 100
 MAX_EXPECTED_ORDERS_PER_SECOND = ORDERS_PER_SHARD * MAX_STOCK_SHARDS
 ExpectedRate = Annotated[int, Field(ge=1, le=MAX_EXPECTED_ORDERS_PER_SECOND, strict=True)]
 SEATS_NEED = "*"

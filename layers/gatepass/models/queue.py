@@ -19,7 +19,9 @@ from gatepass.models.common import GatepassId
 QueueState = Literal["scheduled", "drawing", "open", "off"]
 # pool: joined before the opening, placed by the draw; arrival: joined after, in arrival order.
 EntryPhase = Literal["pool", "arrival"]
-MAX_CAP = 100_000
+MAX_CAP = 240_000
+"""The most admissions a minute an organizer can allow: twice the largest rate an event's stock
+can be sized for (2,000 orders a second, decision 0070), so the controller has room above it."""
 ORDER_FUNCTION = (
     "sort pool entry ids ascending by hex(sha256(seed_bytes || entry_id_ascii)); "
     "arrivals after the opening follow in arrival order"
