@@ -187,6 +187,12 @@ def test_an_organizer_puts_a_sale_behind_a_queue_with_a_published_seed_commitmen
     assert again.body["queue"]["seed_commitment"] == queue["seed_commitment"]
     assert again.body["queue"]["max_admissions_per_minute"] == 300
 
+    # And the cap goes up to twice the largest rate an event can be sized for (2,000 orders a
+    # second, 120,000 a minute)
+    largest = configure(event["event_id"], opens_in(now, 20), cap=240_000)
+    assert largest.status == 200, largest
+    assert largest.body["queue"]["max_admissions_per_minute"] == 240_000
+
 
 @pytest.mark.parametrize(
     ("situation", "status_code", "code"),
@@ -196,6 +202,7 @@ def test_an_organizer_puts_a_sale_behind_a_queue_with_a_published_seed_commitmen
         ("opens-after-the-event", 400, "queue_opens_after_event"),
         ("cap-zero", 400, "validation_error"),
         ("cap-negative", 400, "validation_error"),
+        ("cap-above-twice-the-largest-sized-rate", 400, "validation_error"),
         ("not-a-time", 400, "validation_error"),
         ("unknown-event", 404, "not_found"),
         ("signed-out", 401, "unauthorized"),
@@ -219,6 +226,8 @@ def test_a_bad_configuration_is_refused_and_changes_nothing(
         cap = 0
     elif situation == "cap-negative":
         cap = -5
+    elif situation == "cap-above-twice-the-largest-sized-rate":
+        cap = 240_001
     elif situation == "not-a-time":
         opens = "tomorrow at ten"
     elif situation == "unknown-event":
@@ -297,11 +306,17 @@ def test_before_the_draw_a_page_is_told_to_ask_again_when_the_draw_is_due(now: C
     configure(event["event_id"], opens_in(now))
     token = join(event["event_id"], ALICE).body["position_token"]
 
-    # Then, the draw being far off, she is asked back at the longest interval
-    assert status(event["event_id"], ALICE, token).body["poll_after_seconds"] == rules.POLL_SECONDS
+    # Then, the draw being far off, she is asked back at the longest interval before a draw
+    # (not every POLL_SECONDS: there is nothing to learn until the draw)
+    far = status(event["event_id"], ALICE, token).body
+    assert far["poll_after_seconds"] == rules.PRE_DRAW_POLL_SECONDS > rules.POLL_SECONDS
+
+    # And twenty seconds before it is due, when it is due
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS - 20)
+    assert status(event["event_id"], ALICE, token).body["poll_after_seconds"] == 20
 
     # And three seconds before the draw is due, in three seconds, when her place is known
-    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS - 3)
+    now.move(seconds=17)
     before = status(event["event_id"], ALICE, token).body
     assert before["position"] is None
     assert before["poll_after_seconds"] == 3

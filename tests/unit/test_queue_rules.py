@@ -101,6 +101,17 @@ def test_a_page_is_told_to_ask_again_at_its_turn_when_near(wait: int | None, aft
     assert poll_after(wait) == after
 
 
+@pytest.mark.parametrize(
+    ("until_draw", "after"),
+    [(None, 5), (600, 30), (30, 30), (12, 12), (0, 1), (-3, 1)],
+    ids=["off", "far", "at-the-longest", "near", "due", "overdue"],
+)
+def test_before_the_draw_a_page_is_told_to_ask_again_when_it_is_due(
+    until_draw: int | None, after: int
+) -> None:
+    assert poll_after(until_draw, before_draw=True) == after
+
+
 def test_an_admitted_page_is_asked_back_at_the_longest() -> None:
     assert poll_after(0, admitted=True) == 5
 

@@ -95,12 +95,12 @@ class FakeQueues:
             raise ApiError(403, "forbidden", "Only the event's organizer can do that.")
         event_id = body["event_id"]
         cap = body.get("max_admissions_per_minute")
-        if not isinstance(cap, int) or not 1 <= cap <= 100_000:
+        if not isinstance(cap, int) or not 1 <= cap <= 240_000:
             raise ApiError(
                 400,
                 "validation_error",
                 "The request is not valid.",
-                {"problems": [{"field": "max_admissions_per_minute", "problem": "1 to 100000"}]},
+                {"problems": [{"field": "max_admissions_per_minute", "problem": "1 to 240000"}]},
             )
         existing = self.queues.get(event_id)
         opens_at = body.get("opens_at")
@@ -239,9 +239,14 @@ class FakeQueues:
                 sign("adm", person, event_id, str(int(expires.timestamp()))) if admitted else None
             ),
             "admission_expires_at": clock.iso(expires) if admitted else None,
-            # As the API says (gatepass.logic.queue.poll_after): at the turn when it is near.
+            # As the API says (gatepass.logic.queue.poll_after): at the turn when it is near;
+            # before the draw, at the longest (this fake draws only when told to).
             "poll_after_seconds": (
-                5 if admitted or ahead is None else max(1, min(5, math.ceil(ahead * 60 / rate)))
+                30
+                if not drawn and queue.enabled
+                else 5
+                if admitted or ahead is None
+                else max(1, min(5, math.ceil(ahead * 60 / rate)))
             ),
         }
 

@@ -253,6 +253,11 @@ def test_joining_before_the_opening_and_waiting_for_the_draw(
     assert 'src="/static/js/queue.js"' in page
     assert '<noscript><meta http-equiv="refresh"' in page
     assert "Refresh now" in shown
+    # And, nothing being new until the draw, the script asks again when the API says (later
+    # than the five seconds it waits once places are drawn)
+    assert 'data-poll="30"' in page
+    polled = alice.get(f"/events/{queued}/queue", headers={"Accept": "application/json"})
+    assert (polled.get_json()["state"], polled.get_json()["poll_seconds"]) == ("before_draw", 30)
     # And the event page now leads to her place instead of offering to join again
     event = _text(alice.get(f"/events/{queued}").get_data(as_text=True))
     assert "See your place in the queue" in event

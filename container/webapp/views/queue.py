@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 # How often, at the longest, the queue page's script asks for the place again (it asks sooner
 # when the API's poll_after_seconds says the turn is near), and the page without scripts reloads.
 POLL_SECONDS = 5
-MAX_RATE = 100_000
+LONGEST_POLL_SECONDS = 30  # before the draw, the API says to ask when it is due (at most this)
+MAX_RATE = 240_000  # gatepass.models.queue.MAX_CAP
 # API refusals of a purchase that mean "not let in (any more)": back to one's place in line.
 ADMISSION_REFUSALS = {
     "admission_required": (
@@ -140,9 +141,10 @@ def place_of(status: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _poll_seconds(asked: Any) -> int:
-    """The API's poll_after_seconds within 1..POLL_SECONDS (POLL_SECONDS when it says nothing)."""
+    """The API's poll_after_seconds within 1..LONGEST_POLL_SECONDS (POLL_SECONDS when it says
+    nothing)."""
     if isinstance(asked, int) and not isinstance(asked, bool) and asked > 0:
-        return min(asked, POLL_SECONDS)
+        return min(asked, LONGEST_POLL_SECONDS)
     return POLL_SECONDS
 
 

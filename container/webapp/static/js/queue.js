@@ -35,9 +35,10 @@
       put("queue-position", place.position, "—");
       put("queue-ahead", place.ahead, "—");
       put("queue-estimate", place.estimate, "not known yet");
-      // The API says when to ask again: sooner when the turn is near, never more often than 1 s.
+      // The API says when to ask again: sooner when the turn is near, later before the draw
+      // (when it is due), never more often than 1 s nor less often than every 30 s.
       var asked = parseInt(place.poll_seconds, 10);
-      if (asked > 0) { every = Math.min(asked, 5) * 1000; }
+      if (asked > 0) { every = Math.min(asked, 30) * 1000; }
     }).catch(function () { /* the next poll tries again */ }).then(function () {
       setTimeout(poll, every);
     });
