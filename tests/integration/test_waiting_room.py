@@ -324,6 +324,45 @@ def test_before_the_draw_a_page_is_told_to_ask_again_when_the_draw_is_due(now: C
     assert status(event["event_id"], ALICE, token).body["position"] == 1
 
 
+def test_a_long_line_reads_its_places_over_a_reveal_window_before_anyone_is_let_in(
+    now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a line long enough for a reveal window (one read a second here, so the three in
+    # the pool make a window of 3 s), a cap of 600 a minute (the line starts at a quarter of
+    # it, 2.5 a second)
+    monkeypatch.setattr(rules, "REVEAL_READS_PER_SECOND", 1)
+    event = create_event(capacity=50)
+    event_id = event["event_id"]
+    assert configure(event_id, opens_in(now), cap=600).status == 200
+    joined = {p: join(event_id, p).body for p in (ALICE, BOB, CAROL)}
+    tokens = {p: j["position_token"] for p, j in joined.items()}
+
+    # When each page asks ten seconds before the draw is due
+    now.move(minutes=10, seconds=rules.DRAW_GRACE_SECONDS - 10)
+    asked = {p: status(event_id, p, t).body["poll_after_seconds"] for p, t in tokens.items()}
+
+    # Then each is told to read its place at its own moment of the window after the draw
+    for person, after in asked.items():
+        entry = joined[person]["status"]["entry_id"]
+        assert after == 10 + rules.reveal_offset(entry, 3)
+        assert 10 <= after <= 13
+
+    # When the draw is made, nobody is let in during the window, and the estimate counts it
+    now.move(seconds=10)
+    shown = {p: status(event_id, p, t).body for p, t in tokens.items()}
+    assert {b["state"] for b in shown.values()} == {"open"}
+    assert not any(b["admitted"] for b in shown.values())
+    assert {b["admitted_through"] for b in shown.values()} == {0}
+    first = min(shown.values(), key=lambda b: b["position"])
+    assert first["estimated_wait_seconds"] == 3
+    now.move(seconds=2)
+    assert not status(event_id, ALICE, tokens[ALICE]).body["admitted"]
+
+    # And once it has passed, the line moves at its rate: all three are in within 2 s
+    now.move(seconds=3)
+    assert all(status(event_id, p, t).body["admitted"] for p, t in tokens.items())
+
+
 def test_a_container_reads_each_drawn_chunk_once_for_everyone_in_it(
     now: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,8 @@ from gatepass.logic.queue import (
     draw_order,
     next_rate,
     poll_after,
+    reveal_offset,
+    reveal_seconds,
     start_rate,
 )
 from gatepass.models.queue import QueueRecord, SaleHealth
@@ -94,11 +96,44 @@ def test_the_first_rate_is_the_sized_rate_within_the_cap_or_a_quarter_of_the_cap
 
 @pytest.mark.parametrize(
     ("wait", "after"),
-    [(None, 5), (0, 1), (1, 1), (3, 3), (5, 5), (600, 5), (-20, 1)],
-    ids=["unknown", "next-in-line", "one-second", "near", "at-the-longest", "far", "overdue"],
+    [(None, 5), (0, 1), (1, 1), (3, 3), (5, 5), (8, 5), (24, 12), (61, 30), (600, 30), (-20, 1)],
+    ids=[
+        "unknown",
+        "next-in-line",
+        "one-second",
+        "near",
+        "at-the-turn-window",
+        "just-beyond",
+        "half-the-wait",
+        "at-the-longest",
+        "far",
+        "overdue",
+    ],
 )
-def test_a_page_is_told_to_ask_again_at_its_turn_when_near(wait: int | None, after: int) -> None:
+def test_a_page_is_told_to_ask_again_at_its_turn_when_near_and_halfway_when_far(
+    wait: int | None, after: int
+) -> None:
     assert poll_after(wait) == after
+
+
+@pytest.mark.parametrize(
+    ("people", "reveal"),
+    [(0, 0), (4_999, 0), (5_000, 1), (60_000, 12), (10_000_000, 30)],
+)
+def test_places_are_revealed_over_a_second_per_5000_people_in_line(
+    people: int, reveal: int
+) -> None:
+    assert reveal_seconds(people) == reveal
+
+
+def test_each_page_reads_its_place_at_its_own_moment_of_the_reveal() -> None:
+    # A published function of the entry id, within the window, spread over all of it
+    entries = [f"entry{n:05d}" for n in range(12_000)]
+    moments = [reveal_offset(entry, 11) for entry in entries]
+    assert moments == [reveal_offset(entry, 11) for entry in entries]
+    assert set(moments) == set(range(12))
+    assert max(moments.count(s) for s in range(12)) < 1.2 * len(entries) / 12
+    assert reveal_offset("entry00001", 0) == 0
 
 
 @pytest.mark.parametrize(

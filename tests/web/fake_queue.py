@@ -246,7 +246,7 @@ class FakeQueues:
                 if not drawn and queue.enabled
                 else 5
                 if admitted or ahead is None
-                else max(1, min(5, math.ceil(ahead * 60 / rate)))
+                else _poll_after(math.ceil(ahead * 60 / rate))
             ),
         }
 
@@ -268,3 +268,9 @@ class FakeQueues:
             raise ApiError(403, "admission_wrong_event", "That admission is for another event.")
         if int(parts[3]) <= clock.epoch():
             raise ApiError(403, "admission_expired", "That admission has expired.")
+
+
+def _poll_after(wait: int) -> int:
+    """As gatepass.logic.queue.poll_after says for a drawn place: at the turn when within 5 s,
+    else after half the wait (5 to 30 s)."""
+    return max(1, wait) if wait <= 5 else min(30, max(5, wait // 2))

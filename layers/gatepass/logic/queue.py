@@ -100,6 +100,15 @@ POLL_SECONDS = 5
 """The longest a waiting page waits between two status reads; one whose turn is nearer asks again
 when its estimate says (at least a second later)."""
 MIN_POLL_SECONDS = 1
+REVEAL_READS_PER_SECOND = 5_000
+"""Everyone in line reads their place once after the draw. Their first reads are spread over
+``people // REVEAL_READS_PER_SECOND`` seconds (at most MAX_REVEAL_SECONDS; none under 5,000
+people), each page at a moment its entry id picks, and admission starts when that window ends:
+in one second, 60,000 first reads would meet API Gateway's throttle (the account's 10,000 a
+second), and the people at the front who were refused (429) would learn their turn late and
+then buy all at once (the rush model's 60,000-person sale: 650 admissions a second used for
+14 s, then 6,000 a second and the table's write throttle)."""
+MAX_REVEAL_SECONDS = 30
 PRE_DRAW_POLL_SECONDS = 30
 """Before the draw a page has nothing to learn but its place, known once the draw is made: it
 asks again when the draw is due, or after this long at the most (to notice an opening moved
@@ -293,6 +302,20 @@ def state_of(record: QueueRecord, now: int) -> QueueState:
     return "open"
 
 
+def reveal_seconds(people: int) -> int:
+    """How long after the draw admission starts, so that everyone in line has read their place
+    once at REVEAL_READS_PER_SECOND (0 under that many people)."""
+    return min(MAX_REVEAL_SECONDS, max(0, people) // REVEAL_READS_PER_SECOND)
+
+
+def reveal_offset(entry_id: str, reveal: int) -> int:
+    """The second of the reveal window at which this entry's page reads its place first: a
+    published function of its id, spread evenly, so pages need no coordination."""
+    if reveal <= 0:
+        return 0
+    return int(hashlib.sha256(entry_id.encode()).hexdigest()[:8], 16) % (reveal + 1)
+
+
 def start_rate(cap: int, expected_orders_per_second: int | None) -> float:
     """The first admission rate, a minute's worth: what the event's stock was sized for (its
     organizer's expected orders a second, decision 0070), or a quarter of the cap when the event
@@ -324,12 +347,13 @@ def _draw(record: QueueRecord, now: int, *, events: EventStore, queue: QueueStor
     event = events.get(record.event_id)
     expected = event.stock.expected_orders_per_second if event is not None else None
     rate = start_rate(record.max_admissions_per_minute, expected)
+    arrived = sum(queue.counters(record.event_id, record.shards).values())
     queue.finish_draw(
         record.event_id,
         drawn_at=clock.iso(datetime.fromtimestamp(now, UTC)),
         pool_size=len(order),
         rate=rate,
-        base_at=now,
+        base_at=now + reveal_seconds(len(order) + arrived),
     )
     logger.info("queue drawn", extra={"event_id": record.event_id, "pool_size": len(order)})
     metrics.add_metric(name="QueueDraws", unit=MetricUnit.Count, value=1)
@@ -550,6 +574,8 @@ def _status(
     wait: int | None = None
     if state == "open" and ahead is not None:
         wait = 0 if admitted else (math.ceil(ahead * 60 / achieved) if achieved > 0 else None)
+        if wait is not None and not admitted:
+            wait += max(0, math.ceil(record.base_at - now))  # the reveal, before admission
     token = expires = None
     if admitted and place is not None:
         issued = issue_admission(
@@ -572,7 +598,7 @@ def _status(
         admission_token=token,
         admission_expires_at=expires,
         poll_after_seconds=poll_after(
-            _until_draw(record, now) if record.drawn_at is None else wait,
+            _first_read(record, claims, now, queue=queue) if record.drawn_at is None else wait,
             admitted=admitted,
             before_draw=record.drawn_at is None,
         ),
@@ -586,14 +612,37 @@ def _until_draw(record: QueueRecord, now: int) -> int | None:
     return _opens(record) + DRAW_GRACE_SECONDS - now
 
 
+def _first_read(
+    record: QueueRecord, claims: PositionClaims, now: int, *, queue: QueueStore
+) -> int | None:
+    """Before the draw, when this page should read its place: at its moment of the reveal
+    window after the draw, the window sized on the people in line so far (counted, cached for
+    a second per container; the draw sizes it again on the final count, never smaller)."""
+    until = _until_draw(record, now)
+    if until is None or until > PRE_DRAW_POLL_SECONDS:
+        return until
+    try:
+        tallies = queue.tallies(record.event_id, record.shards, max_age=STATUS_CACHE_SECONDS)
+    except StorageUnavailable:
+        return until
+    people = tallies.pool + sum(tallies.arrivals.values())
+    return until + reveal_offset(claims.entry_id, reveal_seconds(people))
+
+
 def poll_after(wait: int | None, *, admitted: bool = False, before_draw: bool = False) -> int:
-    """When to ask again: at the estimated turn when it is near, else every POLL_SECONDS; before
-    the draw, when it is due, or every PRE_DRAW_POLL_SECONDS; never sooner than a second. An
-    admitted person, whose token is theirs, every POLL_SECONDS."""
+    """When to ask again, never sooner than a second: at the estimated turn when it is within
+    POLL_SECONDS; further off, after half the wait (at least POLL_SECONDS, at most
+    PRE_DRAW_POLL_SECONDS), so a long line reads its places a few times, not every 5 s (60,000
+    people every 5 s are 12,000 reads a second); before the draw, at this page's first read
+    (or every PRE_DRAW_POLL_SECONDS). An admitted person, whose token is theirs, every
+    POLL_SECONDS."""
     if admitted or wait is None:
         return POLL_SECONDS
-    longest = PRE_DRAW_POLL_SECONDS if before_draw else POLL_SECONDS
-    return max(MIN_POLL_SECONDS, min(longest, wait))
+    if before_draw:
+        return max(MIN_POLL_SECONDS, min(PRE_DRAW_POLL_SECONDS, wait))
+    if wait <= POLL_SECONDS:
+        return max(MIN_POLL_SECONDS, wait)
+    return min(PRE_DRAW_POLL_SECONDS, max(POLL_SECONDS, wait // 2))
 
 
 # ---------------------------------------------------------------------------- the public draw
