@@ -695,6 +695,38 @@ def test_a_crowd_racing_for_the_last_seats_over_shards_gets_sales_or_sold_out_ne
     assert get_event(event_id).body["seats_left"] == 0
 
 
+def test_a_sale_whose_shard_stays_held_by_rivals_waits_5_s_then_answers_503_and_takes_nothing(
+    aws: TemplateModel, converging: _Converging
+) -> None:
+    # Given 8 seats over 8 shards, and DynamoDB cancelling every try of a sale on a shard
+    # because a rival's transaction holds it (the shards keep their stock)
+    event = create_event(
+        capacity=8,
+        ticket_types=[{"name": "General", "quota": 8}],
+        expected_orders_per_second=160,
+    )
+    event_id = event["event_id"]
+    (kind,) = (t["ticket_type_id"] for t in event["ticket_types"])
+    factories.ticket_seed()
+    clients.client("s3")
+    converging.rivals = 10_000
+    converging.on = True
+
+    # When a buyer orders one ticket
+    answer = order(event_id, [(kind, "Ann")], buyer="ann@example.com")
+
+    # Then the sale backs off (never more than 0.4 s a pause) until it has waited 5 s in all,
+    # then answers 503, and nothing was taken
+    from gatepass.dal.transactions import SALE_CONFLICT_WAIT_SECONDS
+
+    assert SALE_CONFLICT_WAIT_SECONDS == 5.0
+    assert (answer.status, answer.code) == (503, "service_unavailable"), answer
+    assert max(converging.paused) <= 0.4
+    assert 5.0 <= sum(converging.paused) < 5.4
+    assert get_event(event_id).body["seats_left"] == 8
+    assert factories.stock_counts(event_id)["tickets"] == []
+
+
 @pytest.fixture
 def event_partition_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each read of an event's partition (the data layer's one place) was consistent."""
