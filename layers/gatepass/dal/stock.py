@@ -118,11 +118,7 @@ def stock_of(
     pool.update({str(t["ticket_type_id"]): int(t.get("available", 0)) for t in types})
     if summary is None:
         return StockSummary(pool=pool)
-    empty = {
-        _need_of(name): frozenset(int(k) for k in value)
-        for name, value in summary.items()
-        if name.startswith(EMPTY_PREFIX) and value
-    }
+    empty = {need: frozenset(shards) for need, shards in _listed(summary).items()}
     rate = summary.get("expected_orders_per_second")
     return StockSummary(
         shards=int(summary.get("shards", 1)),
@@ -267,7 +263,11 @@ def read_listed(client: Any, table_name: str, event_id: str) -> dict[str, set[in
     what a sale still walking the shards learns from everyone else's marks (a listed shard is
     empty, so a stale answer only lists fewer)."""
     answer = client.get_item(TableName=table_name, Key=layout.stock_summary_key(event_id))
-    summary: dict[str, Any] = answer.get("Item") or {}
+    return _listed(answer.get("Item") or {})
+
+
+def _listed(summary: Mapping[str, Any]) -> dict[str, set[int]]:
+    """A stored summary's empty lists: need -> the shards listed empty for it."""
     return {
         _need_of(name): {int(k) for k in value}
         for name, value in summary.items()
