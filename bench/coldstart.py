@@ -10,8 +10,10 @@ child times the import of the handler module and its first event. See ``bench/me
 from __future__ import annotations
 
 import compileall
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,10 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.loaders import Loader
+
 from bench.common import PYTHONPATH, ROOT, paired_ratios, summary
 from bench.deployment import not_deployed
 
 EVENTS = ROOT / "events"
+# The installed SDK's data, which layers/Makefile slims for the layer (gatepass.slim_models).
+BOTOCORE_DATA: str = Loader.BUILTIN_DATA_PATH
 CHILD = Path(__file__).resolve().parent / "coldstart_child.py"
 # Tracing as deployed (Tracing: Active): Powertools traces when it finds the Lambda variables.
 LAMBDA_ENV = {
@@ -549,15 +555,40 @@ def revision_tree(revision: str, dest: Path) -> Path:
         check=True,
     )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    slim_data(dest / "layers")
     for package in ("layers", "functions"):
         compileall.compile_dir(str(dest / package), quiet=1)
     return dest
 
 
+def slim_data(layers: Path) -> None:
+    """The slim botocore data layers/Makefile adds to the layer, from the SDK installed here (the
+    version the layer pins), if ``layers`` is of a revision that has it."""
+    builder = layers / "gatepass" / "slim_models.py"
+    if builder.exists():
+        subprocess.run(
+            [sys.executable, "-m", "gatepass.slim_models", BOTOCORE_DATA, "gatepass/botocore_data"],
+            cwd=layers,
+            env={**os.environ, "PYTHONPATH": str(layers)},
+            capture_output=True,
+            check=True,
+        )
+
+
+def built_layer(dest: Path) -> Path:
+    """The SharedLayer's gatepass as layers/Makefile builds it: the package, with its slim
+    botocore data, compiled. First on a function's path, before the checkout's ``layers``."""
+    if dest.exists():
+        return dest
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "botocore_data")
+    shutil.copytree(ROOT / "layers" / "gatepass", dest / "gatepass", ignore=ignored)
+    slim_data(dest)
+    compileall.compile_dir(str(dest), quiet=1)
+    return dest
+
+
 def source_only_site(function_dir: Path, dest: Path) -> Path:
     """Copies, without bytecode, of what the layer and the function ship beyond the SDK."""
-    import importlib.util
-    import shutil
     from importlib import metadata
 
     from bench.deployment import RUNTIME, closure, normal, requirements_of
@@ -618,6 +649,9 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
             tree = revision_tree(subject.before, workdir / f"before-{subject.before}")
             function_dir = tree / function_dir.relative_to(ROOT)
             env["PYTHONPATH"] = os.pathsep.join((str(tree), str(tree / "layers"), PYTHONPATH))
+        elif subject.bytecode:
+            layer = built_layer(workdir / "layer")
+            env["PYTHONPATH"] = os.pathsep.join((str(layer), PYTHONPATH))
         if not subject.bytecode:
             site = source_only_site(function_dir, workdir / f"source-only-{subject.function}")
             env["PYTHONPATH"] = os.pathsep.join((str(site), PYTHONPATH))

@@ -19,13 +19,17 @@ Clients come from one boto3 session whose model loader knows only the services G
 (``SERVICES``). botocore's own loader checks a service's name against every service it ships
 before it loads a model, listing each of their folders on disk (some 430 of them, once for the
 service model and once for the endpoint rules): about a tenth of a cold start's boto3 work,
-spent on a check whose answer is fixed here.
+spent on a check whose answer is fixed here. Where the SharedLayer carries the slim copy of
+botocore's data for those services (``gatepass.slim_models``: no documentation, no other
+services' endpoints), the loader reads it first and botocore takes it for its own data; parsing
+it instead of the full files is most of what making the first client costs.
 """
 
 from __future__ import annotations
 
 import os
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,6 +37,11 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.loaders import Loader
+
+from gatepass.slim_models import FOLDER
+
+# The services Gatepass makes clients for (tests/unit/test_clients.py checks the code against it).
+from gatepass.slim_models import SERVICES as SERVICES
 
 _CONFIG = Config(
     retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=3, read_timeout=10
@@ -85,12 +94,27 @@ class _BusyIsUnavailable:
             ) from exc
 
 
-# The services Gatepass makes clients for (tests/unit/test_clients.py checks the code against it).
-SERVICES = ("dynamodb", "kms", "s3", "secretsmanager", "ses", "sns", "stepfunctions")
+# Built into the SharedLayer (layers/Makefile); a checkout has none and reads botocore's own.
+SLIM_DATA = Path(__file__).with_name(FOLDER)
 
 
 class _ServicesLoader(Loader):
-    """botocore's loader, with ``SERVICES`` as the services it looks for on its search paths."""
+    """botocore's loader, with ``SERVICES`` as the services it looks for on its search paths,
+    and ``slim`` (a slim copy of botocore's data) searched just before botocore's own folder
+    (after ``AWS_DATA_PATH`` and ``~/.aws/models``, which still override it) and taken as it."""
+
+    def __init__(self, *, slim: Path | None = None, extra_search_paths: list[str]) -> None:
+        self._slim = str(slim) if slim is not None else None
+        super().__init__(extra_search_paths=extra_search_paths)
+        if self._slim is not None:
+            self.search_paths.insert(self.search_paths.index(self.BUILTIN_DATA_PATH), self._slim)
+
+    def is_builtin_path(self, path: str) -> bool:
+        # botocore hands endpoints.json's legacy answer to the endpoint rules when the file is
+        # not its own; the slim copy is its own data, less the prose and the other services.
+        if self._slim is not None and os.path.commonpath((self._slim, path)) == self._slim:
+            return True
+        return bool(super().is_builtin_path(path))
 
     def list_available_services(self, type_name: str) -> list[str]:
         found = {
@@ -113,7 +137,10 @@ def session() -> boto3.Session:
     data_path = core.get_config_variable("data_path")
     core.register_component(
         "data_loader",
-        _ServicesLoader(extra_search_paths=data_path.split(os.pathsep) if data_path else []),
+        _ServicesLoader(
+            slim=SLIM_DATA if SLIM_DATA.is_dir() else None,
+            extra_search_paths=data_path.split(os.pathsep) if data_path else [],
+        ),
     )
     return boto3.Session(botocore_session=core)
 

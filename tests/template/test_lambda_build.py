@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devstack.template import ROOT, TemplateModel
+from gatepass import slim_models
 from gatepass.readmodel.database import RDS_CA_BUNDLE
 
 pytestmark = pytest.mark.template
@@ -94,6 +95,20 @@ def test_the_layer_ships_its_pinned_libraries_for_arm64_with_bytecode(tmp_path: 
     # And every module is compiled, so no cold start compiles one
     assert _uncompiled(site) == []
     assert not (site / "bin").exists()
+
+    # And the slim copy of the layer's own botocore data sits where gatepass.clients reads it,
+    # one model per service it calls, built from that botocore's newest models
+    slim = site / "gatepass" / slim_models.FOLDER
+    assert sorted(p.name for p in slim.iterdir() if p.is_dir()) == sorted(slim_models.SERVICES)
+    for service in slim_models.SERVICES:
+        (version,) = (p.name for p in (slim / service).iterdir())
+        assert version == slim_models.newest_version(site / "botocore" / "data", service)
+        assert (slim / service / version / "service-2.json").stat().st_size < (
+            site / "botocore" / "data" / service / version / "service-2.json.gz"
+        ).stat().st_size * 3
+    assert (slim / "endpoints.json").stat().st_size * 10 < (
+        site / "botocore" / "data" / "endpoints.json"
+    ).stat().st_size
 
 
 @pytest.mark.parametrize(
