@@ -39,6 +39,8 @@ LAMBDA_ENV = {
     "LAMBDA_TASK_ROOT": str(ROOT),
     "AWS_LAMBDA_FUNCTION_NAME": "gatepass-bench",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+    # Every Lambda environment has it (gatepass.coldstart pauses the collector by it).
+    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
     "_X_AMZN_TRACE_ID": (
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
     ),

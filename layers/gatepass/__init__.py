@@ -3,4 +3,10 @@
 Shipped to the functions as the SharedLayer and installed into the web container.
 """
 
+from gatepass import coldstart
+
 __version__ = "0.1.0"
+
+# In a Lambda environment, no cyclic collection until the first invocation ends (the init's
+# objects live as long as the environment; gatepass.coldstart).
+coldstart.pause()

@@ -28,7 +28,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
-from gatepass import snapstart
+from gatepass import coldstart, snapstart
 
 logger = Logger()
 metrics = Metrics()
@@ -78,12 +78,16 @@ class Tracer:
     def capture_lambda_handler(self, handler: Handler) -> Handler:
         @functools.wraps(handler)
         def traced(event: Any, context: Any) -> Any:
-            otel = self._otel
-            if otel is None:
-                return handler(event, context)
-            attributes = span_attributes(event) if isinstance(event, Mapping) else {}
-            with otel.start_as_current_span("gatepass.request", attributes=attributes):
-                return handler(event, context)
+            try:
+                otel = self._otel
+                if otel is None:
+                    return handler(event, context)
+                attributes = span_attributes(event) if isinstance(event, Mapping) else {}
+                with otel.start_as_current_span("gatepass.request", attributes=attributes):
+                    return handler(event, context)
+            finally:
+                # The first invocation has built what the environment keeps: collect again.
+                coldstart.resume()
 
         return traced  # type: ignore[return-value]
 
