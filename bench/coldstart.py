@@ -479,6 +479,9 @@ class Subject:
 
 
 FLOOR_MODULE = "bench.floor_handler"
+# Instruction counts: each subject once more under callgrind, where valgrind is installed.
+VALGRIND = shutil.which("valgrind")
+EMPTY = "An empty handler (the count's zero)"
 STACK = "PowertoolsStack (reference)"
 STACK_CLIENT = "PowertoolsStack + one client (reference)"
 # The conventions as they stand (no X-Ray SDK) + one client: bench.report.CONVENTIONS.
@@ -488,7 +491,12 @@ OBSERVABILITY = "Logger and Metrics + one client (reference)"
 PYDANTIC = "Logger, Metrics, pydantic + one client (reference)"
 # References that trace as the functions do, through Lambda's active tracing (no X-Ray SDK).
 UNTRACED = frozenset(
-    {"bench.conventions_handler", "bench.observability_handler", "bench.pydantic_handler"}
+    {
+        "bench.conventions_handler",
+        "bench.observability_handler",
+        "bench.pydantic_handler",
+        "bench.empty_handler",
+    }
 )
 SUBJECTS = (
     Subject(STACK, "subscribe.json", as_is, module="bench.stack_handler"),
@@ -621,7 +629,17 @@ def source_only_site(function_dir: Path, dest: Path) -> Path:
 # ---------------------------------------------------------------- running
 
 
-def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, Any]:
+def instructions(stderr: str) -> int:
+    """The instructions callgrind counted in the whole child, from its summary line."""
+    for line in stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise RuntimeError(f"no instruction count in callgrind's output:\n{stderr[-2000:]}")
+
+
+def _child(
+    world: World, subject: Subject | None, workdir: Path, *, counted: bool = False
+) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "PYTEST"))}
     env.update(aws_env(world.model.region))
     env.update(LAMBDA_ENV)
@@ -672,26 +690,59 @@ def _child(world: World, subject: Subject | None, workdir: Path) -> dict[str, An
     event_path = workdir / "event.json"
     event_path.write_text(json.dumps(event))
     world.timer.take()
+    # Counted: the same child under callgrind, which counts the instructions it runs (the same
+    # from run to run, whatever else the machine does; not the time they take).
+    counter: list[str] = []
+    if counted:
+        if VALGRIND is None:
+            raise RuntimeError("counting instructions needs valgrind (apt-get install valgrind)")
+        counter = [VALGRIND, "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     done = subprocess.run(
-        [sys.executable, str(CHILD), mode, module, str(event_path)],
+        [*counter, sys.executable, str(CHILD), mode, module, str(event_path)],
         env=env,
         cwd=str(ROOT),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600 if counted else 120,
         check=False,
     )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"cold start of {module} failed:\n{done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
+    if counted:
+        result["instructions"] = instructions(done.stderr)
     result["aws_seconds"], result["aws_requests"] = world.timer.take()
     result["own_seconds"] = result["seconds"] - result["aws_seconds"]
     return result
 
 
-def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) -> dict[str, Any]:
-    """Rounds of (floor, every function), interleaved so drift touches them alike."""
+def count(world: World, subjects: tuple[Subject, ...], workdir: Path) -> dict[str, Any]:
+    """Each subject's cold start once under callgrind: instructions, own over the floor's own
+    (each less the empty handler's count: the interpreter's start and the child's own work)."""
+    empty = Subject(EMPTY, "subscribe.json", as_is, module="bench.empty_handler")
+    zero = _child(world, empty, workdir, counted=True)["instructions"]
+    floor = _child(world, None, workdir, counted=True)["instructions"]
+    counted: dict[str, Any] = {"empty": zero, "floor": floor, "functions": {}}
+    for subject in subjects:
+        total = _child(world, subject, workdir, counted=True)["instructions"]
+        counted["functions"][subject.name] = {
+            "instructions": total,
+            "own_ratio": (total - zero) / (floor - zero),
+        }
+    return counted
+
+
+def run(
+    world: World,
+    repeats: int,
+    subjects: tuple[Subject, ...] = SUBJECTS,
+    *,
+    counted: bool | None = None,
+) -> dict[str, Any]:
+    """Rounds of (floor, every function), interleaved so drift touches them alike; then, where
+    valgrind is installed (or as ``counted`` says), each one's instructions once."""
+    counted = VALGRIND is not None if counted is None else counted
     floor: list[float] = []
     floor_own: list[float] = []
     floor_aws: list[float] = []
@@ -700,6 +751,9 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
     own: dict[str, list[float]] = {s.name: [] for s in subjects}
     imports: dict[str, list[float]] = {s.name: [] for s in subjects}
     aws: dict[str, list[float]] = {s.name: [] for s in subjects}
+    cpu: dict[str, list[float]] = {s.name: [] for s in subjects}
+    floor_cpu: list[float] = []
+    instruction_counts: dict[str, Any] | None = None
     details: dict[str, dict[str, Any]] = {}
     # Bytecode for our own modules, as the Makefiles build it (the libraries' came with pip):
     # a checkout edited since its last import would otherwise compile them in every child.
@@ -717,13 +771,17 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
             floor_own.append(measured_floor["own_seconds"])
             floor_aws.append(measured_floor["aws_seconds"])
             floor_requests = measured_floor["aws_requests"]
+            floor_cpu.append(measured_floor["cpu_seconds"])
             for subject in subjects:
                 measured = _child(world, subject, workdir)
                 times[subject.name].append(measured["seconds"])
                 own[subject.name].append(measured["own_seconds"])
                 imports[subject.name].append(measured["import_seconds"])
                 aws[subject.name].append(measured["aws_seconds"])
+                cpu[subject.name].append(measured["cpu_seconds"])
                 details[subject.name] = measured
+        if counted:
+            instruction_counts = count(world, subjects, workdir)
     floor_summary = summary(floor)
     floor_own_summary = summary(floor_own)
     functions = {}
@@ -742,6 +800,9 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
             "aws_seconds": summary(aws[subject.name]),
             "aws_requests": details[subject.name]["aws_requests"],
             "own_seconds": summary(own[subject.name]),
+            # The child's CPU time in the timed interval (moto answers in another process).
+            "cpu_seconds": summary(cpu[subject.name]),
+            "cpu_ratio": summary(cpu[subject.name])["median"] / summary(floor_cpu)["median"],
             "ratio": measured["median"] / floor_summary["median"],
             # The goal: the function's own time against the floor's own time.
             "own_ratio": summary(own[subject.name])["median"] / floor_own_summary["median"],
@@ -755,11 +816,21 @@ def run(world: World, repeats: int, subjects: tuple[Subject, ...] = SUBJECTS) ->
                 entry["own_seconds"]["median"] / stack["own_seconds"]["median"]
             )
             entry["paired_own_stack_ratio"] = paired_ratios(own[name], own[CONVENTIONS])
+    if instruction_counts is not None:
+        for name, entry in functions.items():
+            entry["instructions"] = instruction_counts["functions"][name]["instructions"]
+            entry["instructions_ratio"] = instruction_counts["functions"][name]["own_ratio"]
     return {
+        "instructions": (
+            {"empty": instruction_counts["empty"], "floor": instruction_counts["floor"]}
+            if instruction_counts is not None
+            else None
+        ),
         "floor": {
             "handler": FLOOR_MODULE,
             "seconds": floor_summary,
             "own_seconds": floor_own_summary,
+            "cpu_seconds": summary(floor_cpu),
             "aws_seconds": summary(floor_aws),
             "aws_requests": floor_requests,
         },

@@ -52,6 +52,7 @@ else:
 
     context = Context()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     handler = importlib.import_module(module_name).lambda_handler
     imported = time.perf_counter()
     try:
@@ -59,6 +60,7 @@ else:
     except Exception as exc:  # the authorizer answers 401 by raising
         answer = {"raised": str(exc)}
     finished = time.perf_counter()
+    cpu_finished = time.process_time()
     if isinstance(answer, dict) and "statusCode" in answer:
         outcome = str(answer["statusCode"])
     elif isinstance(answer, dict) and "raised" in answer:
@@ -74,6 +76,7 @@ print(
     json.dumps(
         {
             "seconds": finished - started,
+            "cpu_seconds": cpu_finished - cpu_started,
             "import_seconds": imported - started,
             "outcome": outcome,
             "heavy": heavy,
