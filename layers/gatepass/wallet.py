@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from gatepass import keys
+from gatepass import keys, png
 from gatepass.errors import WalletNotConfigured
 
 GOOGLE_SAVE_URL = "https://pay.google.com/gp/v/save/"
@@ -171,6 +171,33 @@ def pass_json(
             {"key": "page", "label": "Your ticket on the site", "value": ticket_url}
         )
     return document
+
+
+def pass_icon_pngs() -> dict[str, bytes]:
+    """An Apple Wallet pass's icon (required; 29 pt at 1x and 2x) and logo: a ticket shape with
+    a tear line, drawn with the same 1-bit PNG writer as the ticket codes."""
+
+    def ticket(size: int) -> list[list[bool]]:
+        middle, notch = size // 2, max(2, size // 7)
+        rows = []
+        for y in range(size):
+            row = []
+            for x in range(size):
+                inside = size // 8 <= y < size - size // 8
+                notched = (x - 0) ** 2 + (y - middle) ** 2 < notch**2 or (x - size + 1) ** 2 + (
+                    y - middle
+                ) ** 2 < notch**2
+                tear = x == size * 2 // 3 and y % 3 == 0
+                row.append(inside and not notched and not tear)
+            rows.append(row)
+        return rows
+
+    return {
+        "icon.png": png.png_from_matrix(ticket(29), 1),
+        "icon@2x.png": png.png_from_matrix(ticket(29), 2),
+        "logo.png": png.png_from_matrix(ticket(50), 1),
+        "logo@2x.png": png.png_from_matrix(ticket(50), 2),
+    }
 
 
 def build_pkpass(

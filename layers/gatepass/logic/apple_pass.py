@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gatepass import clock, qr, wallet
+from gatepass import clock, wallet
 from gatepass.dal.events import EventStore
 from gatepass.dal.orders import OrderStore
 from gatepass.dal.passes import PassStore
@@ -31,7 +31,9 @@ def apple_pass_link(
     document = wallet.pass_json(
         ticket, signer, ticket_url=ticket_page_url(site_url, ticket.ticket_id)
     )
-    passes.put_pass(ticket.ticket_id, wallet.build_pkpass(document, qr.pass_icon_pngs(), signer))
+    passes.put_pass(
+        ticket.ticket_id, wallet.build_pkpass(document, wallet.pass_icon_pngs(), signer)
+    )
     metrics.add_metric(name="WalletPassesIssued", unit=MetricUnit.Count, value=1)
     return ApplePassLink(
         ticket_id=ticket.ticket_id,

@@ -1,0 +1,54 @@
+"""The Apple Wallet pass's icons: drawn by the 1-bit PNG writer the ticket codes use
+(``gatepass.png``), without the QR encoder, which the pass's function does not otherwise need."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gatepass import png, qr, wallet
+
+pytestmark = pytest.mark.unit
+
+LAYERS = Path(__file__).resolve().parents[2] / "layers"
+
+
+def test_the_pass_has_its_icon_and_logo_at_1x_and_2x() -> None:
+    # When the pass's pictures are drawn
+    icons = wallet.pass_icon_pngs()
+    # Then each is a black-and-white PNG of the size Apple asks for (icon 29 pt, logo 50 pt)
+    sizes = {name: Image.open(io.BytesIO(data)).size for name, data in icons.items()}
+    assert sizes == {
+        "icon.png": (29, 29),
+        "icon@2x.png": (58, 58),
+        "logo.png": (50, 50),
+        "logo@2x.png": (100, 100),
+    }
+    icon = Image.open(io.BytesIO(icons["icon.png"])).convert("L")
+    assert set(icon.getdata()) == {0, 255}
+
+
+def test_the_ticket_codes_and_the_icons_share_one_png_writer() -> None:
+    assert qr.png_from_matrix is png.png_from_matrix
+    with pytest.raises(ValueError, match="box size"):
+        png.png_from_matrix([[True]], 0)
+
+
+def test_the_apple_pass_rule_does_not_load_the_qr_encoder() -> None:
+    # Given a fresh interpreter, When the pass's rule is imported, Then qrcode is not
+    code = "import sys, gatepass.logic.apple_pass; print('qrcode' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(LAYERS)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "False"
