@@ -399,7 +399,10 @@ def decode_qr_png(png: bytes) -> list[str]:
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("L")
-    return [result.text for result in zxingcpp.read_barcodes(image)]
+    return [
+        result.text
+        for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    ]
 
 
 def put_gate(event_id: str, gate_id: str, *, name: str, mode: str = "both") -> None:
