@@ -184,7 +184,8 @@ def test_an_organizer_runs_an_event_from_subscription_to_check_in(
     typed_code = ticket.locator(".ticket-code").inner_text().strip()
     camera.shoot(page, "my-tickets")
     scanned = zxingcpp.read_barcodes(
-        Image.open(io.BytesIO(qr.screenshot())), formats=zxingcpp.BarcodeFormat.QRCode
+        Image.open(io.BytesIO(qr.screenshot())),
+        formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
     )
     assert [barcode.text for barcode in scanned] == [typed_code]
 

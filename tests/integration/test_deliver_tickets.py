@@ -110,7 +110,8 @@ def test_through_ses_the_mail_is_html_with_the_qr_inline(
     assert f"cid:{content_id}" in html
     png = image.get_payload(decode=True)
     decoded = zxingcpp.read_barcodes(
-        Image.open(io.BytesIO(png)).convert("L"), formats=zxingcpp.BarcodeFormat.QRCode
+        Image.open(io.BytesIO(png)).convert("L"),
+        formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
     )
     assert [d.text for d in decoded] == [ticket["code"]]
 

@@ -401,7 +401,9 @@ def decode_qr_png(png: bytes) -> list[str]:
     image = Image.open(io.BytesIO(png)).convert("L")
     return [
         result.text
-        for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        for result in zxingcpp.read_barcodes(
+            image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        )
     ]
 
 
