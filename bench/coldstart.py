@@ -802,7 +802,6 @@ def run(
             "own_seconds": summary(own[subject.name]),
             # The child's CPU time in the timed interval (moto answers in another process).
             "cpu_seconds": summary(cpu[subject.name]),
-            "cpu_ratio": summary(cpu[subject.name])["median"] / summary(floor_cpu)["median"],
             "ratio": measured["median"] / floor_summary["median"],
             # The goal: the function's own time against the floor's own time.
             "own_ratio": summary(own[subject.name])["median"] / floor_own_summary["median"],

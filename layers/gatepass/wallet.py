@@ -25,6 +25,8 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from types import MappingProxyType
 from typing import Any, Literal
 
 import jwt
@@ -173,9 +175,11 @@ def pass_json(
     return document
 
 
-def pass_icon_pngs() -> dict[str, bytes]:
+@cache
+def pass_icon_pngs() -> Mapping[str, bytes]:
     """An Apple Wallet pass's icon (required; 29 pt at 1x and 2x) and logo: a ticket shape with
-    a tear line, drawn with the same 1-bit PNG writer as the ticket codes."""
+    a tear line, drawn with the same 1-bit PNG writer as the ticket codes. The same for every
+    pass: drawn once per container, and read-only."""
 
     def ticket(size: int) -> list[list[bool]]:
         middle, notch = size // 2, max(2, size // 7)
@@ -192,12 +196,14 @@ def pass_icon_pngs() -> dict[str, bytes]:
             rows.append(row)
         return rows
 
-    return {
-        "icon.png": png.png_from_matrix(ticket(29), 1),
-        "icon@2x.png": png.png_from_matrix(ticket(29), 2),
-        "logo.png": png.png_from_matrix(ticket(50), 1),
-        "logo@2x.png": png.png_from_matrix(ticket(50), 2),
-    }
+    return MappingProxyType(
+        {
+            "icon.png": png.png_from_matrix(ticket(29), 1),
+            "icon@2x.png": png.png_from_matrix(ticket(29), 2),
+            "logo.png": png.png_from_matrix(ticket(50), 1),
+            "logo@2x.png": png.png_from_matrix(ticket(50), 2),
+        }
+    )
 
 
 def build_pkpass(
