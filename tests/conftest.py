@@ -122,32 +122,6 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def resolvers_keep_their_request(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """For tests that run one environment per function (calls into one function take turns,
-    calls into different functions interleave): Powertools keeps the request being resolved on
-    ``BaseRouter``, one per process, so a function would read another's request. Each resolver
-    holds its own here, dropped at the end so later tests read the process-wide one again
-    (tests/support/environments.py)."""
-    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
-
-    from tests.support.environments import hold_request
-
-    touched: list[ApiGatewayResolver] = []
-    resolve = ApiGatewayResolver.resolve
-
-    def resolve_own(self: ApiGatewayResolver, event: Any, context: Any) -> dict[str, Any]:
-        hold_request(self, event, context)
-        touched.append(self)
-        return resolve(self, event, context)
-
-    monkeypatch.setattr(ApiGatewayResolver, "resolve", resolve_own)
-    yield
-    for resolver in touched:
-        vars(resolver).pop("current_event", None)
-        vars(resolver).pop("lambda_context", None)
-
-
-@pytest.fixture
 def atomic_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
     """Powertools' metric set is one per process (a class attribute), one per request in Lambda:
     serialize each call into it, so that one environment's flush (check, serialize, clear)

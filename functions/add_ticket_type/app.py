@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import AddTicketTypeSettings
@@ -13,6 +12,7 @@ from gatepass.http import caller_id, make_resolver
 from gatepass.logic.ticket_types import add_ticket_type as add_type
 from gatepass.models.orders import AddTicketTypeRequest, TicketTypeResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 
 settings = AddTicketTypeSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

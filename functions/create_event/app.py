@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import CreateEventSettings
@@ -15,6 +14,7 @@ from gatepass.http import caller_id, make_resolver
 from gatepass.logic.events import create_event as create
 from gatepass.models.events import CreateEventRequest, CreateEventResponse
 from gatepass.observability import MetricUnit, correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = CreateEventSettings.load()

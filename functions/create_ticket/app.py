@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import CreateTicketSettings
@@ -19,6 +18,7 @@ from gatepass.logic.tickets import create_ticket as take_ticket
 from gatepass.models.tickets import CreateTicketRequest, CreateTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.queue_tokens import SecretQueueKeys
+from gatepass.resolver import Response
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = CreateTicketSettings.load()

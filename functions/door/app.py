@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import DoorSettings
@@ -24,6 +23,7 @@ from gatepass.models.door import (
     UpdateGateRequest,
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 
 settings = DoorSettings.load()
 door = DynamoDoorStore(settings.ticketing_table)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import EventRevocationsSettings
@@ -13,6 +12,7 @@ from gatepass.http import make_resolver
 from gatepass.logic.orders import revocation_list
 from gatepass.models.tickets import RevocationList
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Query
 
 settings = EventRevocationsSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

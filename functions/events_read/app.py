@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import EventsReadSettings
@@ -19,6 +18,7 @@ from gatepass.logic.ticket_keys import published_keys
 from gatepass.models.events import EventList, PublicEvent
 from gatepass.models.ticket_keys import EventKeys
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Query
 
 settings = EventsReadSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import GetQrCodeSettings
@@ -13,6 +12,7 @@ from gatepass.http import caller_id, make_resolver
 from gatepass.logic.tickets import qr_code_link
 from gatepass.models.tickets import QrCodeLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Query
 
 settings = GetQrCodeSettings.load()
 tickets = DynamoTicketsDataAccess(settings.ticketing_table, bucket_name=settings.tickets_bucket)

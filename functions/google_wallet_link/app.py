@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import GoogleWalletLinkSettings
@@ -15,6 +14,7 @@ from gatepass.http import caller_id, make_resolver
 from gatepass.logic.wallet import google_wallet_link as save_link
 from gatepass.models.tickets import GoogleWalletLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Query
 from gatepass.wallet import SecretGoogleCredentials
 
 settings = GoogleWalletLinkSettings.load()

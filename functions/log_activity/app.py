@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import LogActivitySettings
@@ -13,6 +12,7 @@ from gatepass.http import make_resolver
 from gatepass.logic.activity import record_activity
 from gatepass.models.activity import LogActivityRequest, LogActivityResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 from gatepass.sessions import KmsSessionVerifier
 
 settings = LogActivitySettings.load()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import OffersSettings
@@ -23,6 +22,7 @@ from gatepass.models.waitlist import (
     OfferResponse,
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = OffersSettings.load()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import QueueSettings
@@ -24,6 +23,7 @@ from gatepass.models.queue import (
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.queue_tokens import SecretQueueKeys
+from gatepass.resolver import Query
 
 settings = QueueSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import SendOtpSettings
@@ -15,6 +14,7 @@ from gatepass.http import make_resolver
 from gatepass.logic.sign_in import send_code
 from gatepass.models.identity import SendOtpRequest, SendOtpResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 from gatepass.sessions import SecretSessionKeys
 
 settings = SendOtpSettings.load()

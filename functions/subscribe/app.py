@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import SubscribeSettings
@@ -15,6 +14,7 @@ from gatepass.http import make_resolver
 from gatepass.logic.subscriptions import subscribe as subscribe_address
 from gatepass.models.subscriptions import SubscribeRequest, SubscribeResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 
 settings = SubscribeSettings.load()
 store = DynamoSubscriptionStore(settings.identity_table, settings.mail_topic_arn)

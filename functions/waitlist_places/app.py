@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.config import WaitlistPlacesSettings
@@ -20,6 +19,7 @@ from gatepass.models.waitlist import (
     WaitlistEntryResponse,
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.resolver import Response
 
 settings = WaitlistPlacesSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

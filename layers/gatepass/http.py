@@ -9,15 +9,19 @@ answer a generic 500: the caller never sees internals.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from gatepass.dal.storage import StorageUnavailable
 from gatepass.errors import GatepassError, ServiceUnavailable, Unauthorized
 from gatepass.observability import logger
+from gatepass.resolver import (
+    CORS,
+    NotFound,
+    RequestInvalid,
+    Response,
+    RestResolver,
+    UnsupportedMediaType,
+)
 
 
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
@@ -58,11 +62,9 @@ def _domain_answer(exc: GatepassError) -> Response[str]:
     return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.details)
 
 
-def make_resolver(
-    allowed_origin: str = "*", strip_prefixes: list[str | re.Pattern[Any]] | None = None
-) -> APIGatewayRestResolver:
-    """An ``APIGatewayRestResolver`` with pydantic validation, CORS and the error mapping."""
-    cors = CORSConfig(
+def make_resolver(allowed_origin: str = "*") -> RestResolver:
+    """A ``RestResolver`` (pydantic validation at the edge) with CORS and the error mapping."""
+    cors = CORS(
         allow_origin=allowed_origin,
         allow_headers=[
             "Authorization",
@@ -75,9 +77,7 @@ def make_resolver(
         max_age=600,
         allow_credentials=allowed_origin != "*",
     )
-    app = APIGatewayRestResolver(
-        enable_validation=True, cors=cors, strip_prefixes=strip_prefixes or []
-    )
+    app = RestResolver(cors)
 
     @app.exception_handler(StorageUnavailable)
     def _storage_error(exc: StorageUnavailable) -> Response[str]:
@@ -87,16 +87,23 @@ def make_resolver(
     def _domain_error(exc: GatepassError) -> Response[str]:
         return _domain_answer(exc)
 
-    @app.exception_handler(RequestValidationError)
-    def _validation_error(exc: RequestValidationError) -> Response[str]:
-        problems = _describe(list(exc.errors()))
+    @app.exception_handler(RequestInvalid)
+    def _validation_error(exc: RequestInvalid) -> Response[str]:
+        problems = _describe(exc.errors())
         logger.info("invalid request", extra={"problems": problems})
         return error_response(
             400, "validation_error", "The request is not valid.", problems=problems
         )
 
-    @app.not_found
-    def _not_found(_exc: Exception) -> Response[str]:
+    @app.exception_handler(UnsupportedMediaType)
+    def _unsupported_media_type(exc: UnsupportedMediaType) -> Response[str]:
+        logger.info("unsupported media type", extra={"content_type": exc.content_type[:100]})
+        return error_response(
+            415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)."
+        )
+
+    @app.exception_handler(NotFound)
+    def _not_found(_exc: NotFound) -> Response[str]:
         return error_response(404, "not_found", "No such route.")
 
     @app.exception_handler(Exception)
@@ -107,19 +114,19 @@ def make_resolver(
     return app
 
 
-def caller_id(app: APIGatewayRestResolver) -> str:
+def caller_id(app: RestResolver) -> str:
     """The signed-in caller, as put in the request context by the session authorizer."""
-    authorizer = app.current_event.request_context.authorizer
+    authorizer = app.current_event.authorizer
     principal = authorizer.get("principalId") if authorizer else None
     if not principal or principal == "anonymous":
         raise Unauthorized("Sign in first.")
     return str(principal)
 
 
-def caller_session(app: APIGatewayRestResolver) -> tuple[str, str]:
+def caller_session(app: RestResolver) -> tuple[str, str]:
     """The signed-in caller and the id of the session the authorizer found live."""
     person = caller_id(app)
-    authorizer = app.current_event.request_context.authorizer
+    authorizer = app.current_event.authorizer
     session_id = authorizer.get("sid") if authorizer else None
     if not session_id:
         raise Unauthorized("Sign in first.")

@@ -1,6 +1,7 @@
-"""The concurrency tests' Lambda environments (tests/support/environments.py) keep overlapping
-requests apart, as Lambda does: a request reading its caller late still reads its own, even
-though Powertools keeps the request being resolved on a class attribute, one per process."""
+"""Overlapping requests stay apart, as Lambda keeps them: a request reading its caller late still
+reads its own, whether the other request is in another environment of the same function
+(tests/support/environments.py) or in another function in the same process; each resolver holds
+the request it resolves, per thread (``gatepass.resolver``)."""
 
 from __future__ import annotations
 
@@ -86,7 +87,6 @@ def test_two_functions_resolving_at_once_each_read_their_own_request(
     lambda_context: Any,
     atomic_moto: None,
     atomic_metrics: None,
-    resolvers_keep_their_request: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given Ben holds a ticket, and Ann's create-ticket request reads who is asking only once

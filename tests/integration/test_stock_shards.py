@@ -180,16 +180,14 @@ _ENVIRONMENTS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
 def _post(path: str, body: dict[str, Any], *, user: str) -> Any:
     """A request to the function behind ``path`` in its one environment (Lambda runs one
-    request at a time per environment, and the handlers keep the request in module state; the
-    request Powertools keeps for the whole process is kept per function by
-    ``resolvers_keep_their_request``)."""
+    request at a time per environment, and the handlers keep state in their modules)."""
     with _ENVIRONMENTS[function_of(path)]:
         return post(path, body, user=user)
 
 
 @pytest.mark.slow
 def test_many_buyers_over_8_shards_with_cancellations_racing_get_exactly_the_capacity(
-    aws: TemplateModel, atomic_moto: None, resolvers_keep_their_request: None
+    aws: TemplateModel, atomic_moto: None
 ) -> None:
     # Given 24 seats over 8 shards (3 each), sold as three types whose quotas add up to 30,
     # and holders of 6 tickets bought before the rush
@@ -455,7 +453,7 @@ def test_the_waiting_list_of_a_sharded_event_opens_only_when_every_shard_is_empt
 
 @pytest.mark.slow
 def test_sales_cancellations_offers_and_claims_racing_over_8_shards_stay_exact(
-    aws: TemplateModel, atomic_moto: None, resolvers_keep_their_request: None
+    aws: TemplateModel, atomic_moto: None
 ) -> None:
     # Given 16 seats over 8 shards sold as three types (quotas 10, 8, 4), all sold before the
     # rush, and people waiting in each line
@@ -642,7 +640,6 @@ def converging(monkeypatch: pytest.MonkeyPatch) -> _Converging:
 def test_a_crowd_racing_for_the_last_seats_over_shards_gets_sales_or_sold_out_never_an_error(
     aws: TemplateModel,
     atomic_moto: None,
-    resolvers_keep_their_request: None,
     converging: _Converging,
     looks: str,
 ) -> None:

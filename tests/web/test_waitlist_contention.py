@@ -5,11 +5,10 @@ racing over the same records. moto is not safe under concurrent calls, so each c
 serialized (``atomic_moto``), which is what DynamoDB's per-item atomicity guarantees; the
 conditions decide who wins.
 
-Lambda runs one request at a time in an environment, and the handlers keep the request in
-module state (Powertools' resolver and batch processor), so each function here is one
-environment: calls into the same function take turns, calls into different functions (and their
-DynamoDB calls) interleave freely. Powertools keeps the request being resolved for the whole
-process, so each function's resolver keeps its own (``resolvers_keep_their_request``).
+Lambda runs one request at a time in an environment, and the handlers keep state in their
+modules (the batch processor's records), so each function here is one environment: calls into
+the same function take turns, calls into different functions (and their DynamoDB calls)
+interleave freely. Each resolver holds the request it resolves itself (``gatepass.resolver``).
 
 The line's order is the order of joining, so everybody joins before the rush: a join still in
 flight could otherwise be ordered before someone already offered a seat (docs/decisions/0051)."""
@@ -91,7 +90,6 @@ def _items(event_id: str) -> dict[str, list[dict[str, Any]]]:
 def test_freed_seats_are_offered_once_each_in_line_order_while_others_buy_cancel_and_claim(
     aws: TemplateModel,
     atomic_moto: None,
-    resolvers_keep_their_request: None,
     projector: Any,
     db_engine: Engine,
     offers_outlast_the_test: None,
