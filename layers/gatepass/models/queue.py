@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from gatepass.models.common import GatepassId
+from gatepass.models.common import GatepassId, Model
 
 # scheduled: before the opening (joins go to the pool); drawing: opening passed, the draw is
 # being made; open: the line moves; off: the queue is disabled (no token needed).
@@ -28,7 +28,7 @@ ORDER_FUNCTION = (
 )
 
 
-class ConfigureQueueRequest(BaseModel):
+class ConfigureQueueRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
@@ -37,7 +37,7 @@ class ConfigureQueueRequest(BaseModel):
     enabled: Annotated[bool, Field(strict=True)]
 
 
-class JoinQueueRequest(BaseModel):
+class JoinQueueRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
@@ -131,7 +131,7 @@ class PositionClaims:
 # ---------------------------------------------------------------------------- answers
 
 
-class QueueConfig(BaseModel):
+class QueueConfig(Model):
     event_id: str
     opens_at: str
     enabled: bool
@@ -140,11 +140,11 @@ class QueueConfig(BaseModel):
     seed_commitment: str
 
 
-class ConfigureQueueResponse(BaseModel):
+class ConfigureQueueResponse(Model):
     queue: QueueConfig
 
 
-class QueueStatus(BaseModel):
+class QueueStatus(Model):
     event_id: str
     entry_id: str
     phase: EntryPhase
@@ -162,12 +162,12 @@ class QueueStatus(BaseModel):
     poll_after_seconds: int
 
 
-class JoinQueueResponse(BaseModel):
+class JoinQueueResponse(Model):
     position_token: str
     status: QueueStatus
 
 
-class PublicQueue(BaseModel):
+class PublicQueue(Model):
     event_id: str
     opens_at: str
     state: QueueState

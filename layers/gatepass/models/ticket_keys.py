@@ -6,25 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from gatepass.models.common import GatepassId
+from gatepass.models.common import GatepassId, Model
 from gatepass.models.tickets import Ticket
 
 
-class RotateEventKeyRequest(BaseModel):
+class RotateEventKeyRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
 
 
-class ReissueTicketRequest(BaseModel):
+class ReissueTicketRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     ticket_id: GatepassId
 
 
-class EventKeys(BaseModel):
+class EventKeys(Model):
     """What an event publishes so that anyone (an offline scanner) can check its codes: every
     valid verifying key by key id (raw Ed25519 public keys in base64url), and the one that signs
     new tickets. A version 1 code names no key: it verifies with ``v1``."""
@@ -35,7 +35,7 @@ class EventKeys(BaseModel):
     verifying_keys: dict[str, str]
 
 
-class ReissueTicketResponse(BaseModel):
+class ReissueTicketResponse(Model):
     """The revoked ticket's id and the ticket that replaces it (same holder, type and name)."""
 
     reissued: str

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from gatepass.models.common import GatepassId
+from gatepass.models.common import GatepassId, Model
 from gatepass.models.orders import AttendeeName
 from gatepass.models.tickets import Order, Ticket
 
@@ -24,21 +24,21 @@ LIVE_ENTRY_STATUSES = ("waiting", "offered")
 OfferStatus = Literal["open", "claimed", "expired", "declined", "withdrawn"]
 
 
-class JoinWaitlistRequest(BaseModel):
+class JoinWaitlistRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
     ticket_type_id: GatepassId
 
 
-class LeaveWaitlistRequest(BaseModel):
+class LeaveWaitlistRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     event_id: GatepassId
     ticket_type_id: GatepassId
 
 
-class ClaimOfferRequest(BaseModel):
+class ClaimOfferRequest(Model):
     """The emailed link carries the offer; the ticket's attendee name is optional."""
 
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +47,7 @@ class ClaimOfferRequest(BaseModel):
     attendee_name: AttendeeName = ""
 
 
-class DeclineOfferRequest(BaseModel):
+class DeclineOfferRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     offer_id: GatepassId
@@ -56,7 +56,7 @@ class DeclineOfferRequest(BaseModel):
 # ---------------------------------------------------------------------------- stored records
 
 
-class EntryRecord(BaseModel):
+class EntryRecord(Model):
     """A person's place in a type's line (``WAITLIST#<event>#<type>`` / ``ENTRY#...``)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -77,7 +77,7 @@ class EntryRecord(BaseModel):
         return cls.model_validate(dict(fields))
 
 
-class OfferRecord(BaseModel):
+class OfferRecord(Model):
     """One freed seat offered to one person (``OFFER#<offer_id>``)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -103,7 +103,7 @@ class OfferRecord(BaseModel):
 # ---------------------------------------------------------------------------- public shapes
 
 
-class WaitlistEntry(BaseModel):
+class WaitlistEntry(Model):
     """A place in a line. ``position`` (1 is next) while waiting; the offer while offered."""
 
     entry_id: str
@@ -116,17 +116,17 @@ class WaitlistEntry(BaseModel):
     offer_expires_at: str | None = None
 
 
-class WaitlistEntryResponse(BaseModel):
+class WaitlistEntryResponse(Model):
     entry: WaitlistEntry
 
 
-class MyWaitlistResponse(BaseModel):
+class MyWaitlistResponse(Model):
     """The caller's live places (waiting or offered), oldest first."""
 
     entries: list[WaitlistEntry]
 
 
-class Offer(BaseModel):
+class Offer(Model):
     offer_id: str
     event_id: str
     ticket_type_id: str
@@ -136,11 +136,11 @@ class Offer(BaseModel):
     order_id: str | None = None
 
 
-class OfferResponse(BaseModel):
+class OfferResponse(Model):
     offer: Offer
 
 
-class ClaimOfferResponse(BaseModel):
+class ClaimOfferResponse(Model):
     """The claimed offer and the order it became (one ticket, like a normal order)."""
 
     offer: Offer

@@ -1,0 +1,57 @@
+"""Every pydantic model in the shared package is built when first used, not when its module is
+imported (``defer_build``): a function imports whole domains of models and uses a few, and each
+model built at import cost every cold start (docs/performance.md, decision 0035)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+LAYERS = Path(__file__).resolve().parents[2] / "layers"
+
+_COUNT = """
+import importlib, json, pkgutil, sys
+import gatepass.config, gatepass.models
+from pydantic import BaseModel
+modules = [gatepass.config] + [
+    importlib.import_module(f"gatepass.models.{m.name}")
+    for m in pkgutil.iter_modules(gatepass.models.__path__)
+]
+models = {
+    f"{module.__name__}.{name}": value
+    for module in modules
+    for name, value in vars(module).items()
+    if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module.__name__
+}
+print(json.dumps({
+    "models": len(models),
+    "built": sorted(name for name, model in models.items() if model.__pydantic_complete__),
+    "not_deferred": sorted(
+        name for name, model in models.items() if not model.model_config.get("defer_build")
+    ),
+}))
+"""
+
+
+def test_importing_every_model_module_builds_no_model() -> None:
+    # Given a fresh interpreter, When it imports the settings and every models module
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT],
+        env={**os.environ, "PYTHONPATH": str(LAYERS)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+
+    # Then it found the models, and none was built or would be built at import
+    assert found["models"] > 100
+    assert found["not_deferred"] == []
+    assert found["built"] == []
