@@ -220,11 +220,20 @@ def with_event_on_sale(world: World, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_ticket_to_show(world: World, event: dict[str, Any]) -> dict[str, Any]:
+    """The caller's ticket with its QR image stored, as create-ticket leaves it (a missing image
+    is the rare path that renders one: tests/integration/test_get_qr_code.py)."""
+    from gatepass import clients, qr
     from tests.support import factories
 
     owner = event["requestContext"]["authorizer"]["principalId"]
-    factories.put_ticket(
+    ticket = factories.put_ticket(
         _put_event(), holder=owner, ticket_id=event["queryStringParameters"]["ticket_id"]
+    )
+    clients.client("s3").put_object(
+        Bucket=factories.settings().tickets_bucket,
+        Key=ticket["qr_key"],
+        Body=qr.render_png(ticket["code"]),
+        ContentType="image/png",
     )
     return event
 
