@@ -6,13 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import AddTicketTypeSettings
 from gatepass.dal.events import DynamoEventStore, DynamoTicketTypeStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.ticket_types import add_ticket_type as add_type
 from gatepass.models.orders import AddTicketTypeRequest, TicketTypeResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
+from gatepass.settings.add_ticket_type import AddTicketTypeSettings
 
 settings = AddTicketTypeSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

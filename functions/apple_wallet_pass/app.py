@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import AppleWalletPassSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.dal.passes import S3PassStore
@@ -16,6 +15,7 @@ from gatepass.logic.apple_pass import apple_pass_link
 from gatepass.models.tickets import ApplePassLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
+from gatepass.settings.apple_wallet_pass import AppleWalletPassSettings
 from gatepass.wallet import SecretAppleCredentials
 
 settings = AppleWalletPassSettings.load()

@@ -13,12 +13,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import AuthorizerSettings
 from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.errors import Unauthorized
 from gatepass.logic.sign_in import authorize
 from gatepass.observability import logger, metrics, tracer
 from gatepass.sessions import KmsSessionVerifier
+from gatepass.settings.authorizer import AuthorizerSettings
 
 settings = AuthorizerSettings.load()
 keys = KmsSessionVerifier(settings.session_signing_key_id)

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import CancelEventSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.orders import DynamoOrderStore
@@ -17,6 +16,7 @@ from gatepass.logic.orders import cancel_event as cancel
 from gatepass.models.orders import CancelEventRequest
 from gatepass.models.tickets import CancelEventResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.cancel_event import CancelEventSettings
 
 settings = CancelEventSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -6,13 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import CancelTicketSettings
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.orders import cancel_ticket as cancel
 from gatepass.models.orders import CancelTicketRequest
 from gatepass.models.tickets import CancelTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.cancel_ticket import CancelTicketSettings
 
 settings = CancelTicketSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import CheckInSettings
 from gatepass.dal.door import DynamoDoorStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
@@ -16,6 +15,7 @@ from gatepass.logic.check_in import sync_scans as sync_queued_scans
 from gatepass.models.door import SyncScansRequest, SyncScansResponse
 from gatepass.models.tickets import CheckInRequest, CheckInResult
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.check_in import CheckInSettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = CheckInSettings.load()

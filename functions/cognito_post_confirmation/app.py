@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import CognitoPostConfirmationSettings
 from gatepass.logic.people import record_confirmed_person
 from gatepass.observability import logger, metrics, tracer
 from gatepass.readmodel.database import Engine, projector_engine
+from gatepass.settings.cognito_post_confirmation import CognitoPostConfirmationSettings
 
 settings = CognitoPostConfirmationSettings.load()
 

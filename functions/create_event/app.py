@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import CreateEventSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
@@ -15,6 +14,7 @@ from gatepass.logic.events import create_event as create
 from gatepass.models.events import CreateEventRequest, CreateEventResponse
 from gatepass.observability import MetricUnit, correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
+from gatepass.settings.create_event import CreateEventSettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = CreateEventSettings.load()

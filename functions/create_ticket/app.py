@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import CreateTicketSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.dal.queue import DynamoQueueStore
@@ -19,6 +18,7 @@ from gatepass.models.tickets import CreateTicketRequest, CreateTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.queue_tokens import SecretQueueKeys
 from gatepass.resolver import Response
+from gatepass.settings.create_ticket import CreateTicketSettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = CreateTicketSettings.load()

@@ -18,13 +18,13 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import DeliverTicketsSettings
 from gatepass.dal.deliveries import DynamoDeliveryStore
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.logic.delivery import deliver_ticket, issued_ticket_of
 from gatepass.observability import logger, metrics, tracer
+from gatepass.settings.deliver_tickets import DeliverTicketsSettings
 
 settings = DeliverTicketsSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

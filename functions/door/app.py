@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import DoorSettings
 from gatepass.dal.door import DynamoDoorStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic import door as door_logic
@@ -24,6 +23,7 @@ from gatepass.models.door import (
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
+from gatepass.settings.door import DoorSettings
 
 settings = DoorSettings.load()
 door = DynamoDoorStore(settings.ticketing_table)

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import EventRevocationsSettings
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.http import make_resolver
 from gatepass.logic.orders import revocation_list
 from gatepass.models.tickets import RevocationList
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
+from gatepass.settings.event_revocations import EventRevocationsSettings
 
 settings = EventRevocationsSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

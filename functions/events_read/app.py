@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import EventsReadSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
@@ -19,6 +18,7 @@ from gatepass.models.events import EventList, PublicEvent
 from gatepass.models.ticket_keys import EventKeys
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
+from gatepass.settings.events_read import EventsReadSettings
 
 settings = EventsReadSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import GetQrCodeSettings
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.tickets import qr_code_link
 from gatepass.models.tickets import QrCodeLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
+from gatepass.settings.get_qr_code import GetQrCodeSettings
 
 settings = GetQrCodeSettings.load()
 tickets = DynamoTicketsDataAccess(settings.ticketing_table, bucket_name=settings.tickets_bucket)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import GoogleWalletLinkSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.http import caller_id, make_resolver
@@ -15,6 +14,7 @@ from gatepass.logic.wallet import google_wallet_link as save_link
 from gatepass.models.tickets import GoogleWalletLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
+from gatepass.settings.google_wallet_link import GoogleWalletLinkSettings
 from gatepass.wallet import SecretGoogleCredentials
 
 settings = GoogleWalletLinkSettings.load()

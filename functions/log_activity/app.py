@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import LogActivitySettings
 from gatepass.dal.activity import DynamoActivityStore
 from gatepass.http import make_resolver
 from gatepass.logic.activity import record_activity
@@ -14,6 +13,7 @@ from gatepass.models.activity import LogActivityRequest, LogActivityResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.sessions import KmsSessionVerifier
+from gatepass.settings.log_activity import LogActivitySettings
 
 settings = LogActivitySettings.load()
 store = DynamoActivityStore(settings.activity_table)

@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import OffersSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.dal.tickets import DynamoTicketsDataAccess
@@ -23,6 +22,7 @@ from gatepass.models.waitlist import (
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
+from gatepass.settings.offers import OffersSettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = OffersSettings.load()

@@ -8,11 +8,11 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import ProcessImageSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
 from gatepass.logic.images import process_uploads
 from gatepass.observability import MetricUnit, logger, metrics, tracer
+from gatepass.settings.process_image import ProcessImageSettings
 
 settings = ProcessImageSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -16,11 +16,11 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import ProjectorSettings
 from gatepass.observability import MetricUnit, logger, metrics, tracer
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.database import Engine, projector_connections
 from gatepass.readmodel.projection import project_record
+from gatepass.settings.projector import ProjectorSettings
 
 settings = ProjectorSettings.load()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

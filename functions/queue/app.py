@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import QueueSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.queue import DynamoQueueStore
 from gatepass.http import caller_id, make_resolver
@@ -24,6 +23,7 @@ from gatepass.models.queue import (
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.queue_tokens import SecretQueueKeys
 from gatepass.resolver import Query
+from gatepass.settings.queue import QueueSettings
 
 settings = QueueSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import ReissueTicketSettings
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
@@ -15,6 +14,7 @@ from gatepass.http import caller_id, make_resolver
 from gatepass.logic.reissue import reissue_ticket as reissue
 from gatepass.models.ticket_keys import ReissueTicketRequest, ReissueTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.reissue_ticket import ReissueTicketSettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = ReissueTicketSettings.load()

@@ -6,12 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import RotateEventKeySettings
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.ticket_keys import rotate_event_key as rotate
 from gatepass.models.ticket_keys import EventKeys, RotateEventKeyRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.rotate_event_key import RotateEventKeySettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = RotateEventKeySettings.load()

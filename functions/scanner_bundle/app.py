@@ -8,13 +8,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.bundles import SecretBundleSigner
-from gatepass.config import ScannerBundleSettings
 from gatepass.dal.door import DynamoDoorStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.bundle import bundle_key, scanner_bundle
 from gatepass.models.door import BundleKey, SignedBundle
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.scanner_bundle import ScannerBundleSettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = ScannerBundleSettings.load()

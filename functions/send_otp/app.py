@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import SendOtpSettings
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.equalise import StandIn
@@ -16,6 +15,7 @@ from gatepass.models.identity import SendOtpRequest, SendOtpResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.sessions import SecretSessionKeys
+from gatepass.settings.send_otp import SendOtpSettings
 
 settings = SendOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table, settings.mail_topic_arn)

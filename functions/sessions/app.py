@@ -6,13 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import SessionsSettings
 from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.http import caller_session, make_resolver
 from gatepass.logic.sessions import describe_session, end_all_sessions, end_session
 from gatepass.models.sessions import SessionView, SignOutRequest, SignOutResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.sessions import KmsSessionVerifier
+from gatepass.settings.sessions import SessionsSettings
 
 settings = SessionsSettings.load()
 store = DynamoSessionStore(settings.identity_table)

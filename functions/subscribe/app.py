@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import SubscribeSettings
 from gatepass.dal.subscriptions import DynamoSubscriptionStore
 from gatepass.dal.workflow import StepFunctionsWorkflow
 from gatepass.equalise import StandIn
@@ -15,6 +14,7 @@ from gatepass.logic.subscriptions import subscribe as subscribe_address
 from gatepass.models.subscriptions import SubscribeRequest, SubscribeResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
+from gatepass.settings.subscribe import SubscribeSettings
 
 settings = SubscribeSettings.load()
 store = DynamoSubscriptionStore(settings.identity_table, settings.mail_topic_arn)

@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import TransferTicketSettings
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.dal.tickets import DynamoTicketsDataAccess
@@ -15,6 +14,7 @@ from gatepass.logic.transfers import transfer_ticket as transfer
 from gatepass.models.orders import TransferTicketRequest
 from gatepass.models.tickets import TransferTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.transfer_ticket import TransferTicketSettings
 from gatepass.ticket_keys import EventTicketKeys
 
 settings = TransferTicketSettings.load()

@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import UpdateTicketTypeSettings
 from gatepass.dal.events import DynamoEventStore, DynamoTicketTypeStore
 from gatepass.dal.stock import DynamoStockChanges
 from gatepass.http import caller_id, make_resolver
@@ -21,6 +20,7 @@ from gatepass.models.orders import (
     UpdateTicketTypeRequest,
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
+from gatepass.settings.update_ticket_type import UpdateTicketTypeSettings
 
 settings = UpdateTicketTypeSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

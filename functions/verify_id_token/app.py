@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import VerifyIdTokenSettings
 from gatepass.dal.federation import DynamoIdTokenLedger
 from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.federation import IdTokenVerifier
@@ -15,6 +14,7 @@ from gatepass.logic.federation import verify_id_token
 from gatepass.models.identity import SessionTokenResponse, VerifyIdTokenRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.sessions import KmsSessionSigner
+from gatepass.settings.verify_id_token import VerifyIdTokenSettings
 
 settings = VerifyIdTokenSettings.load()
 ledger = DynamoIdTokenLedger(settings.identity_table)

@@ -9,7 +9,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import VerifyOtpSettings
 from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.dal.sign_in import DynamoSignInStore
 from gatepass.http import make_resolver
@@ -17,6 +16,7 @@ from gatepass.logic.sign_in import verify_code, verify_link
 from gatepass.models.identity import SessionTokenResponse, VerifyLinkRequest, VerifyOtpRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.sessions import SecretSessionKeys
+from gatepass.settings.verify_otp import VerifyOtpSettings
 
 settings = VerifyOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table)

@@ -15,13 +15,13 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import WaitlistSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.waitlist import DynamoWaitlistStore, waitlist_change
 from gatepass.dal.workflow import StepFunctionsWorkflow
 from gatepass.logic.waitlist import react
 from gatepass.observability import logger, metrics, tracer
+from gatepass.settings.waitlist import WaitlistSettings
 
 settings = WaitlistSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

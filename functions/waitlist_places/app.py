@@ -7,7 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gatepass.config import WaitlistPlacesSettings
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.waitlist import DynamoWaitlistStore
 from gatepass.http import caller_id, make_resolver
@@ -20,6 +19,7 @@ from gatepass.models.waitlist import (
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
+from gatepass.settings.waitlist_places import WaitlistPlacesSettings
 
 settings = WaitlistPlacesSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

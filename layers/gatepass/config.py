@@ -1,17 +1,20 @@
 """Configuration as models, read from environment variables at cold start.
 
-Each function has its settings model, composed from small mixins (a table, a bucket, a key, ...),
-so it asks for exactly the variables it uses and a missing or malformed one fails the cold start
-naming itself, not a request. ``FUNCTION_SETTINGS`` names each function's model: the table of
-variables in docs/operations.md is generated from it (``python -m gatepass.config``) and a
-template test checks it against the template's ``Environment``.
+Each function has its settings model, composed from the small mixins here (a table, a bucket, a
+key, ...) over ``FunctionSettings``, so it asks for exactly the variables it uses and a missing or
+malformed one fails the cold start naming itself, not a request. The models live one per module
+in ``gatepass.settings`` (``settings_of(function)``), so a cold start defines only its own; the
+mixins are plain classes whose annotated fields and validators pydantic collects into the model
+that composes them, so importing them builds nothing (decision 0080). The table of variables in
+docs/operations.md is generated from every model (``python -m gatepass.config``) and a template
+test checks each against the template's ``Environment``.
 
 The models are pydantic models read from the environment by ``load`` (a field ``name`` is the
 variable ``NAME``; an empty variable counts as unset), not pydantic-settings ``BaseSettings``:
 importing pydantic-settings cost more of every cold start than the rest of the configuration,
 for sources (dotenv files, secrets directories, JSON values, CLI) Gatepass never reads. Each
 model's validator is built when it is first used (``defer_build``), so a function builds only
-its own, not the thirty others' (decision 0034). Annotations are evaluated as the classes are
+its own (decision 0035). Annotations are evaluated as the classes are
 defined (no ``from __future__ import annotations``): postponed, pydantic would compile every
 field's annotation from its string at every cold start (decision 0036).
 """
@@ -71,32 +74,32 @@ def _describe(exc: ValidationError) -> str:
 # ------------------------------------------------------------------------------------ mixins
 
 
-class Api(FunctionSettings):
+class Api:
     allowed_web_origin: Annotated[
         str, Field(description="Origin allowed by CORS (`AllowedWebOrigin`).")
     ] = "*"
 
 
-class TicketingTable(FunctionSettings):
+class TicketingTable:
     ticketing_table: Annotated[str, Field(description="Events, tickets and holdings.")]
 
 
-class IdentityTable(FunctionSettings):
+class IdentityTable:
     identity_table: Annotated[str, Field(description="Subscriptions, sign-in codes and sessions.")]
 
 
-class ActivityTable(FunctionSettings):
+class ActivityTable:
     activity_table: Annotated[str, Field(description="Activity records.")]
     activity_retention_days: Annotated[
         int, Field(ge=1, le=3650, description="Days an activity record is kept (TTL).")
     ] = 90
 
 
-class IdempotencyTable(FunctionSettings):
+class IdempotencyTable:
     idempotency_table: Annotated[str, Field(description="Idempotency records of ticket sales.")]
 
 
-class UploadsBucket(FunctionSettings):
+class UploadsBucket:
     uploads_bucket: Annotated[str, Field(description="Raw image uploads.")]
     upload_max_bytes: Annotated[
         int,
@@ -104,27 +107,27 @@ class UploadsBucket(FunctionSettings):
     ] = 5 * 1024 * 1024
 
 
-class MediaBucket(FunctionSettings):
+class MediaBucket:
     media_bucket: Annotated[str, Field(description="Processed event images.")]
 
 
-class TicketsBucket(FunctionSettings):
+class TicketsBucket:
     tickets_bucket: Annotated[str, Field(description="Tickets' QR images.")]
 
 
-class PresignedUrls(FunctionSettings):
+class PresignedUrls:
     presigned_url_ttl_seconds: Annotated[
         int, Field(ge=30, le=300, description="Lifetime of pre-signed S3 URLs, seconds.")
     ] = 300
 
 
-class SessionKey(FunctionSettings):
+class SessionKey:
     session_key_secret_arn: Annotated[
         str, Field(description="Secret that the sign-in code hashes are keyed from.")
     ]
 
 
-class SessionSigningKey(FunctionSettings):
+class SessionSigningKey:
     session_signing_key_id: Annotated[
         str,
         Field(
@@ -134,7 +137,7 @@ class SessionSigningKey(FunctionSettings):
     ]
 
 
-class TicketKey(FunctionSettings):
+class TicketKey:
     ticket_key_secret_arn: Annotated[
         str,
         Field(
@@ -144,7 +147,7 @@ class TicketKey(FunctionSettings):
     ]
 
 
-class TicketKeysKey(FunctionSettings):
+class TicketKeysKey:
     ticket_keys_key_id: Annotated[
         str,
         Field(
@@ -154,7 +157,11 @@ class TicketKeysKey(FunctionSettings):
     ]
 
 
-class QueueTokenKey(FunctionSettings):
+class IssuesTickets(TicketsBucket, TicketKey, TicketKeysKey):
+    """Where tickets are signed and their QR images stored (a sale, a transfer, a reissue)."""
+
+
+class QueueTokenKey:
     queue_token_secret_arn: Annotated[
         str,
         Field(
@@ -164,13 +171,13 @@ class QueueTokenKey(FunctionSettings):
     ]
 
 
-class BundleKey(FunctionSettings):
+class BundleKey:
     scanner_bundle_key_secret_arn: Annotated[
         str, Field(description="Secret the scanner bundles' Ed25519 signing key is derived from.")
     ]
 
 
-class ApplePassSecret(FunctionSettings):
+class ApplePassSecret:
     apple_pass_secret_arn: Annotated[
         str,
         Field(
@@ -180,7 +187,7 @@ class ApplePassSecret(FunctionSettings):
     ]
 
 
-class GoogleWalletSecret(FunctionSettings):
+class GoogleWalletSecret:
     google_wallet_secret_arn: Annotated[
         str,
         Field(
@@ -190,7 +197,7 @@ class GoogleWalletSecret(FunctionSettings):
     ]
 
 
-class Mail(FunctionSettings):
+class Mail:
     mail_channel: Annotated[
         Literal["SNS", "SES"], Field(description="How personal mail is sent (`MailChannel`).")
     ] = "SNS"
@@ -210,7 +217,7 @@ class Mail(FunctionSettings):
         return self
 
 
-class Site(FunctionSettings):
+class Site:
     site_url: Annotated[
         str | None,
         Field(
@@ -220,7 +227,7 @@ class Site(FunctionSettings):
     ] = None
 
 
-class SignIn(FunctionSettings):
+class SignIn:
     sign_in_code_ttl_seconds: Annotated[
         int,
         Field(
@@ -258,7 +265,7 @@ class SignIn(FunctionSettings):
         )
 
 
-class Sessions(FunctionSettings):
+class Sessions:
     """How sessions end besides their token's expiry (docs/decisions/0046)."""
 
     session_idle_seconds: Annotated[
@@ -295,7 +302,7 @@ class SignInSessions(SignIn, Sessions):
         return replace(super().sign_in_policy(), session_idle_seconds=self.session_idle_seconds)
 
 
-class IdentityProvider(FunctionSettings):
+class IdentityProvider:
     """The stack's OpenID Connect provider (SignInMethod cognito or oidc); none with email-code."""
 
     oidc_issuer: Annotated[
@@ -312,13 +319,13 @@ class IdentityProvider(FunctionSettings):
         return self
 
 
-class SubscriptionWorkflow(FunctionSettings):
+class SubscriptionWorkflow:
     subscription_state_machine_arn: Annotated[
         str, Field(description="The subscription state machine.")
     ]
 
 
-class OfferTimer(FunctionSettings):
+class OfferTimer:
     offer_state_machine_arn: Annotated[
         str, Field(description="The waiting-list offer timer (statemachines/offer.asl.json).")
     ]
@@ -333,7 +340,7 @@ class OfferTimer(FunctionSettings):
     ] = 86400
 
 
-class ReadModel(FunctionSettings):
+class ReadModel:
     """DATABASE_URL, or DATABASE_HOST with the RDS-managed secret (JSON with username and
     password) named by DATABASE_SECRET_ARN; the cache the projector invalidates, if any."""
 
@@ -376,192 +383,21 @@ class ReadModel(FunctionSettings):
     ] = None
 
 
-# ---------------------------------------------------------------------- one model a function
-
-
-class AuthorizerSettings(IdentityTable, SessionSigningKey, Sessions):
-    pass
-
-
-class SessionsSettings(Api, IdentityTable, SessionSigningKey, Sessions):
-    pass
-
-
-class SubscribeSettings(Api, IdentityTable, SubscriptionWorkflow, Mail):
-    pass
-
-
-class SendOtpSettings(Api, IdentityTable, SessionKey, Mail, SignIn):
-    pass
-
-
-class VerifyOtpSettings(Api, IdentityTable, SessionKey, SessionSigningKey, SignInSessions):
-    pass
-
-
-class CreateEventSettings(Api, TicketingTable, UploadsBucket, TicketKeysKey, PresignedUrls):
-    pass
-
-
-class ProcessImageSettings(TicketingTable, UploadsBucket, MediaBucket):
-    pass
-
-
-class EventsReadSettings(Api, TicketingTable, MediaBucket, PresignedUrls):
-    pass
-
-
-class CreateTicketSettings(
-    Api, TicketingTable, IdempotencyTable, TicketsBucket, TicketKey, TicketKeysKey, QueueTokenKey
-):
-    pass
-
-
-class QueueSettings(Api, TicketingTable, QueueTokenKey):
-    pass
-
-
-class AddTicketTypeSettings(Api, TicketingTable):
-    pass
-
-
-class UpdateTicketTypeSettings(Api, TicketingTable):
-    pass
-
-
-class CancelTicketSettings(Api, TicketingTable):
-    pass
-
-
-class CancelEventSettings(Api, TicketingTable, Mail):
-    pass
-
-
-class EventRevocationsSettings(Api, TicketingTable):
-    pass
-
-
-class TransferTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey, TicketKeysKey):
-    pass
-
-
-class RotateEventKeySettings(Api, TicketingTable, TicketKeysKey):
-    pass
-
-
-class ReissueTicketSettings(Api, TicketingTable, TicketsBucket, TicketKey, TicketKeysKey, Mail):
-    pass
-
-
-class WaitlistPlacesSettings(Api, TicketingTable):
-    pass
-
-
-class OffersSettings(Api, TicketingTable, TicketsBucket, TicketKey, TicketKeysKey):
-    pass
-
-
-class WaitlistSettings(Api, TicketingTable, Mail, OfferTimer, Site):
-    """The emailed offer link opens ``SITE_URL`` (else ``ALLOWED_WEB_ORIGIN``)."""
-
-    @property
-    def offer_site(self) -> str:
-        return self.site_url or self.allowed_web_origin
-
-
-class GetQrCodeSettings(Api, TicketingTable, TicketsBucket, PresignedUrls):
-    pass
-
-
-class CheckInSettings(Api, TicketingTable):
-    pass
-
-
-class DoorSettings(Api, TicketingTable):
-    pass
-
-
-class ScannerBundleSettings(Api, TicketingTable, BundleKey):
-    pass
-
-
-class LogActivitySettings(Api, ActivityTable, SessionSigningKey):
-    pass
-
-
-class VerifyIdTokenSettings(
-    Api, IdentityTable, SessionSigningKey, IdentityProvider, SignInSessions
-):
-    pass
-
-
-class ProjectorSettings(ReadModel):
-    pass
-
-
-class CognitoPostConfirmationSettings(ReadModel):
-    pass
-
-
-class DeliverTicketsSettings(TicketingTable, Mail, Site):
-    pass
-
-
-class AppleWalletPassSettings(
-    Api, TicketingTable, TicketsBucket, PresignedUrls, ApplePassSecret, Site
-):
-    pass
-
-
-class GoogleWalletLinkSettings(Api, TicketingTable, GoogleWalletSecret, Site):
-    pass
-
-
-FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
-    "AuthorizerFunction": AuthorizerSettings,
-    "SubscribeFunction": SubscribeSettings,
-    "SendOtpFunction": SendOtpSettings,
-    "VerifyOtpFunction": VerifyOtpSettings,
-    "CreateEventFunction": CreateEventSettings,
-    "ProcessImageFunction": ProcessImageSettings,
-    "EventsReadFunction": EventsReadSettings,
-    "CreateTicketFunction": CreateTicketSettings,
-    "AddTicketTypeFunction": AddTicketTypeSettings,
-    "UpdateTicketTypeFunction": UpdateTicketTypeSettings,
-    "CancelTicketFunction": CancelTicketSettings,
-    "CancelEventFunction": CancelEventSettings,
-    "EventRevocationsFunction": EventRevocationsSettings,
-    "TransferTicketFunction": TransferTicketSettings,
-    "RotateEventKeyFunction": RotateEventKeySettings,
-    "ReissueTicketFunction": ReissueTicketSettings,
-    "WaitlistPlacesFunction": WaitlistPlacesSettings,
-    "OffersFunction": OffersSettings,
-    "QueueFunction": QueueSettings,
-    "WaitlistFunction": WaitlistSettings,
-    "GetQrCodeFunction": GetQrCodeSettings,
-    "CheckInFunction": CheckInSettings,
-    "DoorFunction": DoorSettings,
-    "ScannerBundleFunction": ScannerBundleSettings,
-    "LogActivityFunction": LogActivitySettings,
-    "ProjectorFunction": ProjectorSettings,
-    "VerifyIdTokenFunction": VerifyIdTokenSettings,
-    "SessionsFunction": SessionsSettings,
-    "CognitoPostConfirmationFunction": CognitoPostConfirmationSettings,
-    "DeliverTicketsFunction": DeliverTicketsSettings,
-    "AppleWalletPassFunction": AppleWalletPassSettings,
-    "GoogleWalletLinkFunction": GoogleWalletLinkSettings,
-}
+# ---------------------------------------------------------------------- the variables' table
 
 
 def variables_table() -> str:
     """The Markdown table of every function's environment variables (docs/operations.md)."""
+    from gatepass.settings import function_settings
+
     rows = [
         "| variable | required | default | what it is | read by |",
         "| --- | --- | --- | --- | --- |",
     ]
     readers: dict[str, list[str]] = {}
     fields = {}
-    for function, model in FUNCTION_SETTINGS.items():
+    every = function_settings()
+    for function, model in every.items():
         for name, field in model.model_fields.items():
             readers.setdefault(name, []).append(function.removesuffix("Function"))
             fields[name] = field
@@ -569,7 +405,7 @@ def variables_table() -> str:
         field = fields[name]
         default = "" if field.is_required() or field.default is None else f"`{field.default}`"
         required = "yes" if field.is_required() else "no"
-        who = ", ".join(readers[name]) if len(readers[name]) < len(FUNCTION_SETTINGS) else "all"
+        who = ", ".join(readers[name]) if len(readers[name]) < len(every) else "all"
         rows.append(f"| `{name.upper()}` | {required} | {default} | {field.description} | {who} |")
     return "\n".join(rows) + "\n"
 

@@ -8,8 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from gatepass.config import ConfigurationError, ProjectorSettings
+from gatepass.config import ConfigurationError
 from gatepass.readmodel.database import RDS_CA_BUNDLE, database_url, redis_client
+from gatepass.settings.projector import ProjectorSettings
 
 pytestmark = pytest.mark.integration
 

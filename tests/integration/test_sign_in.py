@@ -14,9 +14,10 @@ import pytest
 from functions.send_otp import app as send_otp_app
 from functions.verify_otp import app as verify_otp_app
 from gatepass import clock, tokens
-from gatepass.config import ConfigurationError, SendOtpSettings
+from gatepass.config import ConfigurationError
 from gatepass.dal.mail import SesMailer
 from gatepass.logic import sign_in
+from gatepass.settings.send_otp import SendOtpSettings
 from tests.conftest import load_event
 from tests.support.api import api_event, json_body
 from tests.support.session_keys import stack_verifying_key

@@ -8,6 +8,7 @@ from typing import Any
 from gatepass import clients, clock, ids, ticket_codes
 from gatepass.config import (
     ActivityTable,
+    FunctionSettings,
     IdempotencyTable,
     IdentityTable,
     Mail,
@@ -50,6 +51,7 @@ class StackSettings(
     Mail,
     SignIn,
     SubscriptionWorkflow,
+    FunctionSettings,
 ):
     """Every variable the functions get from template.yaml (tests/conftest.py sets them all)."""
 

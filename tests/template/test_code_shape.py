@@ -10,10 +10,12 @@ import subprocess
 import sys
 
 import pytest
+from pydantic import BaseModel
 
 from devstack.template import ROOT, TemplateModel
-from gatepass.config import FUNCTION_SETTINGS, FunctionSettings, variables_table
+from gatepass.config import FunctionSettings, variables_table
 from gatepass.dal.layout import offer_key, subscription_key
+from gatepass.settings import MODULES, function_settings
 
 pytestmark = pytest.mark.template
 
@@ -125,12 +127,29 @@ def test_every_handler_has_the_same_shape(path) -> None:  # type: ignore[no-unty
 # ---------------------------------------------------------------------------- settings
 
 
+FUNCTION_SETTINGS = function_settings()
+
+
 def test_every_function_has_its_settings_model() -> None:
     assert set(FUNCTION_SETTINGS) == set(MODEL.functions)
     for logical_id, model in FUNCTION_SETTINGS.items():
         name = MODEL.functions[logical_id]["Properties"]["CodeUri"].strip("/").split("/")[-1]
         source = (ROOT / "functions" / name / "app.py").read_text()
         assert f"settings = {model.__name__}.load()" in source, logical_id
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_SETTINGS))
+def test_a_settings_model_reads_every_field_of_its_mixins_and_nothing_else(
+    logical_id: str,
+) -> None:
+    # The mixins are plain classes (decision 0080): pydantic collects their annotated fields
+    # into the model that composes them, which alone is a pydantic model.
+    model = FUNCTION_SETTINGS[logical_id]
+    mixins = [base for base in model.__mro__[1:] if base.__module__ == "gatepass.config"]
+    declared = {name for mixin in mixins for name in vars(mixin).get("__annotations__", {})}
+    assert set(model.model_fields) == declared - {"model_config"}
+    assert [m for m in mixins if issubclass(m, BaseModel)] == [FunctionSettings]
+    assert model.__module__ == f"gatepass.settings.{MODULES[logical_id]}"
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTION_SETTINGS))
@@ -147,7 +166,8 @@ def test_the_template_sets_what_the_settings_model_reads(logical_id: str) -> Non
 
 
 def test_a_missing_variable_fails_the_cold_start_naming_itself() -> None:
-    from gatepass.config import ConfigurationError, CreateTicketSettings
+    from gatepass.config import ConfigurationError
+    from gatepass.settings.create_ticket import CreateTicketSettings
 
     with pytest.raises(ConfigurationError, match="TICKET_KEYS_KEY_ID"):
         CreateTicketSettings.load(
@@ -158,6 +178,25 @@ def test_a_missing_variable_fails_the_cold_start_naming_itself() -> None:
                 "TICKET_KEY_SECRET_ARN": "s",
             }
         )
+
+
+@pytest.mark.parametrize(
+    ("function", "environ", "complaint"),
+    [
+        ("SubscribeFunction", {"MAIL_CHANNEL": "SES"}, "MAIL_CHANNEL SES needs MAIL_FROM_ADDRESS"),
+        ("CancelEventFunction", {"MAIL_CHANNEL": "SNS"}, "MAIL_CHANNEL SNS needs MAIL_TOPIC_ARN"),
+        ("VerifyIdTokenFunction", {"OIDC_ISSUER": "https://id.example"}, "needs OIDC_CLIENT_ID"),
+        ("EventsReadFunction", {"PRESIGNED_URL_TTL_SECONDS": "5"}, "PRESIGNED_URL_TTL_SECONDS"),
+    ],
+)
+def test_a_mixins_own_rule_fails_the_cold_start_of_every_model_composing_it(
+    function: str, environ: dict[str, str], complaint: str
+) -> None:
+    from gatepass.config import ConfigurationError
+
+    given = {**MODEL.function_env(function), "MAIL_TOPIC_ARN": "", **environ}
+    with pytest.raises(ConfigurationError, match=complaint):
+        FUNCTION_SETTINGS[function].load(given)
 
 
 def test_the_documented_variables_are_the_models() -> None:

@@ -15,7 +15,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from devstack.template import ROOT
-from gatepass.config import ProjectorSettings
+from gatepass.settings.projector import ProjectorSettings
 
 pytestmark = pytest.mark.template
 

@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import event
 
-from gatepass.config import CognitoPostConfirmationSettings, ProjectorSettings
 from gatepass.readmodel.database import RDS_CA_BUNDLE, database_url, projector_engine
+from gatepass.settings.cognito_post_confirmation import CognitoPostConfirmationSettings
+from gatepass.settings.projector import ProjectorSettings
 
 pytestmark = pytest.mark.unit
 

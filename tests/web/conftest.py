@@ -146,7 +146,7 @@ def projector(
     """The projector function wired to this session's PostgreSQL and Redis (its read model
     connection is disposed of afterwards)."""
     from functions.projector import app as projector_app
-    from gatepass.config import ProjectorSettings
+    from gatepass.settings.projector import ProjectorSettings
 
     settings = ProjectorSettings.load(
         environ={"DATABASE_URL": database_url, "REDIS_URL": cache_url}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from gatepass.config import CognitoPostConfirmationSettings
+from gatepass.settings.cognito_post_confirmation import CognitoPostConfirmationSettings
 from tests.conftest import load_event
 from tests.support.api import LambdaContext
 

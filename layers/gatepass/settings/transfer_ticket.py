@@ -1,0 +1,7 @@
+"""TransferTicketFunction's settings: the variables the template gives it."""
+
+from gatepass.config import Api, FunctionSettings, IssuesTickets, TicketingTable
+
+
+class TransferTicketSettings(Api, TicketingTable, IssuesTickets, FunctionSettings):
+    pass
