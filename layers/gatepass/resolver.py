@@ -126,20 +126,19 @@ class Request:
         self.headers = Headers(event.get("headers"))
         context = event.get("requestContext") or {}
         self.authorizer: Mapping[str, Any] | None = context.get("authorizer")
-        self._event = event
 
     def query(self, name: str) -> list[str] | None:
         """Every value the query string gives ``name``, or None."""
-        many = self._event.get("multiValueQueryStringParameters") or {}
+        many = self.raw_event.get("multiValueQueryStringParameters") or {}
         if name in many:
             return list(many[name])
-        one = self._event.get("queryStringParameters") or {}
+        one = self.raw_event.get("queryStringParameters") or {}
         return [one[name]] if name in one else None
 
     def text(self) -> str | None:
         """The body as text (decoded when API Gateway sent it base64-encoded)."""
-        body = self._event.get("body")
-        if body and self._event.get("isBase64Encoded"):
+        body = self.raw_event.get("body")
+        if body and self.raw_event.get("isBase64Encoded"):
             try:
                 return base64.b64decode(body, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
@@ -220,7 +219,7 @@ class _Route:
                 loc = ("path", parameter.name)
             elif parameter.where == "query":
                 given = request.query(parameter.name)
-                raw = given[-1] if given and len(given) == 1 else given
+                raw = given[0] if given and len(given) == 1 else given  # twice: refused
                 loc = ("query", parameter.name)
             else:
                 raw, loc = _body(request), ("body",)
@@ -294,10 +293,23 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _serialise(body: Any) -> str:
+def _to_response(result: Any, status_code: int) -> Response[Any]:
+    if isinstance(result, Response):
+        return result
+    return Response(status_code, "application/json", result)
+
+
+def _serialised(response: Response[Any]) -> Response[Any]:
+    """``response`` with its body as text or bytes: a model by its own serialiser (by alias),
+    anything else as compact JSON."""
+    body = response.body
+    if body is None or isinstance(body, str | bytes):
+        return response
     if isinstance(body, BaseModel):
-        return body.model_dump_json(by_alias=True)
-    return json.dumps(body, separators=(",", ":"), default=_json_default)
+        response.body = body.model_dump_json(by_alias=True)
+    else:
+        response.body = json.dumps(body, separators=(",", ":"), default=_json_default)
+    return response
 
 
 ExceptionHandler = Callable[[Any], Response[Any]]
@@ -369,7 +381,8 @@ class RestResolver:
                 match = route.pattern.match(request.path)
                 if match is not None:
                     arguments = route.arguments(request, match.groupdict())
-                    return self._to_response(route.func(**arguments), route.status_code)
+                    # Serialised here, so an answer that cannot be is an error handled as any.
+                    return _serialised(_to_response(route.func(**arguments), route.status_code))
             if self._cors is not None and request.method == "OPTIONS":
                 methods = ",".join(sorted({"OPTIONS", *(r.method for r in self._routes)}))
                 return Response(204, headers={"Access-Control-Allow-Methods": methods}, body="")
@@ -382,17 +395,9 @@ class RestResolver:
                 raise
             return handler(exc)
 
-    @staticmethod
-    def _to_response(result: Any, status_code: int) -> Response[Any]:
-        if isinstance(result, Response):
-            return result
-        return Response(status_code, "application/json", result)
-
     def _answer(self, request: Request, response: Response[Any]) -> dict[str, Any]:
         headers = dict(response.headers)
-        body: Any = response.body
-        if body is not None and not isinstance(body, str | bytes):
-            body = _serialise(body)
+        body: Any = _serialised(response).body
         if self._cors is not None:
             headers.update(self._cors.headers(request.headers.get("origin")))
         encoded = isinstance(body, bytes)

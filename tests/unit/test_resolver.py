@@ -265,6 +265,17 @@ def test_an_unexpected_error_answers_a_generic_500_without_its_message(
     assert "hunter2" not in json.dumps(body)
 
 
+def test_an_answer_that_cannot_be_serialised_answers_the_generic_500(app: RestResolver) -> None:
+    @app.get("/broken")
+    def broken() -> dict[str, Any]:
+        return {"when": object()}
+
+    status, body, _ = resolved(app, request("GET", "/broken"))
+
+    assert status == 500
+    assert body["error"]["code"] == "internal_error"
+
+
 def test_the_nearest_handler_along_the_errors_classes_answers() -> None:
     # Given a resolver with handlers for a base error and for one of its subclasses
     app = RestResolver()
