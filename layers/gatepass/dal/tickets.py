@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ClientError
 
 from gatepass import clients
@@ -29,6 +28,11 @@ from gatepass.dal.layout import (
 from gatepass.dal.storage import condition_failed, object_missing
 from gatepass.dal.storage import plain_item as _plain_item
 from gatepass.dal.transactions import transact
+
+if TYPE_CHECKING:
+    # Imported where a sale makes its idempotency store: cancelling, checking in, showing or
+    # mailing a ticket needs none of Powertools' idempotency utility.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 
 def qr_object_key(ticket_id: str) -> str:
@@ -259,6 +263,8 @@ class DynamoTicketsDataAccess:
 def _persistence_layer(table_name: str, client: Any) -> DynamoDBPersistenceLayer:
     # Keyed on the client, so it follows gatepass.clients: one per container, and a fresh one
     # whenever clients are reset (tests start each case against a new moto).
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client)
 
 
