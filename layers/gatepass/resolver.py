@@ -280,8 +280,7 @@ def _parameters_of(func: Callable[..., Any], path_names: set[str]) -> Iterator[_
         elif query is None and isinstance(base, type) and issubclass(base, BaseModel):
             yield _Parameter(name, "body", default, base.model_validate)
         else:
-            field = query.field if query is not None else None
-            typed = Annotated[base, field] if field is not None else base
+            typed = Annotated[base, query.field] if query is not None else base
             yield _Parameter(name, "query", default, TypeAdapter(typed).validate_python)
 
 
@@ -348,9 +347,6 @@ class RestResolver:
 
         return register
 
-    def not_found(self, handler: ExceptionHandler) -> ExceptionHandler:
-        return self.exception_handler(NotFound)(handler)
-
     # ------------------------------------------------------------------- resolving
 
     @property
@@ -361,19 +357,17 @@ class RestResolver:
             raise RuntimeError("no request is being resolved")
         return request
 
-    @property
-    def lambda_context(self) -> Any:
-        return getattr(self._local, "context", None)
-
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        """The proxy answer to ``event`` (``context``, Lambda's, is not read)."""
         request = Request(event)
-        self._local.request, self._local.context = request, context
+        self._local.request = request
         try:
             return self._answer(request, self._respond(request))
         finally:
-            self._local.request = self._local.context = None
+            self._local.request = None
 
     def _respond(self, request: Request) -> Response[Any]:
+        """The answer, its body serialised (a route's where its errors are handled)."""
         try:
             for route in self._routes:
                 if route.method != request.method:
@@ -381,7 +375,6 @@ class RestResolver:
                 match = route.pattern.match(request.path)
                 if match is not None:
                     arguments = route.arguments(request, match.groupdict())
-                    # Serialised here, so an answer that cannot be is an error handled as any.
                     return _serialised(_to_response(route.func(**arguments), route.status_code))
             if self._cors is not None and request.method == "OPTIONS":
                 methods = ",".join(sorted({"OPTIONS", *(r.method for r in self._routes)}))
@@ -393,11 +386,11 @@ class RestResolver:
             )
             if handler is None:
                 raise
-            return handler(exc)
+            return _serialised(handler(exc))
 
     def _answer(self, request: Request, response: Response[Any]) -> dict[str, Any]:
         headers = dict(response.headers)
-        body: Any = _serialised(response).body
+        body: Any = response.body
         if self._cors is not None:
             headers.update(self._cors.headers(request.headers.get("origin")))
         encoded = isinstance(body, bytes)
