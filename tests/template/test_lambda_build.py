@@ -139,3 +139,31 @@ def test_every_function_and_the_layer_are_built_by_the_makefiles() -> None:
     layer = MODEL.of_type("AWS::Serverless::LayerVersion")["SharedLayer"]
     assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+
+
+@pytest.mark.parametrize("makefile", ["layers/Makefile", "functions/Makefile"])
+def test_the_builds_run_the_interpreter_not_a_version_managers_shim(
+    makefile: str, tmp_path: Path
+) -> None:
+    # Given PYTHON naming a shim that hands over to the interpreter, as pyenv's python3.11 does
+    # (pyenv also rehashes after every `-m pip`, and sam's parallel builds' rehashes collide)
+    shim, calls = tmp_path / "python3.11", tmp_path / "calls"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {sys.executable} "$@"\n')
+    shim.chmod(0o755)
+
+    # When make shows what the build would run
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-f", str(ROOT / makefile), "build-SharedLayer"],
+        cwd=tmp_path,
+        env={**os.environ, "ARTIFACTS_DIR": str(tmp_path / "out"), "PYTHON": str(shim)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    # Then pip and compileall run the interpreter itself, and the shim only told make which it is
+    assert f"{sys.executable} -m pip install" in done.stdout
+    assert f"{sys.executable} -m compileall" in done.stdout
+    assert str(shim) not in done.stdout
+    assert "pip" not in calls.read_text()
