@@ -151,11 +151,15 @@ def test_the_builds_run_the_interpreter_not_a_version_managers_shim(
     shim.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {sys.executable} "$@"\n')
     shim.chmod(0o755)
 
-    # When make shows what the build would run
+    # When make shows what the build would run (on its command line, as `make test PYTHON=...`
+    # passes it, and not inheriting the PYTHON that make test itself was given)
+    outer = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    command = ["make", "--no-print-directory", "-n", "-f", str(ROOT / makefile)]
     done = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-f", str(ROOT / makefile), "build-SharedLayer"],
+        [*command, f"PYTHON={shim}", "build-SharedLayer"],
         cwd=tmp_path,
-        env={**os.environ, "ARTIFACTS_DIR": str(tmp_path / "out"), "PYTHON": str(shim)},
+        env={k: v for k, v in os.environ.items() if k not in outer}
+        | {"ARTIFACTS_DIR": str(tmp_path / "out")},
         capture_output=True,
         text=True,
         timeout=60,
