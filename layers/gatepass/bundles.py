@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gatepass import b64url, keys
 from gatepass.models.door import BundleKey, SignedBundle
@@ -36,7 +35,7 @@ def _signing_key(seed: bytes) -> Ed25519PrivateKey:
 
 def public_key_of(seed: bytes) -> BundleKey:
     """The public half of the bundle key made from ``seed``: what scanners pin."""
-    raw = _signing_key(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    raw = _signing_key(seed).public_key().public_bytes_raw()
     return BundleKey(
         key_id=b64url.encode(hashlib.sha256(raw).digest()[:9]), public_key=b64url.encode(raw)
     )

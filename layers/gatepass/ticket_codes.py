@@ -26,7 +26,6 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gatepass import b64url, keys
 from gatepass.errors import InvalidTicketCode, UnknownTicketKey
@@ -65,7 +64,7 @@ class SigningKey:
 
     def public(self) -> str:
         """The public half, raw 32 bytes in base64url: safe to publish."""
-        raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        raw = self.private.public_key().public_bytes_raw()
         return b64url.encode(raw)
 
     def sign(self, event_id: str, ticket_id: str) -> str:
