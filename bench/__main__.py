@@ -107,6 +107,28 @@ def run(
     return results
 
 
+def count(parser: argparse.ArgumentParser, functions: list[str]) -> int:
+    """``--count``: the named functions' instructions, each against the floor's."""
+    from bench import coldstart, web
+
+    try:
+        subjects = coldstart.named(functions)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if coldstart.VALGRIND is None:
+        parser.error("counting instructions needs valgrind (apt-get install valgrind)")
+    with contextlib.ExitStack() as stack:
+        world = stack.enter_context(coldstart.moto_world())
+        if coldstart.DATABASE_FUNCTIONS & {s.function for s in subjects}:
+            world.database_url, world.redis_url = stack.enter_context(web.databases())
+        counted = _quietly(coldstart.count_only, world, subjects)
+    floor = counted["floor"] - counted["empty"]
+    print(f"floor: {counted['floor'] / 1e6:,.1f} M instructions, {floor / 1e6:,.1f} M its own")
+    for name, each in counted["functions"].items():
+        print(f"{name:36} {each['instructions'] / 1e6:9,.1f} M  {each['own_ratio']:.3f} x")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (for trying it out)")
@@ -118,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--rounds", type=int, metavar="N", help="rounds per suite (default 9, 3 with --quick)"
+    )
+    parser.add_argument(
+        "--count",
+        metavar="FUNCTIONS",
+        help="only count, under callgrind, the instructions of these functions' cold starts "
+        "(comma-separated logical ids) against the floor's; prints them, writes nothing",
     )
     parser.add_argument("--no-write", action="store_true", help="print the report, write nothing")
     parser.add_argument(
@@ -137,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         REPORT.write_text(report.render(json.loads(RESULTS.read_text())))
         print(f"wrote {REPORT.relative_to(ROOT)}")
         return 0
+    if options.count:
+        return count(parser, [f for f in options.count.split(",") if f])
     results = run(suites, options.quick, options.before, options.rounds)
     if set(suites) != set(SUITES) and RESULTS.exists():
         # A chosen suite replaces its own results and keeps the others' (each says when it ran).

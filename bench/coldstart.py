@@ -551,6 +551,17 @@ SUBJECTS = (
 )
 
 
+def named(functions: list[str]) -> tuple[Subject, ...]:
+    """The subjects of these functions (logical ids) as built, in the suite's order."""
+    chosen = tuple(
+        s for s in SUBJECTS if s.module is None and s.bytecode and s.function in functions
+    )
+    unknown = set(functions) - {s.function for s in chosen}
+    if unknown:
+        raise ValueError(f"no cold start measures {', '.join(sorted(unknown))}")
+    return chosen
+
+
 def with_before(revision: str, subjects: tuple[Subject, ...] = SUBJECTS) -> tuple[Subject, ...]:
     """Each function (as built) followed by itself at ``revision``."""
     paired: list[Subject] = []
@@ -740,6 +751,14 @@ def count(world: World, subjects: tuple[Subject, ...], workdir: Path) -> dict[st
             "own_ratio": (total - zero) / (floor - zero),
         }
     return counted
+
+
+def count_only(world: World, subjects: tuple[Subject, ...]) -> dict[str, Any]:
+    """``count`` alone, for trying a change: no timed rounds, nothing written."""
+    for package in ("layers", "functions", "bench"):
+        compileall.compile_dir(str(ROOT / package), quiet=1)
+    with tempfile.TemporaryDirectory(prefix="gatepass-bench-") as tmp:
+        return count(world, subjects, Path(tmp))
 
 
 def run(

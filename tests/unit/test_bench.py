@@ -116,3 +116,23 @@ def test_every_function_of_the_template_has_a_cold_start_with_a_first_event() ->
     assert sorted(set(measured) - functions) == []
     for event_file in measured.values():
         assert (coldstart.EVENTS / event_file).is_file(), event_file
+
+
+def test_counting_names_functions_as_built_and_refuses_one_it_does_not_measure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import __main__ as bench_main
+    from bench import coldstart
+
+    # The functions named, as built, in the suite's order, whatever order they are given in
+    chosen = coldstart.named(["CheckInFunction", "AuthorizerFunction"])
+    assert [(s.function, s.bytecode, s.module) for s in chosen] == [
+        ("AuthorizerFunction", True, None),
+        ("CheckInFunction", True, None),
+    ]
+
+    # A name the suite does not measure is an error that names it, before anything runs
+    with pytest.raises(SystemExit) as exited:
+        bench_main.main(["--count", "AuthorizerFunction,NoSuchFunction"])
+    assert exited.value.code == 2
+    assert "no cold start measures NoSuchFunction" in capsys.readouterr().err
