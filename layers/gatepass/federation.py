@@ -22,7 +22,7 @@ from gatepass.errors import Unauthorized
 if TYPE_CHECKING:
     # PyJWT (and cryptography) load at the first ID token, not at every cold start: a stack
     # without a provider never verifies one (decision 0036).
-    import jwt
+    from gatepass.pyjwt import jwt
 
 ALGORITHMS = ["RS256", "ES256", "PS256"]
 LEEWAY_SECONDS = 30
@@ -46,7 +46,7 @@ class IdTokenVerifier:
 
     @cached_property
     def _keys(self) -> jwt.PyJWKClient:
-        import jwt
+        from gatepass.pyjwt import jwt
 
         url = f"{self.issuer}/.well-known/openid-configuration"
         with urllib.request.urlopen(url, timeout=_TIMEOUT_SECONDS) as answer:  # noqa: S310
@@ -56,7 +56,7 @@ class IdTokenVerifier:
         return jwt.PyJWKClient(str(metadata["jwks_uri"]), cache_keys=True, timeout=_TIMEOUT_SECONDS)
 
     def verify(self, id_token: str) -> IdentityClaims:
-        import jwt
+        from gatepass.pyjwt import jwt
 
         try:
             signing_key = self._keys.get_signing_key_from_jwt(id_token)

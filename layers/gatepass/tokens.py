@@ -24,15 +24,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-import jwt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import load_der_public_key
-from jwt.algorithms import ECAlgorithm
 
 from gatepass import clients, clock
 from gatepass.errors import Unauthorized
+from gatepass.pyjwt import ECAlgorithm, jwt
 
 ISSUER = "gatepass"
 SESSION_AUDIENCE = "gatepass:session"

@@ -29,7 +29,6 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal
 
-import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -37,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from gatepass import keys, png
 from gatepass.errors import WalletNotConfigured
+from gatepass.pyjwt import jwt
 
 GOOGLE_SAVE_URL = "https://pay.google.com/gp/v/save/"
 GoogleState = Literal["ACTIVE", "INACTIVE", "EXPIRED"]
