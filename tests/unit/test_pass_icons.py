@@ -4,19 +4,14 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from gatepass import png, qr, wallet
+from tests.support.fresh import run_fresh
 
 pytestmark = pytest.mark.unit
-
-LAYERS = Path(__file__).resolve().parents[2] / "layers"
 
 
 def test_the_pass_has_its_icon_and_logo_at_1x_and_2x() -> None:
@@ -42,13 +37,5 @@ def test_the_ticket_codes_and_the_icons_share_one_png_writer() -> None:
 
 def test_the_apple_pass_rule_does_not_load_the_qr_encoder() -> None:
     # Given a fresh interpreter, When the pass's rule is imported, Then qrcode is not
-    code = "import sys, gatepass.logic.apple_pass; print('qrcode' in sys.modules)"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(LAYERS)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert done.stdout.strip() == "False"
+    printed = run_fresh("import gatepass.logic.apple_pass; print('qrcode' in sys.modules)")
+    assert printed.strip() == "False"

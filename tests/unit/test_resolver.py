@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import threading
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
@@ -20,6 +16,7 @@ from pydantic import BaseModel, Field
 from gatepass.errors import SoldOut
 from gatepass.http import caller_id, make_resolver
 from gatepass.resolver import Query, Response, RestResolver
+from tests.support.fresh import run_fresh
 
 pytestmark = pytest.mark.unit
 
@@ -425,18 +422,10 @@ def test_no_request_is_readable_outside_one(app: RestResolver) -> None:
 
 def test_the_api_factory_loads_nothing_of_powertools_event_handler() -> None:
     # Given a fresh interpreter, When it imports the API functions' factory
-    code = (
-        "import sys, gatepass.http\n"
+    printed = run_fresh(
+        "import gatepass.http\n"
         "print([m for m in sys.modules if m.startswith('aws_lambda_powertools.event_handler')])"
-    )
-    layers = str(Path(__file__).resolve().parents[2] / "layers")
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": layers},
-        capture_output=True,
-        text=True,
-        check=True,
     )
 
     # Then no module of Powertools' event_handler package was loaded
-    assert done.stdout.strip() == "[]"
+    assert printed.strip() == "[]"

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from gatepass import ids, ticket_codes
 from gatepass.errors import InvalidTicketCode, UnknownTicketKey
+from tests.support.fresh import run_fresh
 
 pytestmark = pytest.mark.unit
 
@@ -216,31 +213,13 @@ def test_legacy_keys_are_derived_per_event(seed: bytes) -> None:
 
 
 def test_signing_and_bundles_load_no_key_serialisation_formats() -> None:
-    # Given a fresh interpreter with what a function ships (no pyOpenSSL, which the dev tools
-    # bring and botocore would load)
-    code = (
-        "import sys\n"
-        "class Absent:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.partition('.')[0] == 'OpenSSL':\n"
-        "            raise ModuleNotFoundError(name)\n"
-        "sys.meta_path.insert(0, Absent())\n"
+    # When the ticket codes and the scanner bundles are imported in a fresh interpreter
+    printed = run_fresh(
         "import gatepass.ticket_codes, gatepass.bundles\n"
         "print(sorted(m for m in sys.modules if m.startswith("
         "('cryptography.hazmat.primitives.serialization', 'cryptography.x509'))))"
     )
-    layers = Path(ticket_codes.__file__).parents[1]
-
-    # When the ticket codes and the scanner bundles are imported
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(layers)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
 
     # Then neither PEM, DER, PKCS and SSH key formats nor certificates were loaded: raw Ed25519
     # keys need none of them, and the SSH formats alone cost a cold start 0.03 of the floor
-    assert done.stdout.strip() == "[]"
+    assert printed.strip() == "[]"
