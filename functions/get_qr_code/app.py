@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
-from gatepass.logic.tickets import qr_code_link
+from gatepass.logic.ticket_images import qr_code_link
 from gatepass.models.tickets import QrCodeLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query

@@ -19,9 +19,9 @@ from gatepass.dal.tickets import TicketRecord, TicketsDataAccess, qr_object_key
 from gatepass.errors import EventCancelled, NotFound
 from gatepass.keys import TicketKeys
 from gatepass.logic.orders import not_active
+from gatepass.logic.ticket_images import store_qr
 from gatepass.logic.ticket_keys import organizers_ring
 from gatepass.logic.ticket_views import ticket_view
-from gatepass.logic.tickets import store_qr
 from gatepass.models.ticket_keys import ReissueTicketRequest, ReissueTicketResponse
 from gatepass.observability import MetricUnit, logger, metrics
 

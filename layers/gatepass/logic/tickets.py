@@ -12,7 +12,7 @@ Order of a sale, chosen so that nothing is ever half-made (docs/decisions/0050):
 
 The ticket item carries its code, so the image is derived data: if step 4 fails the sale stands
 (the buyer gets 201), the failure is logged and counted, and ``/get-qr-code`` renders and stores
-the missing image on the first request for it.
+the missing image on the first request for it (``gatepass.logic.ticket_images``).
 
 A retry with the same ``Idempotency-Key`` (same caller, same event, same tickets) answers the
 first order again, through a Powertools idempotency record keyed on all of them.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -43,7 +42,6 @@ from gatepass.errors import (
     Conflict,
     EventCancelled,
     EventStarted,
-    Forbidden,
     GatepassError,
     IdempotencyInProgress,
     InvalidInput,
@@ -58,6 +56,7 @@ from gatepass.errors import (
 )
 from gatepass.keys import TicketKeys
 from gatepass.logic.queue import admit, observe_sale
+from gatepass.logic.ticket_images import store_qr
 from gatepass.logic.ticket_views import ticket_view
 from gatepass.models.events import EventRecord
 from gatepass.models.orders import OrderLine, OrderRecord, SeatsRecord, TicketTypeRecord
@@ -66,10 +65,9 @@ from gatepass.models.tickets import (
     CreateTicketRequest,
     CreateTicketResponse,
     Order,
-    QrCodeLink,
     Ticket,
 )
-from gatepass.observability import MetricUnit, logger, metrics
+from gatepass.observability import MetricUnit, metrics
 from gatepass.queue_tokens import QueueKeys
 
 # How long a retried request still answers the first order.
@@ -277,15 +275,6 @@ def complete_order(prepared: PreparedOrder, *, tickets: TicketsDataAccess) -> Cr
     return CreateTicketResponse(order=order_view(prepared.order, views), ticket=views[0])
 
 
-def store_qr(tickets: TicketsDataAccess, record: TicketRecord, png: bytes) -> None:
-    try:
-        tickets.put_qr(record.qr_key, png)
-    except Exception:
-        # The sale is committed and the code is on the ticket; /get-qr-code repairs the image.
-        logger.exception("ticket QR image not stored", extra={"ticket_id": record.ticket_id})
-        metrics.add_metric(name="TicketQrImagesDeferred", unit=MetricUnit.Count, value=1)
-
-
 def order_lines(event: EventRecord, lines: list[OrderLine] | None) -> list[OrderLine]:
     """The tickets asked for; none means one of the first type (version 1's request)."""
     if lines is None:
@@ -410,29 +399,3 @@ def order_view(order: OrderRecord, tickets: list[Ticket]) -> Order:
         created_at=order.created_at,
         tickets=tickets,
     )
-
-
-def qr_code_link(
-    caller: str, ticket_id: str, *, tickets: TicketsDataAccess, ttl_seconds: int
-) -> QrCodeLink:
-    """A short-lived link to the QR image of the caller's own ticket."""
-    wanted = ticket_id.strip().lower()
-    if not ids.is_id(wanted):
-        raise InvalidInput(
-            "ticket_id is not a ticket id.",
-            details={"problems": [{"field": "ticket_id", "problem": "not a ticket id"}]},
-        )
-    ticket = tickets.get_ticket(wanted)
-    if ticket is None:
-        raise NotFound("No such ticket.")
-    if ticket.holder != caller:
-        raise Forbidden("This ticket belongs to someone else.")
-    if not tickets.qr_exists(ticket.qr_key):
-        # Imported here: this rare path is the only one in get-qr-code that needs qrcode.
-        from gatepass import qr
-
-        logger.warning("rendering a missing ticket QR image", extra={"ticket_id": wanted})
-        tickets.put_qr(ticket.qr_key, qr.render_png(ticket.code))
-    url = tickets.qr_url(ticket.qr_key, ttl_seconds)
-    expires_at = clock.iso(clock.now() + timedelta(seconds=ttl_seconds))
-    return QrCodeLink(ticket_id=wanted, url=url, expires_at=expires_at, expires_in=ttl_seconds)

@@ -17,8 +17,8 @@ from gatepass.dal.tickets import TicketRecord, TicketsDataAccess, qr_object_key
 from gatepass.errors import EventCancelled, EventStarted, Forbidden, NotFound, TransferToSelf
 from gatepass.keys import TicketKeys
 from gatepass.logic.orders import not_active
+from gatepass.logic.ticket_images import store_qr
 from gatepass.logic.ticket_views import ticket_view
-from gatepass.logic.tickets import store_qr
 from gatepass.models.orders import TransferTicketRequest
 from gatepass.models.tickets import TransferTicketResponse
 from gatepass.observability import MetricUnit, metrics
