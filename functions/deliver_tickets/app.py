@@ -10,12 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.dal.deliveries import DynamoDeliveryStore
@@ -25,6 +19,7 @@ from gatepass.dal.orders import DynamoOrderStore
 from gatepass.logic.delivery import deliver_ticket, issued_ticket_of
 from gatepass.observability import logger, metrics, tracer
 from gatepass.settings.deliver_tickets import DeliverTicketsSettings
+from gatepass.streams import StreamRecord, report_failures
 
 settings = DeliverTicketsSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)
@@ -35,13 +30,12 @@ mailer = mailer_for(
     topic_arn=settings.mail_topic_arn,
     from_address=settings.mail_from_address,
 )
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
+def record_handler(record: StreamRecord) -> None:
     ticket_id = issued_ticket_of(
-        str(record.event_name.name if record.event_name else ""),
-        record.dynamodb.new_image if record.dynamodb else None,
+        record.event_name or "",
+        record.new_image,
     )
     if ticket_id is None:
         return
@@ -60,8 +54,4 @@ def record_handler(record: DynamoDBRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-    )
+    return report_failures(event, record_handler)

@@ -8,12 +8,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.observability import MetricUnit, logger, metrics, tracer
@@ -21,9 +15,9 @@ from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.database import Engine, projector_connections
 from gatepass.readmodel.projection import project_record
 from gatepass.settings.projector import ProjectorSettings
+from gatepass.streams import StreamRecord, report_failures
 
 settings = ProjectorSettings.load()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @cache
@@ -31,7 +25,7 @@ def read_model() -> tuple[Engine, Invalidator]:
     return projector_connections(settings)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
+def record_handler(record: StreamRecord) -> None:
     engine, invalidator = read_model()
     project_record(record, engine, invalidator)
 
@@ -42,13 +36,11 @@ def record_handler(record: DynamoDBRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Resolved before the batch so a misconfiguration fails the invocation, not every record.
     read_model()
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    failed = len(response.get("batchItemFailures", []))
+    response = report_failures(event, record_handler)
+    failed = len(response["batchItemFailures"])
     received = len(event.get("Records", []))
     metrics.add_metric(
         name="StreamRecordsProjected", unit=MetricUnit.Count, value=received - failed
     )
     metrics.add_metric(name="StreamRecordsFailed", unit=MetricUnit.Count, value=failed)
-    return dict(response)
+    return response

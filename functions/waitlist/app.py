@@ -7,12 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gatepass.dal.events import DynamoEventStore
@@ -22,6 +16,7 @@ from gatepass.dal.workflow import StepFunctionsWorkflow
 from gatepass.logic.waitlist import react
 from gatepass.observability import logger, metrics, tracer
 from gatepass.settings.waitlist import WaitlistSettings
+from gatepass.streams import StreamRecord, report_failures
 
 settings = WaitlistSettings.load()
 events = DynamoEventStore(settings.ticketing_table)
@@ -32,11 +27,10 @@ mailer = mailer_for(
     topic_arn=settings.mail_topic_arn,
     from_address=settings.mail_from_address,
 )
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
-    change = waitlist_change(record.raw_event)
+def record_handler(record: StreamRecord) -> None:
+    change = waitlist_change(record.raw)
     if change is not None:
         react(
             change,
@@ -53,7 +47,4 @@ def record_handler(record: DynamoDBRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    return dict(response)
+    return report_failures(event, record_handler)

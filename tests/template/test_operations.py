@@ -480,13 +480,23 @@ def test_opentelemetry_is_an_optional_layer_with_its_wrapper() -> None:
     assert "AWS_LAMBDA_EXEC_WRAPPER" not in MODEL.function_env("CheckInFunction")
 
 
-def test_no_function_imports_powertools_event_handler() -> None:
-    # Its package loads every resolver and event class at a cold start (decision 0079).
+@pytest.mark.parametrize(
+    "package",
+    [
+        # It loads every resolver and event class at a cold start (decision 0079).
+        "aws_lambda_powertools.event_handler",
+        # It loads every event class and asyncio at a cold start (decision 0082).
+        "aws_lambda_powertools.utilities.batch",
+    ],
+)
+def test_no_function_imports_powertools_packages_that_load_every_event_class(
+    package: str,
+) -> None:
     for path in [
         *(ROOT / "layers" / "gatepass").rglob("*.py"),
         *(ROOT / "functions").rglob("*.py"),
     ]:
-        assert "aws_lambda_powertools.event_handler" not in path.read_text(), path
+        assert package not in path.read_text(), path
 
 
 def test_no_function_ships_the_xray_sdk() -> None:

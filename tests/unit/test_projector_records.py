@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from gatepass.dal.stock import shard_item
 from gatepass.readmodel.projection import (
@@ -22,13 +21,14 @@ from gatepass.readmodel.projection import (
     ticket_row,
     ticket_type_row,
 )
+from gatepass.streams import StreamRecord
 from tests.conftest import load_event
 
 pytestmark = pytest.mark.unit
 
 
 def _change(name: str, index: int) -> Change:
-    return Change.from_record(DynamoDBRecord(load_event(name)["Records"][index]))
+    return Change.from_record(StreamRecord(load_event(name)["Records"][index]))
 
 
 def test_an_event_record_becomes_an_events_row() -> None:

@@ -8,6 +8,7 @@ class lives so that the clients, which the web service uses too, need no data-la
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,19 @@ from botocore.exceptions import ClientError
 
 from gatepass.clients import StorageUnavailable as StorageUnavailable
 
+
+class _StreamDeserializer(TypeDeserializer):
+    """A stream record's JSON carries binary values base64-encoded: decoded here to bytes."""
+
+    def _deserialize_b(self, value: str) -> bytes:
+        return base64.b64decode(value)
+
+    def _deserialize_bs(self, value: list[str]) -> set[bytes]:
+        return {base64.b64decode(each) for each in value}
+
+
 _deserializer = TypeDeserializer()
+_stream_deserializer = _StreamDeserializer()
 # A single write's refusal (ClientError code) and a transaction's per-item reason.
 _CONDITION_FAILED = ("ConditionalCheckFailedException", "ConditionalCheckFailed")
 _MISSING_OBJECT = ("404", "NoSuchKey", "NotFound")
@@ -42,3 +55,9 @@ def object_missing(exc: ClientError) -> bool:
 def plain_item(raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """An item in DynamoDB's typed JSON (as errors and streams carry it) as plain values."""
     return {name: _deserializer.deserialize(value) for name, value in (raw or {}).items()}
+
+
+def stream_item(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """An item's image in a DynamoDB stream record (JSON: binary values base64-encoded) as plain
+    values: numbers as ``Decimal``, sets as sets, binary values as bytes."""
+    return {name: _stream_deserializer.deserialize(value) for name, value in raw.items()}

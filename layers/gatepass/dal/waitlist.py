@@ -9,6 +9,7 @@ people waiting = ``queue`` + ``unassigned``, and every writer keeps it so.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -805,7 +806,7 @@ class OfferEnded:
 WaitlistChange = SeatsSetAside | OfferMade | OfferEnded
 
 
-def waitlist_change(record: dict[str, Any]) -> WaitlistChange | None:
+def waitlist_change(record: Mapping[str, Any]) -> WaitlistChange | None:
     """What a TicketingTable stream record means to the waiting list, if anything (the event
     source mapping's filter lets only these through; a record that slips past is ignored)."""
     data = record.get("dynamodb", {})

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -36,6 +35,7 @@ from gatepass.readmodel.schema import (
     waitlist_entries,
     waitlist_offers,
 )
+from gatepass.streams import StreamRecord
 
 ChangeName = Literal["INSERT", "MODIFY", "REMOVE"]
 _CHANGE_NAMES: dict[str, ChangeName] = {"INSERT": "INSERT", "MODIFY": "MODIFY", "REMOVE": "REMOVE"}
@@ -72,17 +72,14 @@ class Change:
     old_image: Mapping[str, Any]
 
     @classmethod
-    def from_record(cls, record: DynamoDBRecord) -> Change:
-        stream = record.dynamodb
+    def from_record(cls, record: StreamRecord) -> Change:
         event_name = record.event_name
-        if stream is None or event_name is None:
+        if not record.has_stream_data or event_name is None:
             raise UnprojectableRecord("not a DynamoDB stream record")
-        name = _CHANGE_NAMES.get(event_name.name)
+        name = _CHANGE_NAMES.get(event_name)
         if name is None:
-            raise UnprojectableRecord(f"unknown stream event {event_name.name}")
-        new_image = stream.new_image if "NewImage" in stream else {}
-        old_image = stream.old_image if "OldImage" in stream else {}
-        return cls(name=name, new_image=new_image, old_image=old_image)
+            raise UnprojectableRecord(f"unknown stream event {event_name}")
+        return cls(name=name, new_image=record.new_image or {}, old_image=record.old_image or {})
 
     @property
     def image(self) -> Mapping[str, Any]:
@@ -118,7 +115,7 @@ def apply_change(engine: Engine, invalidator: Invalidator, change: Change) -> Ou
     return outcome
 
 
-def project_record(record: DynamoDBRecord, engine: Engine, invalidator: Invalidator) -> Outcome:
+def project_record(record: StreamRecord, engine: Engine, invalidator: Invalidator) -> Outcome:
     """What the projector function does with each stream record."""
     outcome = apply_change(engine, invalidator, Change.from_record(record))
     logger.debug(
