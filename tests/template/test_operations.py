@@ -487,6 +487,8 @@ def test_opentelemetry_is_an_optional_layer_with_its_wrapper() -> None:
         "aws_lambda_powertools.event_handler",
         # It loads every event class and asyncio at a cold start (decision 0082).
         "aws_lambda_powertools.utilities.batch",
+        # Its package's __init__ loads every event class it has (decision 0082).
+        "aws_lambda_powertools.utilities.data_classes",
     ],
 )
 def test_no_function_imports_powertools_packages_that_load_every_event_class(
