@@ -7,9 +7,10 @@ notification and finally hands it to the dead-letter queue.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import unquote_plus
 
 from gatepass import clock, imaging
 from gatepass.dal.events import EventStore
@@ -32,6 +33,15 @@ class Outcome:
     result: Result
     event_id: str | None = None
     reason: str | None = None
+
+
+def uploaded_objects(notification: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """The bucket and key of each object an S3 notification announces. Read as plain JSON:
+    Powertools' ``S3Event`` would load every event class it has (decision 0082)."""
+    for record in notification.get("Records") or []:
+        s3 = record["s3"]
+        # S3 sends keys URL-encoded (a space arrives as "+").
+        yield str(s3["bucket"]["name"]), unquote_plus(str(s3["object"]["key"]))
 
 
 def process_uploads(
