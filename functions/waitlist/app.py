@@ -30,7 +30,7 @@ mailer = mailer_for(
 
 
 def record_handler(record: StreamRecord) -> None:
-    change = waitlist_change(record.raw)
+    change = waitlist_change(record.event_name, record.new_image or {}, record.old_image or {})
     if change is not None:
         react(
             change,

@@ -806,20 +806,20 @@ class OfferEnded:
 WaitlistChange = SeatsSetAside | OfferMade | OfferEnded
 
 
-def waitlist_change(record: Mapping[str, Any]) -> WaitlistChange | None:
-    """What a TicketingTable stream record means to the waiting list, if anything (the event
-    source mapping's filter lets only these through; a record that slips past is ignored)."""
-    data = record.get("dynamodb", {})
-    new = plain_item(data.get("NewImage"))
-    old = plain_item(data.get("OldImage"))
+def waitlist_change(
+    event_name: str | None, new: Mapping[str, Any], old: Mapping[str, Any]
+) -> WaitlistChange | None:
+    """What a TicketingTable stream record (its event name and images, as plain values) means
+    to the waiting list, if anything (the event source mapping's filter lets only these through;
+    a record that slips past is ignored)."""
     entity = new.get("entity")
     if entity == "ticket_type" and int(new.get("unassigned", 0)) > 0:
         return SeatsSetAside(str(new["event_id"]), str(new["ticket_type_id"]))
-    if entity == "offer" and record.get("eventName") == "INSERT" and new.get("status") == "open":
+    if entity == "offer" and event_name == "INSERT" and new.get("status") == "open":
         return OfferMade(OfferRecord.of(new))
     if (
         entity == "offer"
-        and record.get("eventName") == "MODIFY"
+        and event_name == "MODIFY"
         and old.get("status") == "open"
         and new.get("status") in ("expired", "declined")
     ):
