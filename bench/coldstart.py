@@ -753,10 +753,16 @@ def count(world: World, subjects: tuple[Subject, ...], workdir: Path) -> dict[st
     return counted
 
 
-def count_only(world: World, subjects: tuple[Subject, ...]) -> dict[str, Any]:
-    """``count`` alone, for trying a change: no timed rounds, nothing written."""
+def compile_own() -> None:
+    """Bytecode for our own modules, as the Makefiles build it (the libraries' came with pip):
+    a checkout edited since its last import would otherwise compile them in every child."""
     for package in ("layers", "functions", "bench"):
         compileall.compile_dir(str(ROOT / package), quiet=1)
+
+
+def count_only(world: World, subjects: tuple[Subject, ...]) -> dict[str, Any]:
+    """``count`` alone, for trying a change: no timed rounds, nothing written."""
+    compile_own()
     with tempfile.TemporaryDirectory(prefix="gatepass-bench-") as tmp:
         return count(world, subjects, Path(tmp))
 
@@ -783,10 +789,7 @@ def run(
     floor_cpu: list[float] = []
     instruction_counts: dict[str, Any] | None = None
     details: dict[str, dict[str, Any]] = {}
-    # Bytecode for our own modules, as the Makefiles build it (the libraries' came with pip):
-    # a checkout edited since its last import would otherwise compile them in every child.
-    for package in ("layers", "functions", "bench"):
-        compileall.compile_dir(str(ROOT / package), quiet=1)
+    compile_own()
     with tempfile.TemporaryDirectory(prefix="gatepass-bench-") as tmp:
         workdir = Path(tmp)
         # One untimed round: bytecode caches and the OS page cache warm for everyone.

@@ -5,16 +5,12 @@ model built at import cost every cold start (docs/performance.md, decision 0035)
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.unit
+from tests.support.fresh import run_fresh
 
-LAYERS = Path(__file__).resolve().parents[2] / "layers"
+pytestmark = pytest.mark.unit
 
 _COUNT = """
 import importlib, json, pkgutil, sys
@@ -45,14 +41,7 @@ print(json.dumps({
 
 def test_importing_every_model_module_builds_no_model() -> None:
     # Given a fresh interpreter, When it imports every settings and models module
-    done = subprocess.run(
-        [sys.executable, "-c", _COUNT],
-        env={**os.environ, "PYTHONPATH": str(LAYERS)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = json.loads(done.stdout)
+    found = json.loads(run_fresh(_COUNT))
 
     # Then it found the models, and none was built or would be built at import
     assert found["models"] > 130
