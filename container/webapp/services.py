@@ -17,7 +17,8 @@ from typing import Any
 
 from flask import current_app
 
-from gatepass.models.events import EventRecord, public_event
+from gatepass.models.events import public_event
+from gatepass.models.records import EventRecord
 from gatepass.tokens import VerifyingKey
 from webapp.api_client import ApiClient, ApiError
 from webapp.cache import ReadCache

@@ -12,8 +12,12 @@ from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.check_in import check_in as check_in_ticket
 from gatepass.logic.check_in import sync_scans as sync_queued_scans
-from gatepass.models.door import SyncScansRequest, SyncScansResponse
-from gatepass.models.tickets import CheckInRequest, CheckInResult
+from gatepass.models.scanner import (
+    CheckInRequest,
+    CheckInResult,
+    SyncScansRequest,
+    SyncScansResponse,
+)
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.check_in import CheckInSettings
 from gatepass.ticket_keys import EventTicketKeys

@@ -12,7 +12,7 @@ from gatepass.dal.door import DynamoDoorStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
 from gatepass.logic.bundle import bundle_key, scanner_bundle
-from gatepass.models.door import BundleKey, SignedBundle
+from gatepass.models.scanner import BundleKey, SignedBundle
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.scanner_bundle import ScannerBundleSettings
 from gatepass.ticket_keys import EventTicketKeys

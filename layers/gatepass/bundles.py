@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gatepass import b64url, keys
-from gatepass.models.door import BundleKey, SignedBundle
+from gatepass.models.scanner import BundleKey, SignedBundle
 
 
 class BundleSigner(Protocol):

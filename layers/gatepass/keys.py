@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from gatepass import clients
 
 if TYPE_CHECKING:
-    from gatepass.models.ticket_keys import SealedKey
+    from gatepass.models.records import SealedKey
 
 CACHE_SECONDS = 300
 _cache: dict[str, tuple[float, bytes]] = {}

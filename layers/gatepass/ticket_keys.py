@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gatepass import clients, clock, keys, ticket_codes
 from gatepass.dal.ticket_keys import SealedKey, TicketKeyStore
-from gatepass.models.events import LEGACY_TICKET_KEY_ID
+from gatepass.models.records import LEGACY_TICKET_KEY_ID
 from gatepass.ticket_codes import SigningKey
 
 SIGNING_KEYS_CACHED = 64

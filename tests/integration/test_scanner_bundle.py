@@ -11,7 +11,7 @@ import pytest
 from functions.door import app as door_app
 from functions.scanner_bundle import app as bundle_app
 from gatepass import b64url, bundles, ticket_codes
-from gatepass.models.door import SignedBundle
+from gatepass.models.scanner import SignedBundle
 from tests.conftest import load_event
 from tests.support import factories
 from tests.support.api import api_event, json_body

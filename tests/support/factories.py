@@ -30,8 +30,7 @@ from gatepass.dal.orders import order_item
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore, sealed_key_item
 from gatepass.dal.tickets import TicketRecord, qr_object_key, ticket_item
 from gatepass.logic.events import new_ticket_types
-from gatepass.models.events import EventRecord
-from gatepass.models.orders import OrderRecord
+from gatepass.models.records import EventRecord, OrderRecord
 from gatepass.ticket_codes import TicketCode
 from gatepass.ticket_keys import EventTicketKeys
 
@@ -412,7 +411,7 @@ def decode_qr_png(png: bytes) -> list[str]:
 def put_gate(event_id: str, gate_id: str, *, name: str, mode: str = "both") -> None:
     """A gate as add-gate writes it, with a chosen id."""
     from gatepass.dal.door import DynamoDoorStore
-    from gatepass.models.door import GateRecord
+    from gatepass.models.records import GateRecord
 
     DynamoDoorStore(settings().ticketing_table).put_gate(
         GateRecord(

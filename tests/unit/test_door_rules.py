@@ -9,7 +9,7 @@ import pytest
 
 from gatepass import b64url, bundles
 from gatepass.logic.bundle import mask
-from gatepass.models.door import GateRecord
+from gatepass.models.records import GateRecord
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,8 @@ from gatepass.dal.media import PresignedPost, UploadInfo
 from gatepass.dal.storage import StorageUnavailable
 from gatepass.errors import InvalidInput, PayloadTooLarge
 from gatepass.logic import events as logic
-from gatepass.models.events import CreateEventRequest, EventRecord, parse_starts_at
+from gatepass.models.events import CreateEventRequest
+from gatepass.models.records import EventRecord, parse_starts_at
 
 pytestmark = pytest.mark.unit
 

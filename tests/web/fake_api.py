@@ -29,18 +29,17 @@ from gatepass.models.door import (
     AddDoorStaffRequest,
     AddGateRequest,
     RemoveDoorStaffRequest,
-    SyncScansRequest,
     UpdateGateRequest,
 )
-from gatepass.models.events import EventRecord, public_event
+from gatepass.models.events import public_event
 from gatepass.models.orders import (
     MAX_TICKET_TYPES,
     AddTicketTypeRequest,
-    OrderRecord,
     TicketTypeSpec,
     UpdateTicketTypeRequest,
 )
-from gatepass.models.tickets import CheckInRequest
+from gatepass.models.records import EventRecord, OrderRecord
+from gatepass.models.scanner import CheckInRequest, SyncScansRequest
 from gatepass.readmodel.cache import Invalidator
 from gatepass.readmodel.projection import Change, apply_change
 from tests.web.fake_door import ItemsDoorStore, SeedBundleSigner, TicketSeedKeys, answered

@@ -15,7 +15,7 @@ from gatepass.dal.door import DoorState, ScanRefused, ScanWrite
 from gatepass.dal.events import event_of
 from gatepass.dal.tickets import TicketRecord, ticket_record
 from gatepass.errors import GatepassError
-from gatepass.models.door import GateRecord, ScanIssueRecord, StaffRecord
+from gatepass.models.records import GateRecord, ScanIssueRecord, StaffRecord
 from webapp.api_client import ApiError
 
 BUNDLE_SEED = b"b" * 32

@@ -7,7 +7,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from gatepass import b64url, bundles
-from gatepass.models.door import SignedBundle
+from gatepass.models.scanner import SignedBundle
 from tests.web.conftest import page_token, sign_in_as
 from tests.web.fake_api import FakeApi, session_token
 

@@ -26,8 +26,7 @@ from gatepass.dal.storage import condition_failed
 from gatepass.dal.storage import plain_item as _plain_item
 from gatepass.dal.tickets import TicketRecord, ticket_record
 from gatepass.dal.transactions import transact
-from gatepass.models.door import GateRecord, ScanIssueRecord, StaffRecord
-from gatepass.models.events import EventRecord
+from gatepass.models.records import EventRecord, GateRecord, ScanIssueRecord, StaffRecord
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,7 @@ from gatepass.dal.layout import (
 from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
 from gatepass.dal.ticket_keys import SealedKey, sealed_key_item
 from gatepass.dal.transactions import TRANSACTION_ITEMS, transact
-from gatepass.models.events import COUNTER_FIELDS, EventRecord
-from gatepass.models.orders import SeatsRecord, TicketTypeRecord
+from gatepass.models.records import COUNTER_FIELDS, EventRecord, SeatsRecord, TicketTypeRecord
 
 # An upload may only settle an event that is still waiting for that very upload.
 _WAITING = (

@@ -33,9 +33,9 @@ from gatepass.dal.transactions import (
     transact,
     transact_once,
 )
-from gatepass.models.events import EventRecord
-from gatepass.models.orders import (
+from gatepass.models.records import (
     SEATS_NEED,
+    EventRecord,
     OrderRecord,
     SeatsRecord,
     StockSummary,

@@ -29,8 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gatepass import clients, clock
 from gatepass.dal import layout
 from gatepass.dal.transactions import TRANSACTION_ITEMS, transact_once
-from gatepass.models.events import EventRecord
-from gatepass.models.orders import SEATS_NEED, StockSummary
+from gatepass.models.records import SEATS_NEED, EventRecord, StockSummary
 
 EMPTY_PREFIX = "empty_"
 REFILL_PREFIX = "refill_"

@@ -25,8 +25,7 @@ from gatepass import clients
 from gatepass.dal.layout import event_key, signing_key_key
 from gatepass.dal.storage import StorageUnavailable, condition_failed, plain_item
 from gatepass.dal.transactions import transact
-from gatepass.models.events import LEGACY_TICKET_KEY_ID, EventRecord
-from gatepass.models.ticket_keys import SealedKey
+from gatepass.models.records import LEGACY_TICKET_KEY_ID, EventRecord, SealedKey
 
 __all__ = ["DynamoTicketKeyStore", "KeyRing", "KeyRingChanged", "SealedKey", "TicketKeyStore"]
 

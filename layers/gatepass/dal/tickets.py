@@ -42,7 +42,7 @@ def qr_object_key(ticket_id: str) -> str:
 @dataclass(frozen=True)
 class EventSeats:
     """What check-in needs to know about an event: its organizer and its start (its counts are
-    on its seats item; ``gatepass.models.events.EventRecord`` is the whole event)."""
+    on its seats item; ``gatepass.models.records.EventRecord`` is the whole event)."""
 
     event_id: str
     organizer: str

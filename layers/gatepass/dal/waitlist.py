@@ -23,7 +23,7 @@ from gatepass.dal.orders import buyer_update, new_order_items
 from gatepass.dal.storage import condition_failed, plain_item
 from gatepass.dal.tickets import TicketRecord
 from gatepass.dal.transactions import transact
-from gatepass.models.orders import OrderRecord, SeatsRecord, TicketTypeRecord
+from gatepass.models.records import OrderRecord, SeatsRecord, TicketTypeRecord
 from gatepass.models.waitlist import EntryRecord, OfferRecord
 
 

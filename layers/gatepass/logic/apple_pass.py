@@ -9,7 +9,7 @@ from gatepass import clock, wallet
 from gatepass.dal.events import EventStore
 from gatepass.dal.orders import OrderStore
 from gatepass.dal.passes import PassStore
-from gatepass.logic.ticket_views import ticket_page_url
+from gatepass.logic.ticket_pages import ticket_page_url
 from gatepass.logic.wallet import owned_pass_ticket
 from gatepass.models.tickets import ApplePassLink
 from gatepass.observability import MetricUnit, metrics

@@ -13,15 +13,15 @@ from gatepass import clock
 from gatepass.bundles import BundleSigner
 from gatepass.dal.door import DoorStore
 from gatepass.keys import TicketKeys
-from gatepass.logic.door import door_of, door_ticket_types, public_gate, role_of
-from gatepass.models.door import (
+from gatepass.logic.door_state import door_of, door_ticket_types, public_gate, role_of
+from gatepass.models.records import LIVE_STATUSES
+from gatepass.models.scanner import (
     BundleContent,
     BundleKey,
     BundleRevocation,
     BundleTicket,
     SignedBundle,
 )
-from gatepass.models.orders import LIVE_STATUSES
 from gatepass.observability import logger
 
 

@@ -39,17 +39,16 @@ from gatepass.errors import (
     WrongGate,
 )
 from gatepass.keys import TicketKeys
-from gatepass.logic.door import door_of, role_of
-from gatepass.models.door import (
-    GateRecord,
+from gatepass.logic.door_state import door_of, role_of
+from gatepass.models.records import GateRecord, ScanIssueRecord, TicketTypeRecord, parse_moment
+from gatepass.models.scanner import (
+    CheckInRequest,
+    CheckInResult,
     QueuedScan,
-    ScanIssueRecord,
     ScanOutcome,
     SyncScansRequest,
     SyncScansResponse,
 )
-from gatepass.models.orders import TicketTypeRecord, parse_moment
-from gatepass.models.tickets import CheckInRequest, CheckInResult
 from gatepass.observability import MetricUnit, logger, metrics
 
 Direction = Literal["in", "out"]

@@ -23,8 +23,8 @@ from gatepass.dal.events import EventStore
 from gatepass.dal.mail import InlineImage, RichMail, RichMailer
 from gatepass.dal.orders import OrderStore
 from gatepass.dal.tickets import TicketRecord
-from gatepass.logic.ticket_views import ticket_page_url
-from gatepass.models.events import EventRecord
+from gatepass.logic.ticket_pages import ticket_page_url
+from gatepass.models.records import EventRecord
 from gatepass.observability import MetricUnit, logger, metrics
 
 Outcome = Literal["sent", "already_sent", "not_issued", "missing"]

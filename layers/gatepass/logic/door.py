@@ -15,14 +15,13 @@ from gatepass.errors import (
     EventCancelled,
     Forbidden,
     InvalidInput,
-    NotDoorStaff,
     NotFound,
     OrganizerIsStaff,
-    StaffRevoked,
     TooManyDoorStaff,
     TooManyGates,
     UnknownGate,
 )
+from gatepass.logic.door_state import door_of, door_ticket_types, public_gate, role_of
 from gatepass.models.door import (
     MAX_DOOR_STAFF,
     MAX_GATES,
@@ -30,47 +29,19 @@ from gatepass.models.door import (
     AddGateRequest,
     DoorEvent,
     DoorEventList,
-    DoorRole,
     DoorStaffMember,
     DoorStaffResponse,
-    DoorTicketType,
     DoorTotals,
     EventDoor,
-    GateRecord,
     GateResponse,
-    PublicGate,
     RemoveDoorStaffRequest,
     ScanIssue,
-    StaffRecord,
     UpdateGateRequest,
 )
+from gatepass.models.records import GateRecord, StaffRecord
 from gatepass.observability import logger
 
 ISSUES_SHOWN = 100
-
-
-def door_of(event_id: str, *, door: DoorStore) -> DoorState:
-    if not ids.is_id(event_id):
-        raise NotFound("No such event.")
-    state = door.door(event_id)
-    if state is None:
-        raise NotFound("No such event.")
-    return state
-
-
-def role_of(state: DoorState, caller: str) -> DoorRole:
-    """The caller's part at this event's door; raises when they have none."""
-    if state.event.organizer == caller:
-        return "organizer"
-    member = state.staff.get(caller)
-    if member is None:
-        raise NotDoorStaff("Only the event's organizer and its door staff can scan for it.")
-    if member.status != "active":
-        raise StaffRevoked(
-            "The organizer has revoked your door access for this event.",
-            details={"revoked_at": member.revoked_at},
-        )
-    return "staff"
 
 
 def _organizers(event_id: str, caller: str, door: DoorStore) -> DoorState:
@@ -226,13 +197,6 @@ def event_door(event_id: str, caller: str, *, door: DoorStore) -> EventDoor:
     )
 
 
-def door_ticket_types(state: DoorState) -> list[DoorTicketType]:
-    return [
-        DoorTicketType(ticket_type_id=k.ticket_type_id, name=k.name, multi_entry=k.multi_entry)
-        for k in state.event.ticket_types
-    ]
-
-
 def totals_of(state: DoorState) -> DoorTotals:
     gated = sum(g.inside for g in state.gates)
     return DoorTotals(
@@ -240,19 +204,6 @@ def totals_of(state: DoorState) -> DoorTotals:
         inside=state.inside,
         left=state.left,
         inside_without_gate=state.inside - gated,
-    )
-
-
-def public_gate(gate: GateRecord) -> PublicGate:
-    return PublicGate(
-        gate_id=gate.gate_id,
-        name=gate.name,
-        ticket_type_ids=list(gate.ticket_type_ids),
-        mode=gate.mode,
-        closed=gate.closed,
-        entries=gate.entries,
-        exits=gate.exits,
-        inside=gate.inside,
     )
 
 

@@ -19,20 +19,18 @@ from gatepass.models.events import (
     CreateEventRequest,
     CreateEventResponse,
     EventList,
-    EventRecord,
-    ImageStatus,
     PresignedUpload,
     PublicEvent,
-    parse_starts_at,
     public_event,
 )
-from gatepass.models.orders import (
-    DEFAULT_TYPE_NAME,
+from gatepass.models.orders import DEFAULT_TYPE_NAME, TicketTypeSpec, shards_for
+from gatepass.models.records import (
+    EventRecord,
+    ImageStatus,
     StockSummary,
     TicketTypeRecord,
-    TicketTypeSpec,
     parse_moment,
-    shards_for,
+    parse_starts_at,
 )
 from gatepass.observability import logger
 

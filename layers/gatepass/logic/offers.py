@@ -19,8 +19,8 @@ from gatepass.logic.waitlist import (
     offer_state,
     offer_view,
 )
-from gatepass.models.events import EventRecord
-from gatepass.models.orders import OrderLine, SeatsRecord
+from gatepass.models.records import EventRecord, SeatsRecord
+from gatepass.models.tickets import OrderLine
 from gatepass.models.waitlist import ClaimOfferRequest, ClaimOfferResponse
 from gatepass.observability import MetricUnit, metrics
 

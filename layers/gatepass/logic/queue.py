@@ -43,7 +43,6 @@ from gatepass.errors import (
     QueueOpensInPast,
     ServiceUnavailable,
 )
-from gatepass.models.events import parse_starts_at
 from gatepass.models.queue import (
     ConfigureQueueRequest,
     ConfigureQueueResponse,
@@ -58,6 +57,7 @@ from gatepass.models.queue import (
     QueueStatus,
     SaleHealth,
 )
+from gatepass.models.records import parse_starts_at
 from gatepass.observability import MetricUnit, logger, metrics
 from gatepass.queue_tokens import (
     QueueKeys,

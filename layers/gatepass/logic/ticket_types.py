@@ -24,21 +24,18 @@ from gatepass.errors import (
     TooManyTicketTypes,
 )
 from gatepass.logic.events import new_ticket_type
-from gatepass.models.events import EventRecord
 from gatepass.models.orders import (
     MAX_TICKET_TYPES,
-    SEATS_NEED,
     AddTicketTypeRequest,
     ExpectedRateResponse,
     PublicTicketType,
     SetExpectedRateRequest,
-    TicketTypeRecord,
     TicketTypeResponse,
     UpdateTicketTypeRequest,
-    parse_moment,
     public_ticket_type,
     shards_for,
 )
+from gatepass.models.records import SEATS_NEED, EventRecord, TicketTypeRecord, parse_moment
 from gatepass.observability import logger
 
 # Tries when the type's counters or line move between the read and the change.

@@ -4,7 +4,7 @@ signing and QR libraries so that functions which only show tickets do not load t
 from __future__ import annotations
 
 from gatepass.dal.tickets import TicketRecord
-from gatepass.models.orders import TicketStatus
+from gatepass.models.records import TicketStatus
 from gatepass.models.tickets import Ticket
 
 
@@ -34,10 +34,3 @@ def ticket_status(value: str) -> TicketStatus:
         "reissued": "reissued",
     }
     return statuses.get(value, "issued")
-
-
-def ticket_page_url(site_url: str | None, ticket_id: str) -> str | None:
-    """The ticket's page on the site (the owner signs in to see it), or None without a site."""
-    if not site_url or not site_url.startswith(("https://", "http://")):
-        return None
-    return f"{site_url.rstrip('/')}/me/tickets/{ticket_id}"

@@ -58,13 +58,13 @@ from gatepass.keys import TicketKeys
 from gatepass.logic.queue import admit, observe_sale
 from gatepass.logic.ticket_images import store_qr
 from gatepass.logic.ticket_views import ticket_view
-from gatepass.models.events import EventRecord
-from gatepass.models.orders import OrderLine, OrderRecord, SeatsRecord, TicketTypeRecord
+from gatepass.models.records import EventRecord, OrderRecord, SeatsRecord, TicketTypeRecord
 from gatepass.models.tickets import (
     IDEMPOTENCY_KEY_PATTERN,
     CreateTicketRequest,
     CreateTicketResponse,
     Order,
+    OrderLine,
     Ticket,
 )
 from gatepass.observability import MetricUnit, metrics

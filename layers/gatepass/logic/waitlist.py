@@ -44,8 +44,7 @@ from gatepass.errors import (
     OfferExpired,
     UnknownTicketType,
 )
-from gatepass.models.events import EventRecord
-from gatepass.models.orders import SEATS_NEED, TicketTypeRecord
+from gatepass.models.records import SEATS_NEED, EventRecord, TicketTypeRecord
 from gatepass.models.waitlist import (
     DeclineOfferRequest,
     EntryRecord,

@@ -14,7 +14,7 @@ from gatepass.dal.events import EventStore
 from gatepass.dal.orders import OrderStore
 from gatepass.dal.tickets import TicketRecord
 from gatepass.errors import Forbidden, InvalidInput, NotFound
-from gatepass.logic.ticket_views import ticket_page_url
+from gatepass.logic.ticket_pages import ticket_page_url
 from gatepass.models.tickets import GoogleWalletLink
 from gatepass.observability import MetricUnit, metrics
 

@@ -45,3 +45,10 @@ def _fold_case(value: object) -> object:
 GatepassId = Annotated[
     str, BeforeValidator(_fold_case), StringConstraints(pattern=ID_PATTERN.pattern)
 ]
+
+AttendeeName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+
+# A ticket code as a scanner or a holder sends it (the signed text a QR code carries).
+TicketCodeText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)
+]

@@ -1,10 +1,10 @@
-"""Events: what organizers send to create one and what anyone may read back."""
+"""Events: what organizers send to create one and what anyone may read back. The event as it
+is stored is ``gatepass.models.records.EventRecord``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from pydantic import (
     ConfigDict,
@@ -17,22 +17,21 @@ from pydantic import (
 from gatepass import clock
 from gatepass.models.common import Model
 from gatepass.models.orders import (
-    DEFAULT_MAX_PER_BUYER,
     MAX_TICKET_TYPES,
-    EventStatus,
     ExpectedRate,
     PublicTicketType,
-    StockSummary,
-    TicketTypeRecord,
     TicketTypeSpec,
     public_ticket_type,
 )
-
-LEGACY_TICKET_KEY_ID = "v1"
-"""The ticket key of events created before per-event keys (docs/decisions/0064)."""
+from gatepass.models.records import (
+    DEFAULT_MAX_PER_BUYER,
+    EventRecord,
+    EventStatus,
+    ImageStatus,
+    parse_starts_at,
+)
 
 ImageContentType = Literal["image/jpeg", "image/png", "image/webp"]
-ImageStatus = Literal["none", "awaiting_upload", "processing", "ready", "rejected"]
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
@@ -94,19 +93,6 @@ class CreateEventRequest(Model):
         return self
 
 
-def parse_starts_at(value: str) -> datetime:
-    """An ISO-8601 date and time that names its zone (``Z`` or an offset)."""
-    if "T" not in value and " " not in value:
-        raise ValueError("starts_at needs a date and a time, e.g. 2026-12-01T19:00:00+01:00")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError("starts_at is not an ISO-8601 date and time") from exc
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("starts_at must include a time zone, e.g. Z or +01:00")
-    return moment
-
-
 class PublicImage(Model):
     display_url: str
     thumbnail_url: str
@@ -151,68 +137,6 @@ class CreateEventResponse(Model):
 class EventList(Model):
     events: list[PublicEvent]
     next_cursor: str | None
-
-
-class EventRecord(Model):
-    """An event as it is stored: what the data layer gives logic, and what the web's read model
-    holds (its rows carry the same names). Never sent to a caller as it is: see ``public_event``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_id: str
-    organizer: str = ""
-    title: str
-    description: str = ""
-    venue: str = ""
-    starts_at: str
-    starts_at_local: str | None = None
-    capacity: int
-    image_status: ImageStatus = "none"
-    image_reason: str | None = None
-    image_upload_key: str | None = None
-    image_display_key: str | None = None
-    image_thumbnail_key: str | None = None
-    image_width: int | None = None
-    image_height: int | None = None
-    verifying_key: str = ""
-    """The public half of the key new tickets are signed with (``signing_key_id``)."""
-    signing_key_id: str = LEGACY_TICKET_KEY_ID
-    verifying_keys: dict[str, str] = Field(default_factory=dict)
-    """Every valid public key of the event by key id (docs/decisions/0064)."""
-    created_at: str = ""
-    max_tickets_per_buyer: int = DEFAULT_MAX_PER_BUYER
-    # From the seats counter and the ticket types (docs/decisions/0050), not the stored META.
-    sold: int = 0
-    checked_in: int = 0
-    available: int | None = None
-    held: int = 0
-    status: EventStatus = "on_sale"
-    ticket_types: tuple[TicketTypeRecord, ...] = ()
-    stock: StockSummary = Field(default_factory=StockSummary)
-    """How the event's stock is split (docs/decisions/0070); not stored on the META item."""
-
-    @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> EventRecord:
-        return cls.model_validate(dict(fields))
-
-    @model_validator(mode="after")
-    def _legacy_key(self) -> EventRecord:
-        """An event created before per-event keys published one derived key, ``v1``."""
-        if not self.verifying_keys and self.verifying_key:
-            object.__setattr__(self, "verifying_keys", {LEGACY_TICKET_KEY_ID: self.verifying_key})
-        return self
-
-    @property
-    def seats_left(self) -> int:
-        left = self.capacity - self.sold - self.held if self.available is None else self.available
-        return max(0, left)
-
-
-# The fields of ``EventRecord`` that are not stored on the event's descriptive item.
-COUNTER_FIELDS = frozenset(
-    {"sold", "checked_in", "available", "held", "status", "ticket_types", "stock"}
-)
 
 
 def public_event(event: EventRecord, image_url: Callable[[str], str]) -> PublicEvent:

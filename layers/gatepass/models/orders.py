@@ -1,4 +1,5 @@
-"""Ticket types and orders: what organizers and buyers send, what is stored, what is shown.
+"""Ticket types and orders: what organizers and buyers send and what is shown. What is stored
+is in ``gatepass.models.records``.
 
 docs/decisions/0050-ticket-types-and-orders.md has the design: counters keep what is *left*
 (``available``) so a transaction's condition can refuse an order that does not fit.
@@ -6,30 +7,25 @@ docs/decisions/0050-ticket-types-and-orders.md has the design: counters keep wha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from gatepass.models.common import Email, GatepassId, Model
+from gatepass.models.records import (
+    DEFAULT_MAX_PER_ORDER,
+    MAX_ORDER_TICKETS,
+    TicketTypeRecord,
+    parse_moment,
+)
 
 MAX_TICKET_TYPES = 20
-MAX_ORDER_TICKETS = 20
-DEFAULT_MAX_PER_BUYER = 4
-DEFAULT_MAX_PER_ORDER = 10
 DEFAULT_TYPE_NAME = "General admission"
 
-EventStatus = Literal["on_sale", "cancelled"]
-# Free orders are confirmed at once; payments will add "pending" and "expired".
-OrderStatus = Literal["confirmed", "cancelled"]
-TicketStatus = Literal["issued", "checked_in", "cancelled", "transferred", "reissued"]
 RevokedReason = Literal["cancelled_by_holder", "event_cancelled", "transferred", "reissued"]
-LIVE_STATUSES = ("issued", "checked_in")
 
 TypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 TypeDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-AttendeeName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 Quota = Annotated[int, Field(ge=1, le=100_000, strict=True)]
 PerOrder = Annotated[int, Field(ge=1, le=MAX_ORDER_TICKETS, strict=True)]
 Moment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
@@ -43,8 +39,6 @@ ORDERS_PER_SHARD = 20
 MAX_STOCK_SHARDS = 100
 MAX_EXPECTED_ORDERS_PER_SECOND = ORDERS_PER_SHARD * MAX_STOCK_SHARDS
 ExpectedRate = Annotated[int, Field(ge=1, le=MAX_EXPECTED_ORDERS_PER_SECOND, strict=True)]
-SEATS_NEED = "*"
-"""The key of the event's seats in a stock summary's ``empty`` (the rest are type ids)."""
 
 
 def shards_for(expected_orders_per_second: int | None) -> int:
@@ -52,47 +46,6 @@ def shards_for(expected_orders_per_second: int | None) -> int:
     if not expected_orders_per_second:
         return 1
     return max(1, -(-expected_orders_per_second // ORDERS_PER_SHARD))
-
-
-class StockSummary(Model):
-    """How an event's stock is split (``STOCK`` on its partition, read with the event): how
-    many shards, the organizer's expected rate, and the shards known empty for the seats
-    (``SEATS_NEED``) and for each type. An event without one is sold from its own counters,
-    one shard. ``pool`` is what the event's own counters hold for sale (``SEATS_NEED`` and type
-    ids): all of the stock with one shard, what came back (a raised quota, an expired offer)
-    otherwise."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    shards: int = 1
-    expected_orders_per_second: int | None = None
-    empty: dict[str, frozenset[int]] = Field(default_factory=dict)
-    pool: dict[str, int] = Field(default_factory=dict)
-    version: int = 0
-
-    @property
-    def sharded(self) -> bool:
-        return self.shards > 1
-
-    def empty_for(self, need: str) -> frozenset[int]:
-        return self.empty.get(need, frozenset())
-
-    def sold_out(self, need: str) -> bool:
-        """Every shard is known empty for ``need`` and the event's own counters hold none."""
-        return len(self.empty_for(need)) >= self.shards and self.pool.get(need, 0) <= 0
-
-
-def parse_moment(value: str, field: str) -> datetime:
-    """An ISO-8601 date and time that names its zone."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"{field} is not an ISO-8601 date and time") from exc
-    if "T" not in value and " " not in value:
-        raise ValueError(f"{field} needs a date and a time")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{field} must include a time zone, e.g. Z or +01:00")
-    return moment
 
 
 class _SaleWindow(Model):
@@ -157,13 +110,6 @@ class UpdateTicketTypeRequest(_SaleWindow):
     multi_entry: bool | None = None
 
 
-class OrderLine(Model):
-    model_config = ConfigDict(extra="forbid")
-
-    ticket_type_id: GatepassId
-    attendee_name: AttendeeName = ""
-
-
 class CancelTicketRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
@@ -188,84 +134,6 @@ class TransferTicketRequest(Model):
 
     ticket_id: GatepassId
     to_email: Email
-
-
-# ---------------------------------------------------------------------------- stored records
-
-
-class SeatsRecord(Model):
-    """The event's seats counter (``SEATS``): what a sale's first condition reads."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_id: str
-    capacity: int
-    available: int
-    sold: int = 0
-    held: int = 0
-    checked_in: int = 0
-    starts_at: str
-    status: EventStatus = "on_sale"
-    type_count: int = 0
-    version: int = 1
-
-    @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> SeatsRecord:
-        return cls.model_validate(dict(fields))
-
-
-class TicketTypeRecord(Model):
-    """A ticket type with its counters (``TYPE#<id>``)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_id: str
-    ticket_type_id: str
-    position: int
-    name: str
-    description: str = ""
-    quota: int
-    available: int
-    sold: int = 0
-    held: int = 0
-    checked_in: int = 0
-    queue: int = 0
-    unassigned: int = 0
-    opens_at: str | None = None
-    closes_at: str | None = None
-    max_per_order: int = DEFAULT_MAX_PER_ORDER
-    paused: bool = False
-    multi_entry: bool = False
-    version: int = 1
-
-    @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> TicketTypeRecord:
-        return cls.model_validate(dict(fields))
-
-    def window_state(self, now: str) -> Literal["open", "not_open", "closed"]:
-        if self.opens_at and self.opens_at > now:
-            return "not_open"
-        if self.closes_at and self.closes_at <= now:
-            return "closed"
-        return "open"
-
-
-class OrderRecord(Model):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    order_id: str
-    event_id: str
-    buyer: str
-    status: OrderStatus
-    ticket_ids: list[str]
-    ticket_count: int
-    live_count: int
-    created_at: str
-    updated_at: str = ""
-
-    @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> OrderRecord:
-        return cls.model_validate(dict(fields))
 
 
 # ---------------------------------------------------------------------------- public shapes

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import ConfigDict
@@ -40,19 +39,3 @@ class ReissueTicketResponse(Model):
 
     reissued: str
     ticket: Ticket
-
-
-@dataclass(frozen=True)
-class SealedKey:
-    """A private key as stored: only ciphertext, bound to its event and key id."""
-
-    event_id: str
-    key_id: str
-    public: str
-    encrypted_data_key: bytes
-    nonce: bytes
-    ciphertext: bytes
-    created_at: str
-
-    def __repr__(self) -> str:
-        return f"SealedKey(event_id={self.event_id!r}, key_id={self.key_id!r})"

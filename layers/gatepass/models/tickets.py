@@ -1,21 +1,25 @@
-"""Tickets: taking one, showing its QR code, and checking it in at the door."""
+"""Tickets: taking them, showing one's QR code, cancelling, transferring and adding it to a
+wallet. Checking one in is the scanner's (``gatepass.models.scanner``)."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field
 
-from gatepass.models.common import GatepassId, Model
-from gatepass.models.orders import MAX_ORDER_TICKETS, OrderLine, OrderStatus, TicketStatus
+from gatepass.models.common import AttendeeName, GatepassId, Model
+from gatepass.models.records import MAX_ORDER_TICKETS, OrderStatus, TicketStatus
 
 # Visible ASCII only, as the Idempotency-Key header draft recommends for opaque keys.
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
 
-TicketCodeText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)
-]
+
+class OrderLine(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_type_id: GatepassId
+    attendee_name: AttendeeName = ""
 
 
 class CreateTicketRequest(Model):
@@ -65,35 +69,6 @@ class QrCodeLink(Model):
     url: str
     expires_at: str
     expires_in: int
-
-
-class CheckInRequest(Model):
-    """A scan at the door: ``gate_id`` names the gate (none: the event's door as a whole),
-    ``direction`` says entry or exit (none: the gate's own, entry for a gate that does both)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    event_id: GatepassId
-    code: TicketCodeText
-    gate_id: GatepassId | None = None
-    direction: Literal["in", "out"] | None = None
-
-
-class CheckInResult(Model):
-    ticket_id: str
-    event_id: str
-    holder: str
-    status: TicketStatus
-    checked_in_at: str
-    ticket_type_id: str | None = None
-    attendee_name: str = ""
-    ticket_type_name: str = ""
-    direction: Literal["in", "out"] = "in"
-    gate_id: str | None = None
-    scanned_by: str = ""
-    scanned_at: str = ""
-    presence: Literal["inside", "left"] = "inside"
-    re_entry: bool = False
 
 
 class CancelTicketResponse(Model):

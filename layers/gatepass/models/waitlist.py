@@ -12,8 +12,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict
 
-from gatepass.models.common import GatepassId, Model
-from gatepass.models.orders import AttendeeName
+from gatepass.models.common import AttendeeName, GatepassId, Model
 from gatepass.models.tickets import Order, Ticket
 
 # waiting: in the line; offered: a seat is offered (see the offer); claimed: took it; expired,
