@@ -116,6 +116,44 @@ def test_through_ses_the_mail_is_html_with_the_qr_inline(
     assert [d.text for d in decoded] == [ticket["code"]]
 
 
+def test_through_sns_the_mail_is_text_and_no_qr_image_is_rendered(
+    aws: TemplateModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the default channel, SNS email, which carries text only, and a ticket sold
+    from gatepass import qr
+
+    assert deliver_app.mailer.carries_html is False
+    event = create_event(capacity=5)
+    kind = event["ticket_types"][0]["ticket_type_id"]
+    ticket = order(event["event_id"], [(kind, "Ada Lovelace")], buyer=ALICE).body["ticket"]
+    rendered: list[str] = []
+    real_render = qr.render_png
+
+    def render_png(text: str, box_size: int = qr.BOX_SIZE) -> bytes:
+        rendered.append(text)
+        return real_render(text, box_size)
+
+    monkeypatch.setattr(qr, "render_png", render_png)
+
+    # When the ticket is delivered
+    assert deliver_tickets(aws) == {"batchItemFailures": []}
+
+    # Then Alice's mail has her code and the way to her QR code, and no image was drawn for it
+    [mail] = _ticket_mails(ALICE)
+    assert ticket["code"] in mail["Message"]
+    assert "QR code" in mail["Message"]
+    assert rendered == []
+
+    # While through SES the next ticket's mail draws its QR image
+    boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
+    monkeypatch.setattr(deliver_app, "mailer", SesMailer(SENDER))
+    monkeypatch.setattr(qr, "render_png", real_render)
+    again = order(event["event_id"], [(kind, "Grace Hopper")], buyer=BOB).body["ticket"]
+    monkeypatch.setattr(qr, "render_png", render_png)
+    assert deliver_tickets(aws) == {"batchItemFailures": []}
+    assert rendered == [again["code"]]
+
+
 def test_a_transferred_ticket_is_mailed_to_the_recipient_and_no_one_else(
     aws: TemplateModel,
 ) -> None:
@@ -163,6 +201,8 @@ def test_a_failed_send_is_retried_and_then_mails_once(
     working = deliver_app.mailer
 
     class Down:
+        carries_html = False
+
         def send_rich(self, recipient: str, mail: Any) -> str:
             raise ConnectionError("mail service unreachable")
 

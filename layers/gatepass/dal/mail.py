@@ -41,12 +41,20 @@ class Mailer(Protocol):
 
 
 class RichMailer(Protocol):
+    # Whether the channel delivers ``RichMail.html`` and its images; where it does not, the
+    # sender need not make them (a ticket's QR image is rendered only for a channel that shows
+    # it).
+    @property
+    def carries_html(self) -> bool: ...
+
     def send_rich(self, recipient: str, mail: RichMail) -> str:
         """Sends ``mail``; answers the channel's message id."""
         ...
 
 
 class SnsMailer:
+    carries_html = False
+
     def __init__(self, topic_arn: str) -> None:
         self.topic_arn = topic_arn
 
@@ -72,6 +80,8 @@ class SnsMailer:
 
 
 class SesMailer:
+    carries_html = True
+
     def __init__(self, from_address: str) -> None:
         self.from_address = from_address
 

@@ -67,7 +67,7 @@ def deliver_ticket(
     if claim == "in_flight":
         raise DeliveryInFlight(ticket_id)
     giver = _giver(ticket, orders)
-    mail = ticket_mail(ticket, event, site_url=site_url, giver=giver)
+    mail = ticket_mail(ticket, event, site_url=site_url, giver=giver, with_html=mailer.carries_html)
     try:
         message_id = mailer.send_rich(ticket.holder, mail)
     except Exception:
@@ -92,11 +92,17 @@ def _giver(ticket: TicketRecord, orders: OrderStore) -> str | None:
 
 
 def ticket_mail(
-    ticket: TicketRecord, event: EventRecord, *, site_url: str | None, giver: str | None
+    ticket: TicketRecord,
+    event: EventRecord,
+    *,
+    site_url: str | None,
+    giver: str | None,
+    with_html: bool = True,
 ) -> RichMail:
-    """The ticket's email: plain text, and HTML with the QR image as an inline part."""
-    from gatepass import qr
-
+    """The ticket's email: plain text, and HTML with the QR image as an inline part. Without
+    ``with_html`` (a channel that carries text only, like SNS email) the HTML and the image are
+    not made: rendering a QR image nobody receives cost every such mail, and every cold start
+    the QR encoder's import."""
     kind = next(
         (t.name for t in event.ticket_types if t.ticket_type_id == ticket.ticket_type_id),
         "Admission",
@@ -134,6 +140,11 @@ def ticket_mail(
             where_to_see,
         ]
     )
+    subject = f"Your ticket: {event.title}"
+    if not with_html:
+        return RichMail(subject=subject, text=text)
+    from gatepass import qr
+
     content_id = f"qr-{ticket.ticket_id}@gatepass"
     table = "".join(
         f"<tr><th align='left'>{escape(label)}</th><td>{escape(value)}</td></tr>"
@@ -159,7 +170,6 @@ def ticket_mail(
         png=qr.render_png(ticket.code),
         filename=f"ticket-{ticket.ticket_id}.png",
     )
-    subject = f"Your ticket: {event.title}"
     return RichMail(subject=subject, text=text, html=html, images=(image,))
 
 
