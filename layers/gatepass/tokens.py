@@ -1,14 +1,20 @@
-"""Session tokens: JWTs (RFC 7519) signed with ES256 (ECDSA P-256, SHA-256) through PyJWT.
+"""Session tokens: JWTs (RFC 7519) signed with ES256 (ECDSA P-256, SHA-256).
 
 The private key lives in AWS KMS (an asymmetric ``ECC_NIST_P256`` key): only the function that
 mints sessions may call ``kms:Sign``; the authorizer, the other API functions and the web
 service read the public key (``kms:GetPublicKey``) and can only verify. Code execution in a
 verifier therefore cannot mint a session.
 
-PyJWT does every part of the JWT: encoding, the algorithm allow-list (only ``ES256``; ``none``
-and HMAC are refused, so a public key can never be used as an HMAC secret), signature checks,
-the audience, the issuer, expiry and the required claims. The only Gatepass-specific piece is
-``_KmsES256``, a PyJWT algorithm whose ``sign`` asks KMS instead of holding a private key.
+PyJWT does every check of a token: the algorithm allow-list (only ``ES256``; ``none`` and HMAC
+are refused, so a public key can never be used as an HMAC secret), the signature, the audience,
+the issuer and the required claims; expiry and issue time are checked here against a named
+instant. Minting is the JWS compact serialization of a fixed header and the claims (RFC 7515,
+section 7.1), with the signer's DER signature turned into ES256's 64 bytes by cryptography's
+``decode_dss_signature``. It is written here rather than through PyJWT so that a function that
+only mints (verify-otp, verify-id-token) loads neither PyJWT nor cryptography's key formats:
+PyJWT's algorithms import every key type and serialization format cryptography has
+(decision 0084). Verification imports them when it first runs. A test checks that PyJWT
+verifies what is minted here, and that the header and claims are the bytes PyJWT would write.
 
 Claims: ``iss`` ``gatepass``, ``aud`` (``gatepass:session`` for sessions: a token minted for
 another purpose with the same key never passes as a session), ``sub`` (the person), ``sid``
@@ -20,18 +26,17 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.serialization import load_der_public_key
+from typing import TYPE_CHECKING, Protocol
 
 from gatepass import clients, clock
+from gatepass.b64url import encode as b64url_encode
 from gatepass.errors import Unauthorized
-from gatepass.pyjwt import ECAlgorithm, jwt
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 ISSUER = "gatepass"
 SESSION_AUDIENCE = "gatepass:session"
@@ -106,6 +111,8 @@ class LocalSigner:
 
     @classmethod
     def generate(cls, key_id: str = "local") -> LocalSigner:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         return cls(ec.generate_private_key(ec.SECP256R1()), key_id)
 
     @property
@@ -113,6 +120,9 @@ class LocalSigner:
         return self._key_id
 
     def sign(self, message: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         return self._private_key.sign(message, ec.ECDSA(hashes.SHA256()))
 
     def verifying_key(self) -> VerifyingKey:
@@ -122,6 +132,9 @@ class LocalSigner:
 @cache
 def kms_verifying_key(key_id: str) -> VerifyingKey:
     """The public half of the KMS session key, fetched once per process (it never changes)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
     answer = clients.client("kms").get_public_key(KeyId=key_id)
     public_key = load_der_public_key(answer["PublicKey"])
     if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
@@ -131,24 +144,20 @@ def kms_verifying_key(key_id: str) -> VerifyingKey:
     return VerifyingKey(str(answer.get("KeyId", key_id)), public_key)
 
 
-class _SignerES256(ECAlgorithm):
-    """PyJWT's ES256 with the private-key operation delegated to a ``Signer``."""
+def _es256_signature(der: bytes) -> bytes:
+    """ES256's signature (RFC 7518, section 3.4): r and s as 32 big-endian bytes each, from the
+    DER ``ECDSA-Sig-Value`` that KMS and cryptography return."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-    def __init__(self) -> None:
-        super().__init__(ECAlgorithm.SHA256)
-
-    def prepare_key(self, key: Any) -> Any:
-        if hasattr(key, "key_id") and hasattr(key, "sign"):
-            return key
-        return super().prepare_key(key)
-
-    def sign(self, msg: bytes, key: Any) -> bytes:
-        r, s = decode_dss_signature(key.sign(msg))
+    try:
+        r, s = decode_dss_signature(der)
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    except (ValueError, OverflowError) as exc:
+        raise ValueError("the session signer's answer is not a P-256 ECDSA signature") from exc
 
 
-_jws = jwt.PyJWS(algorithms=[])
-_jws.register_algorithm(ALGORITHM, _SignerES256())
+def _segment(value: Mapping[str, object]) -> str:
+    return b64url_encode(json.dumps(value, separators=(",", ":")).encode())
 
 
 def issue_session_token(
@@ -173,14 +182,11 @@ def issue_session_token(
         "jti": secrets.token_urlsafe(12),
         "amr": list(methods),
     }
-    # PyJWS types its key as a private key; our algorithm takes a Signer in its place.
-    signing_key: Any = signer
-    token = _jws.encode(
-        json.dumps(claims, separators=(",", ":")).encode(),
-        key=signing_key,
-        algorithm=ALGORITHM,
-        headers={"kid": signer.key_id, "typ": "JWT"},
-    )
+    # The header as PyJWT writes it: its keys sorted, no spaces.
+    header = {"alg": ALGORITHM, "kid": signer.key_id, "typ": "JWT"}
+    signing_input = f"{_segment(header)}.{_segment(claims)}"
+    signature = _es256_signature(signer.sign(signing_input.encode("ascii")))
+    token = f"{signing_input}.{b64url_encode(signature)}"
     return IssuedToken(
         token=token, expires_at=issued_at + ttl_seconds, expires_in=ttl_seconds, session_id=sid
     )
@@ -194,6 +200,8 @@ def verify_session_token(
     audience: str = SESSION_AUDIENCE,
 ) -> SessionClaims:
     """The claims of a valid session token, or ``Unauthorized`` saying what is wrong."""
+    from gatepass.pyjwt import jwt
+
     moment = clock.epoch() if now is None else now
     try:
         header = jwt.get_unverified_header(token)

@@ -9,11 +9,15 @@ import json
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gatepass import tokens
 from gatepass.errors import Unauthorized
+from tests.support.fresh import run_fresh
 
 pytestmark = pytest.mark.unit
 
@@ -199,3 +203,83 @@ def test_changing_any_claim_breaks_the_signature() -> None:
 )
 def test_bearer_token(header: str | None, expected: str | None) -> None:
     assert tokens.bearer_token(header) == expected
+
+
+# ---------------------------------------------------------------------------- minting
+
+
+def test_a_minted_token_is_what_pyjwt_writes_and_pyjwt_verifies_it() -> None:
+    # Given a token minted with the sample key
+    from gatepass.pyjwt import jwt
+    from tests.support.session_keys import sample_private_key, sample_signer
+
+    issued = tokens.issue_session_token(sample_signer(), "ada@example.com", ttl_seconds=60)
+    claims = parts(issued.token)[1]
+
+    # When PyJWT writes the same claims and header with the same key
+    written = jwt.encode(
+        claims, sample_private_key(), algorithm="ES256", headers={"kid": "sample", "typ": "JWT"}
+    )
+
+    # Then the header and claims are the same bytes (ECDSA signatures differ each time), and
+    # PyJWT verifies the minted token with the public key
+    assert issued.token.split(".")[:2] == written.split(".")[:2]
+    verified = jwt.decode(
+        issued.token,
+        sample_private_key().public_key(),
+        algorithms=["ES256"],
+        audience="gatepass:session",
+        issuer="gatepass",
+    )
+    assert verified == claims
+
+
+class _FixedSigner:
+    key_id = "fixed"
+
+    def __init__(self, der: bytes) -> None:
+        self.der = der
+
+    def sign(self, message: bytes) -> bytes:
+        return self.der
+
+
+@pytest.mark.parametrize(
+    ("r", "s"),
+    [(1, 2), (2**255 + 7, 3), (5, 2**256 - 1), (2**248, 2**200)],
+    ids=["small", "high-bit-r", "largest-s", "leading-zero-bytes"],
+)
+def test_the_signature_is_r_and_s_as_32_bytes_each(r: int, s: int) -> None:
+    issued = tokens.issue_session_token(
+        _FixedSigner(encode_dss_signature(r, s)), "a@example.com", ttl_seconds=60, now=NOW
+    )
+
+    signature = base64.urlsafe_b64decode(issued.token.split(".")[2] + "==")
+    assert signature == r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"not a DER signature", b"", encode_dss_signature(1, 2**256 + 1)],
+    ids=["text", "empty", "s-wider-than-p256"],
+)
+def test_a_signer_answer_that_is_not_a_signature_mints_nothing(answer: bytes) -> None:
+    with pytest.raises(ValueError, match="not a P-256 ECDSA signature"):
+        tokens.issue_session_token(_FixedSigner(answer), "a@example.com", ttl_seconds=60, now=NOW)
+
+
+def test_minting_loads_neither_pyjwt_nor_the_key_formats() -> None:
+    # When a fresh interpreter mints a token (its signer answers a fixed DER signature)
+    printed = run_fresh(
+        "from gatepass import tokens\n"
+        "class Signer:\n"
+        "    key_id = 'fixed'\n"
+        "    def sign(self, message): return bytes.fromhex('3006020101020102')\n"
+        "tokens.issue_session_token(Signer(), 'a@example.com', ttl_seconds=60)\n"
+        "heavy = ('jwt', 'cryptography.hazmat.primitives.serialization',\n"
+        "         'cryptography.hazmat.primitives.asymmetric.ec', 'cryptography.x509')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+
+    # Then PyJWT, cryptography's key formats and its EC keys were not loaded
+    assert printed.strip() == "[]"
