@@ -51,6 +51,19 @@ def parse_starts_at(value: str) -> datetime:
     return moment
 
 
+def parse_moment(value: str, field: str) -> datetime:
+    """An ISO-8601 date and time that names its zone."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{field} is not an ISO-8601 date and time") from exc
+    if "T" not in value and " " not in value:
+        raise ValueError(f"{field} needs a date and a time")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{field} must include a time zone, e.g. Z or +01:00")
+    return moment
+
+
 class StockSummary(Model):
     """How an event's stock is split (``STOCK`` on its partition, read with the event): how
     many shards, the organizer's expected rate, and the shards known empty for the seats
@@ -79,17 +92,82 @@ class StockSummary(Model):
         return len(self.empty_for(need)) >= self.shards and self.pool.get(need, 0) <= 0
 
 
-def parse_moment(value: str, field: str) -> datetime:
-    """An ISO-8601 date and time that names its zone."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"{field} is not an ISO-8601 date and time") from exc
-    if "T" not in value and " " not in value:
-        raise ValueError(f"{field} needs a date and a time")
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{field} must include a time zone, e.g. Z or +01:00")
-    return moment
+# ---------------------------------------------------------------------------- sales
+
+
+class SeatsRecord(Model):
+    """The event's seats counter (``SEATS``): what a sale's first condition reads."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str
+    capacity: int
+    available: int
+    sold: int = 0
+    held: int = 0
+    checked_in: int = 0
+    starts_at: str
+    status: EventStatus = "on_sale"
+    type_count: int = 0
+    version: int = 1
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> SeatsRecord:
+        return cls.model_validate(dict(fields))
+
+
+class TicketTypeRecord(Model):
+    """A ticket type with its counters (``TYPE#<id>``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str
+    ticket_type_id: str
+    position: int
+    name: str
+    description: str = ""
+    quota: int
+    available: int
+    sold: int = 0
+    held: int = 0
+    checked_in: int = 0
+    queue: int = 0
+    unassigned: int = 0
+    opens_at: str | None = None
+    closes_at: str | None = None
+    max_per_order: int = DEFAULT_MAX_PER_ORDER
+    paused: bool = False
+    multi_entry: bool = False
+    version: int = 1
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> TicketTypeRecord:
+        return cls.model_validate(dict(fields))
+
+    def window_state(self, now: str) -> Literal["open", "not_open", "closed"]:
+        if self.opens_at and self.opens_at > now:
+            return "not_open"
+        if self.closes_at and self.closes_at <= now:
+            return "closed"
+        return "open"
+
+
+class OrderRecord(Model):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    order_id: str
+    event_id: str
+    buyer: str
+    status: OrderStatus
+    ticket_ids: list[str]
+    ticket_count: int
+    live_count: int
+    created_at: str
+    updated_at: str = ""
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> OrderRecord:
+        return cls.model_validate(dict(fields))
 
 
 # ---------------------------------------------------------------------------- the event
@@ -172,84 +250,6 @@ class SealedKey:
 
     def __repr__(self) -> str:
         return f"SealedKey(event_id={self.event_id!r}, key_id={self.key_id!r})"
-
-
-# ---------------------------------------------------------------------------- sales
-
-
-class SeatsRecord(Model):
-    """The event's seats counter (``SEATS``): what a sale's first condition reads."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_id: str
-    capacity: int
-    available: int
-    sold: int = 0
-    held: int = 0
-    checked_in: int = 0
-    starts_at: str
-    status: EventStatus = "on_sale"
-    type_count: int = 0
-    version: int = 1
-
-    @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> SeatsRecord:
-        return cls.model_validate(dict(fields))
-
-
-class TicketTypeRecord(Model):
-    """A ticket type with its counters (``TYPE#<id>``)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    event_id: str
-    ticket_type_id: str
-    position: int
-    name: str
-    description: str = ""
-    quota: int
-    available: int
-    sold: int = 0
-    held: int = 0
-    checked_in: int = 0
-    queue: int = 0
-    unassigned: int = 0
-    opens_at: str | None = None
-    closes_at: str | None = None
-    max_per_order: int = DEFAULT_MAX_PER_ORDER
-    paused: bool = False
-    multi_entry: bool = False
-    version: int = 1
-
-    @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> TicketTypeRecord:
-        return cls.model_validate(dict(fields))
-
-    def window_state(self, now: str) -> Literal["open", "not_open", "closed"]:
-        if self.opens_at and self.opens_at > now:
-            return "not_open"
-        if self.closes_at and self.closes_at <= now:
-            return "closed"
-        return "open"
-
-
-class OrderRecord(Model):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    order_id: str
-    event_id: str
-    buyer: str
-    status: OrderStatus
-    ticket_ids: list[str]
-    ticket_count: int
-    live_count: int
-    created_at: str
-    updated_at: str = ""
-
-    @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> OrderRecord:
-        return cls.model_validate(dict(fields))
 
 
 # ---------------------------------------------------------------------------- the door
