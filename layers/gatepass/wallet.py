@@ -27,16 +27,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from gatepass import keys, png
 from gatepass.errors import WalletNotConfigured
 from gatepass.pyjwt import jwt
+
+if TYPE_CHECKING:
+    # Certificates and PKCS#7 are Apple's alone: they are imported where an Apple pass is made,
+    # so Google's save links do not load cryptography's certificate support (decision 0081).
+    from cryptography import x509
 
 GOOGLE_SAVE_URL = "https://pay.google.com/gp/v/save/"
 GoogleState = Literal["ACTIVE", "INACTIVE", "EXPIRED"]
@@ -90,6 +93,8 @@ class SecretAppleCredentials:
 
 def apple_credentials(secret: str | None) -> AppleCredentials:
     """The pass-signing credentials from the secret's JSON (docs/operations.md)."""
+    from cryptography import x509
+
     fields = _configured_json(secret, "certificate_pem", "Apple Wallet")
     try:
         password = fields.get("private_key_password")
@@ -210,6 +215,8 @@ def build_pkpass(
     document: Mapping[str, Any], images: Mapping[str, bytes], credentials: AppleCredentials
 ) -> bytes:
     """The signed ``.pkpass`` archive of ``document`` (pass.json) and ``images``."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
     files = {"pass.json": json.dumps(document, ensure_ascii=False, indent=2).encode(), **images}
     manifest = json.dumps(
         {name: hashlib.sha1(data).hexdigest() for name, data in sorted(files.items())},  # noqa: S324
