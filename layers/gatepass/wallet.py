@@ -34,7 +34,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gatepass import keys, png
 from gatepass.errors import WalletNotConfigured
-from gatepass.pyjwt import jwt
 
 if TYPE_CHECKING:
     # Certificates and PKCS#7 are Apple's alone: they are imported where an Apple pass is made,
@@ -347,6 +346,9 @@ def google_claims(
 
 
 def google_save_url(claims: Mapping[str, Any], credentials: GoogleCredentials) -> str:
+    # Imported here: the Apple pass's function shares this module and signs no JWT.
+    from gatepass.pyjwt import jwt
+
     headers = {"kid": credentials.private_key_id} if credentials.private_key_id else None
     token = jwt.encode(dict(claims), credentials.private_key, algorithm="RS256", headers=headers)
     return GOOGLE_SAVE_URL + token

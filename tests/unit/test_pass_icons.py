@@ -35,7 +35,10 @@ def test_the_ticket_codes_and_the_icons_share_one_png_writer() -> None:
         png.png_from_matrix([[True]], 0)
 
 
-def test_the_apple_pass_rule_does_not_load_the_qr_encoder() -> None:
-    # Given a fresh interpreter, When the pass's rule is imported, Then qrcode is not
-    printed = run_fresh("import gatepass.logic.apple_pass; print('qrcode' in sys.modules)")
-    assert printed.strip() == "False"
+def test_the_apple_pass_rule_loads_neither_the_qr_encoder_nor_pyjwt() -> None:
+    # Given a fresh interpreter, When the pass's rule is imported, Then neither qrcode nor
+    # PyJWT (which only Google's save links use) is
+    printed = run_fresh(
+        "import gatepass.logic.apple_pass; print('qrcode' in sys.modules, 'jwt' in sys.modules)"
+    )
+    assert printed.strip() == "False False"
