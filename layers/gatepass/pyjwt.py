@@ -12,6 +12,5 @@ from gatepass.deferred import defer
 defer("cryptography.x509")
 
 import jwt  # noqa: E402  (after the deferral, which is the point of this module)
-from jwt.algorithms import ECAlgorithm  # noqa: E402
 
-__all__ = ["ECAlgorithm", "jwt"]
+__all__ = ["jwt"]

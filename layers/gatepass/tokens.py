@@ -11,7 +11,7 @@ the issuer and the required claims; expiry and issue time are checked here again
 instant. Minting is the JWS compact serialization of a fixed header and the claims (RFC 7515,
 section 7.1), with the signer's DER signature turned into ES256's 64 bytes by cryptography's
 ``decode_dss_signature``. It is written here rather than through PyJWT so that a function that
-only mints (verify-otp, verify-id-token) loads neither PyJWT nor cryptography's key formats:
+only mints (verify-otp's first sign-in) loads neither PyJWT nor cryptography's key formats:
 PyJWT's algorithms import every key type and serialization format cryptography has
 (decision 0084). Verification imports them when it first runs. A test checks that PyJWT
 verifies what is minted here, and that the header and claims are the bytes PyJWT would write.

@@ -97,7 +97,7 @@ def ticket_mail(
     *,
     site_url: str | None,
     giver: str | None,
-    with_html: bool = True,
+    with_html: bool,
 ) -> RichMail:
     """The ticket's email: plain text, and HTML with the QR image as an inline part. Without
     ``with_html`` (a channel that carries text only, like SNS email) the HTML and the image are
