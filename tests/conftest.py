@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from botocore.client import BaseClient
 from botocore.loaders import Loader, create_loader
 
 from devstack.template import ROOT, TemplateModel
+from gatepass import clients, slim_models
 
 TEST_PARAMETERS = {
     "SubscriptionPollIntervalSeconds": "1",
@@ -48,6 +51,15 @@ os.environ.update(
 
 EVENTS_DIR = ROOT / "events"
 
+# Gatepass's clients read, as in Lambda, the layer's slim copy of botocore's data (only the
+# operations Gatepass calls: gatepass.slim_models), built here from the installed botocore, so a
+# call the layer's models lack fails a test as it would fail a function. The tests' own setup and
+# inspection (creating a table, listing a bucket) use ``aws_session()``, on botocore's full data.
+SLIM_DATA = Path(tempfile.mkdtemp(prefix="gatepass-slim-")) / slim_models.FOLDER
+slim_models.build(Path(Loader.BUILTIN_DATA_PATH), SLIM_DATA)
+clients.SLIM_DATA = SLIM_DATA
+clients.session.cache_clear()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Before any xdist worker starts: as root, pgserver runs postgres as a system user it creates
@@ -60,6 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from pgserver.utils import ensure_user_exists
 
     ensure_user_exists("pgserver")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(SLIM_DATA.parent, ignore_errors=True)
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -92,6 +108,12 @@ def aws_session() -> boto3.Session:
     core = botocore.session.get_session()
     core.register_component("data_loader", _service_models())
     return boto3.Session(botocore_session=core)
+
+
+def aws_client(service: str) -> Any:
+    """A client on botocore's full data, for a test's own setup and inspection (the operations
+    Gatepass never calls, which its own clients do not have)."""
+    return aws_session().client(service, region_name=MODEL.region)
 
 
 @pytest.fixture

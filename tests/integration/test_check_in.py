@@ -11,8 +11,8 @@ import pytest
 from botocore.client import BaseClient
 
 from functions.check_in import app as check_in_app
-from gatepass import clients, ids, keys, ticket_codes, ticket_keys
-from tests.conftest import load_event
+from gatepass import ids, keys, ticket_codes, ticket_keys
+from tests.conftest import aws_client, load_event
 from tests.support import factories
 from tests.support.api import api_event, json_body
 
@@ -230,7 +230,7 @@ SAMPLE_TICKET_SECRET = "gatepass-sample-ticket-key-for-the-events-folder-only"
 def test_the_sample_event_file_checks_its_v1_ticket_in(aws: Any, lambda_context: Any) -> None:
     # Given the deployment's ticket seed is the one the sample's version 1 code was derived from
     secret = factories.settings().ticket_key_secret_arn
-    clients.client("secretsmanager").put_secret_value(
+    aws_client("secretsmanager").put_secret_value(
         SecretId=secret, SecretString=SAMPLE_TICKET_SECRET
     )
     keys.reset()

@@ -16,7 +16,7 @@ import pytest
 from devstack.template import ROOT
 from functions.create_event import app as create_event_app
 from gatepass import clients, ids, ticket_codes
-from tests.conftest import load_event
+from tests.conftest import aws_client, load_event
 from tests.support import images
 from tests.support.api import api_event, json_body
 from tests.support.factories import get_item, settings, ticket_seed
@@ -60,7 +60,7 @@ def all_events() -> list[dict[str, Any]]:
 
 
 def uploads() -> list[str]:
-    listed = clients.client("s3").list_objects_v2(Bucket=settings().uploads_bucket)
+    listed = aws_client("s3").list_objects_v2(Bucket=settings().uploads_bucket)
     return [o["Key"] for o in listed.get("Contents", [])]
 
 
@@ -301,7 +301,7 @@ def test_signing_in_is_required(aws, lambda_context) -> None:
 
 def test_when_the_image_cannot_be_stored_no_event_exists(aws, lambda_context) -> None:
     # Given the uploads bucket is unavailable
-    clients.client("s3").delete_bucket(Bucket=settings().uploads_bucket)
+    aws_client("s3").delete_bucket(Bucket=settings().uploads_bucket)
 
     # When an organizer creates an event with an inline image
     response = post(event_body(image=inline(images.jpeg((320, 200)))), lambda_context)

@@ -15,7 +15,7 @@ from functions.create_ticket import app as create_ticket_app
 from functions.get_qr_code import app as get_qr_code_app
 from gatepass import clients, ticket_codes
 from gatepass.dal.orders import DynamoOrderStore
-from tests.conftest import load_event
+from tests.conftest import aws_client, load_event
 from tests.support import factories
 from tests.support.api import api_event, json_body
 from tests.support.throttling import throttled_reads
@@ -283,7 +283,7 @@ def test_a_failed_qr_upload_keeps_the_sale_and_the_image_is_rendered_on_first_vi
     assert stored_event is not None
     assert stored_event["sold"] == 1
     assert factories.get_item(f"TICKET#{ticket['ticket_id']}") is not None
-    listed = s3.list_objects_v2(Bucket=tickets_bucket(), Prefix="tickets/")
+    listed = aws_client("s3").list_objects_v2(Bucket=tickets_bucket(), Prefix="tickets/")
     assert listed.get("KeyCount", 0) == 0
 
     # When S3 is back and Alice opens her ticket's QR code

@@ -18,7 +18,7 @@ from functions.events_read import app as events_read_app
 from functions.process_image import app as process_image_app
 from gatepass import clients, ids
 from gatepass.logic.images import EventNotRecordedYet
-from tests.conftest import load_event
+from tests.conftest import aws_client, load_event
 from tests.support import images
 from tests.support.api import api_event, json_body
 from tests.support.factories import get_item, settings
@@ -63,13 +63,13 @@ def process(lambda_context: Any, *keys: str) -> dict[str, Any]:
 
 
 def media_objects() -> dict[str, bytes]:
-    s3, bucket = clients.client("s3"), settings().media_bucket
+    s3, bucket = aws_client("s3"), settings().media_bucket
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
 def upload_exists(key: str) -> bool:
-    listed = clients.client("s3").list_objects_v2(Bucket=settings().uploads_bucket, Prefix=key)
+    listed = aws_client("s3").list_objects_v2(Bucket=settings().uploads_bucket, Prefix=key)
     return bool(listed.get("Contents"))
 
 
@@ -322,7 +322,7 @@ def test_an_upload_seen_before_its_event_is_retried(aws, lambda_context) -> None
 def test_an_infrastructure_failure_is_raised_for_lambda_to_retry(aws, lambda_context) -> None:
     # Given an event with a good image, and a media bucket that has become unavailable
     event = create_with_inline(lambda_context, images.jpeg((640, 480)), "image/jpeg")
-    clients.client("s3").delete_bucket(Bucket=settings().media_bucket)
+    aws_client("s3").delete_bucket(Bucket=settings().media_bucket)
 
     # When the notification arrives, the handler raises (retries, then the dead-letter queue)
     with pytest.raises(Exception, match="NoSuchBucket"):

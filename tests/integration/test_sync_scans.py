@@ -11,8 +11,8 @@ import pytest
 
 from functions.check_in import app as check_in_app
 from functions.door import app as door_app
-from gatepass import clients, keys, ticket_codes
-from tests.conftest import load_event
+from gatepass import keys, ticket_codes
+from tests.conftest import aws_client, load_event
 from tests.support import factories
 from tests.support.api import api_event, json_body
 
@@ -224,7 +224,7 @@ SAMPLE_TICKET_SECRET = "gatepass-sample-ticket-key-for-the-events-folder-only"
 
 def test_the_sample_sync_scans_event_records_its_scan(aws: Any, lambda_context: Any) -> None:
     # Given the deployment's ticket key is the one the sample code was signed with
-    clients.client("secretsmanager").put_secret_value(
+    aws_client("secretsmanager").put_secret_value(
         SecretId=factories.settings().ticket_key_secret_arn, SecretString=SAMPLE_TICKET_SECRET
     )
     keys.reset()

@@ -24,7 +24,7 @@ from functions.apple_wallet_pass import app as apple_app
 from functions.google_wallet_link import app as google_app
 from gatepass import clients
 from gatepass.dal.passes import pass_object_key
-from tests.conftest import load_event
+from tests.conftest import aws_client, load_event
 from tests.support import factories
 from tests.support.api import LambdaContext, api_event, json_body
 from tests.support.ticketing import Answer, create_event, order, post
@@ -204,7 +204,7 @@ def test_only_the_holder_gets_a_wallet_pass(aws: Any, route: str) -> None:
     assert (unknown.status, unknown.code) == (404, "not_found")
     assert (malformed.status, malformed.code) == (400, "validation_error")
     # and nothing was written for Bob
-    listed = clients.client("s3").list_objects_v2(
+    listed = aws_client("s3").list_objects_v2(
         Bucket=factories.settings().tickets_bucket, Prefix="passes/"
     )
     assert listed.get("KeyCount", 0) == 0

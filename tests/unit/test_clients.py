@@ -50,6 +50,7 @@ def test_the_loader_finds_the_same_models_as_botocores_own() -> None:
             not in (
                 botocore.loaders.Loader.CUSTOMER_DATA_PATH,
                 botocore.loaders.Loader.BUILTIN_DATA_PATH,
+                str(clients.SLIM_DATA),
             )
         ]
     )

@@ -1,21 +1,26 @@
 """The SharedLayer's slim copy of botocore's data (``gatepass.slim_models``): every client
-Gatepass makes from it is the client botocore's full data makes, less the documentation."""
+Gatepass makes from it is the client botocore's full data makes, less the documentation and the
+operations Gatepass does not call; every operation the deployed code names is kept."""
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any
 
+import botocore
 import botocore.loaders
 import botocore.session
 import pytest
+from botocore import xform_name
 from botocore.regions import EndpointResolver
 
 from gatepass import clients, slim_models
 
 pytestmark = pytest.mark.unit
 
+ROOT = Path(__file__).resolve().parents[2]
 BOTOCORE_DATA = Path(botocore.loaders.Loader.BUILTIN_DATA_PATH)
 # One region of each partition's kind, and two of the commercial one.
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1")
@@ -41,16 +46,44 @@ def _has_prose(value: Any) -> bool:
     return False
 
 
-def test_each_model_is_botocores_without_its_documentation(slim: Path) -> None:
+def _shape_names(value: Any) -> set[str]:
+    """Every shape name an operation or a shape refers to."""
+    if isinstance(value, dict):
+        named = {value["shape"]} if isinstance(value.get("shape"), str) else set()
+        return named.union(*map(_shape_names, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_shape_names, value))
+    return set()
+
+
+def test_each_model_is_botocores_with_only_what_gatepass_calls(slim: Path) -> None:
     # Given the slim data beside botocore's, When each service's model is loaded from both
     ours, theirs = _loader(slim), _loader(None)
     for service in slim_models.SERVICES:
         slim_model = ours.load_service_model(service, "service-2")
         full_model = theirs.load_service_model(service, "service-2")
-        # Then the slim one is the full one with its prose taken out, and nothing else
+        # Then it keeps the operations Gatepass calls, those botocore calls for it, and no other
+        kept = set(slim_model["operations"])
+        wanted = {*slim_models.OPERATIONS[service], *slim_models.SDK_OPERATIONS.get(service, ())}
+        discovery = {n for n, op in full_model["operations"].items() if op.get("endpointoperation")}
+        assert kept == wanted | discovery
+        assert len(kept) < len(full_model["operations"])
+        # And every kept operation, shape and error is botocore's less its prose, nothing else
         assert _has_prose(full_model)
         assert not _has_prose(slim_model)
-        assert slim_model == slim_models.without_prose(full_model)
+        expected = slim_models.without_prose(full_model)
+        assert {k: v for k, v in slim_model.items() if k not in ("operations", "shapes")} == {
+            k: v for k, v in expected.items() if k not in ("operations", "shapes")
+        }
+        for name in kept:
+            assert slim_model["operations"][name] == expected["operations"][name]
+        for name, shape in slim_model["shapes"].items():
+            assert shape == expected["shapes"][name]
+        # And every shape a kept one names is there, and every error the service has
+        assert _shape_names(slim_model["operations"]) <= slim_model["shapes"].keys()
+        assert _shape_names(slim_model["shapes"]) <= slim_model["shapes"].keys()
+        errors = {n for n, shape in full_model["shapes"].items() if shape.get("exception")}
+        assert errors <= slim_model["shapes"].keys()
         assert ours.load_service_model(service, "endpoint-rule-set-1") == (
             theirs.load_service_model(service, "endpoint-rule-set-1")
         )
@@ -60,6 +93,79 @@ def test_each_model_is_botocores_without_its_documentation(slim: Path) -> None:
         )
         assert path.startswith(str(slim))
         assert ours.is_builtin_path(path)
+
+
+def _operation_names_in(folders: tuple[str, ...]) -> dict[str, set[str]]:
+    """Every attribute and text in the deployed code that is a client method's name (``put_item``,
+    ``"get_object"`` for a pre-signed URL, ``"scan"`` for a paginator), with where it is."""
+    found: dict[str, set[str]] = {}
+    for folder in folders:
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Attribute):
+                    found.setdefault(node.attr, set()).add(str(path.relative_to(ROOT)))
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    found.setdefault(node.value, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_operation_the_code_names_is_kept() -> None:
+    # Given every operation of every service's full model, by the name its client method has
+    theirs = _loader(None)
+    methods: dict[str, set[tuple[str, str]]] = {}
+    for service in slim_models.SERVICES:
+        for operation in theirs.load_service_model(service, "service-2")["operations"]:
+            methods.setdefault(xform_name(operation), set()).add((service, operation))
+    # When the deployed code (the layer, the functions, the web service) is searched for them
+    named = _operation_names_in(("layers/gatepass", "functions", "container/webapp"))
+    called = {name: methods[name] for name in named.keys() & methods.keys()}
+    assert {"put_item", "transact_write_items", "put_object", "get_object", "sign"} <= set(called)
+    # Then each one is kept in every service whose client has that method: a name found where
+    # it is not a call (a key's own sign(), a route's name) costs a little model, never a call
+    missing = {
+        (service, operation, *sorted(named[name]))
+        for name, owners in called.items()
+        for service, operation in owners
+        if operation not in slim_models.OPERATIONS[service]
+    }
+    assert not missing, missing
+
+
+def test_every_operation_botocore_calls_by_name_is_kept() -> None:
+    # Given the operations of the services Gatepass calls, by model name and by method name
+    theirs = _loader(None)
+    owners: dict[str, set[tuple[str, str]]] = {}
+    for service in slim_models.SERVICES:
+        for operation in theirs.load_service_model(service, "service-2")["operations"]:
+            owners.setdefault(operation, set()).add((service, operation))
+            owners.setdefault(xform_name(operation), set()).add((service, operation))
+    # When botocore's own code is searched for a model looked up by an operation's name
+    # (``operation_model("CreateBucket")``) and for a client's method it calls itself
+    # (``self._client.head_bucket(...)``)
+    named: set[str] = set()
+    for path in Path(botocore.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            first = node.args[0] if node.args else None
+            if node.func.attr == "operation_model" and isinstance(first, ast.Constant):
+                named.add(str(first.value))
+            elif "client" in ast.unparse(node.func.value).lower():
+                named.add(node.func.attr)
+    found = {pair for name in named & owners.keys() for pair in owners[name]}
+    assert ("s3", "CreateBucket") in found
+    # Then each is kept, as one botocore calls for Gatepass
+    for service, operation in found:
+        assert operation in slim_models.SDK_OPERATIONS.get(service, ()), (service, operation)
+
+
+def test_an_operation_the_model_lacks_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an operation name the service's model does not have
+    monkeypatch.setitem(slim_models.OPERATIONS, "s3", ("PutObject", "PutObjectz"))
+    model = _loader(None).load_service_model("s3", "service-2")
+    # Then the build refuses, naming it
+    with pytest.raises(KeyError, match="PutObjectz"):
+        slim_models.kept_operations("s3", model)
 
 
 def test_what_the_slim_data_leaves_out_is_still_found_in_botocores(slim: Path) -> None:
@@ -119,6 +225,22 @@ def _builtins(client: Any) -> dict[str, Any]:
     return {str(key): value for key, value in builtins.items() if not callable(value)}
 
 
+def _described(shape: Any, depth: int = 0) -> Any:
+    """A shape as its name, type and members, members in turn (cut at a recursive shape's
+    sixth level); what botocore serialises and parses by."""
+    if shape is None or depth > 6:
+        return None
+    members = getattr(shape, "members", None) or {}
+    inner = [getattr(shape, part, None) for part in ("member", "key", "value")]
+    return (
+        shape.name,
+        shape.type_name,
+        sorted(shape.serialization.items()),
+        {name: _described(member, depth + 1) for name, member in members.items()},
+        [_described(part, depth + 1) for part in inner if part is not None],
+    )
+
+
 @pytest.mark.parametrize("service", slim_models.SERVICES)
 def test_a_client_from_the_slim_data_is_the_same_client(
     slim: Path, service: str, monkeypatch: pytest.MonkeyPatch
@@ -131,12 +253,29 @@ def test_a_client_from_the_slim_data_is_the_same_client(
         # When the same client is made from each data
         ours = _session(slim).create_client(service, region_name=region)
         theirs = _session(None).create_client(service, region_name=region)
-        # Then it talks to the same endpoint, signs as the same service, knows the same calls
+        # Then it talks to the same endpoint, signs as the same service, makes the same errors
         assert ours.meta.endpoint_url == theirs.meta.endpoint_url
         assert ours.meta.partition == theirs.meta.partition
         assert ours.meta.service_model.signing_name == theirs.meta.service_model.signing_name
-        assert ours.meta.service_model.operation_names == theirs.meta.service_model.operation_names
         assert _builtins(ours) == _builtins(theirs)
+        assert sorted(ours.exceptions._code_to_exception) == sorted(
+            theirs.exceptions._code_to_exception
+        )
+        # And has a method for each operation Gatepass calls, with the same input and output
+        for operation in slim_models.OPERATIONS[service]:
+            method = xform_name(operation)
+            assert callable(getattr(ours, method)), method
+            mine = ours.meta.service_model.operation_model(operation)
+            other = theirs.meta.service_model.operation_model(operation)
+            assert _described(mine.input_shape) == _described(other.input_shape)
+            assert _described(mine.output_shape) == _described(other.output_shape)
+            assert mine.http == other.http
+        # And none for an operation it does not call
+        unused = set(theirs.meta.service_model.operation_names) - set(
+            ours.meta.service_model.operation_names
+        )
+        assert unused
+        assert not any(hasattr(ours, xform_name(operation)) for operation in unused)
 
 
 def test_a_presigned_s3_url_is_the_same(slim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,6 +293,27 @@ def test_a_presigned_s3_url_is_the_same(slim: Path, monkeypatch: pytest.MonkeyPa
         urls.append(url.split("?")[0])
     # Then both point at the same object, by its regional name
     assert urls[0] == urls[1] == "https://tickets.s3.eu-west-1.amazonaws.com/a/b.png"
+
+
+def test_a_presigned_s3_post_is_the_same(slim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given S3 clients as Gatepass makes them, from each data (an upload form, as create-event's)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    posts = []
+    for data in (slim, None):
+        s3 = _session(data).create_client("s3", region_name="eu-west-1", config=clients._S3_CONFIG)
+        post = s3.generate_presigned_post(
+            Bucket="uploads",
+            Key="u/1.png",
+            Fields={"Content-Type": "image/png"},
+            Conditions=[{"Content-Type": "image/png"}, ["content-length-range", 1, 10]],
+            ExpiresIn=60,
+        )
+        posts.append((post["url"], sorted(post["fields"])))
+    # Then both post to the same bucket with the same fields
+    assert posts[0] == posts[1]
+    assert posts[0][0] == "https://uploads.s3.eu-west-1.amazonaws.com/"
 
 
 def test_gatepass_reads_the_slim_data_when_the_layer_has_it(

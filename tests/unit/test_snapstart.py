@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from gatepass import clients, keys, snapstart
+from tests.conftest import aws_client
 from tests.support import factories
 
 pytestmark = pytest.mark.unit
@@ -63,7 +64,7 @@ def test_a_restore_drops_cached_clients(aws: object) -> None:
 
 def test_a_restore_rereads_a_rotated_secret(aws: object) -> None:
     secret_id = factories.settings().ticket_key_secret_arn
-    secrets = clients.client("secretsmanager")
+    secrets = aws_client("secretsmanager")
     secrets.put_secret_value(SecretId=secret_id, SecretString="a" * 40)
     first = keys.secret_key(secret_id)
     secrets.put_secret_value(SecretId=secret_id, SecretString="b" * 40)
