@@ -586,6 +586,7 @@ def revision_tree(revision: str, dest: Path) -> Path:
     )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
     slim_data(dest / "layers")
+    dataclass_code(dest / "layers")
     for package in ("layers", "functions"):
         compileall.compile_dir(str(dest / package), quiet=1)
     return dest
@@ -605,14 +606,56 @@ def slim_data(layers: Path) -> None:
         )
 
 
+# Imports gatepass's modules refusing every library the layer does not ship, as layers/Makefile
+# imports them with the layer's libraries alone, and writes their compiled dataclass methods.
+_RECORD = """import sys
+refused = frozenset(sys.argv[2].split(","))
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in refused:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Refuse())
+from gatepass.dataclass_code import main
+sys.exit(main([sys.argv[1], "gatepass"]))
+"""
+
+
+def dataclass_code(layers: Path) -> None:
+    """The compiled dataclass methods layers/Makefile adds to the layer, recorded with the
+    libraries installed here less those the layer lacks, if ``layers`` is of a revision that
+    has them."""
+    if not (layers / "gatepass" / "dataclass_code.py").exists():
+        return
+    # The layer's requirements: that revision's, or the checkout's beside a built copy.
+    layer = layers if (layers / "requirements.txt").exists() else ROOT / "layers"
+    refused = not_deployed(layer, layer=layer)
+    subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-c",
+            _RECORD,
+            str(layers / "gatepass" / "dataclass_code.marshal"),
+            ",".join(refused),
+        ],
+        env={**os.environ, "PYTHONPATH": str(layers), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        check=True,
+    )
+
+
 def built_layer(dest: Path) -> Path:
     """The SharedLayer's gatepass as layers/Makefile builds it: the package, with its slim
-    botocore data, compiled. First on a function's path, before the checkout's ``layers``."""
+    botocore data and compiled dataclass methods, compiled. First on a function's path, before
+    the checkout's ``layers``."""
     if dest.exists():
         return dest
-    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "botocore_data")
+    ignored = shutil.ignore_patterns(
+        "__pycache__", "*.pyc", "botocore_data", "dataclass_code.marshal"
+    )
     shutil.copytree(ROOT / "layers" / "gatepass", dest / "gatepass", ignore=ignored)
     slim_data(dest)
+    dataclass_code(dest)
     compileall.compile_dir(str(dest), quiet=1)
     return dest
 

@@ -3,10 +3,13 @@
 Shipped to the functions as the SharedLayer and installed into the web container.
 """
 
-from gatepass import coldstart
+from gatepass import coldstart, dataclass_code
 
 __version__ = "0.1.0"
 
 # In a Lambda environment, no cyclic collection until the first invocation ends (the init's
 # objects live as long as the environment; gatepass.coldstart).
 coldstart.pause()
+# Where the layer carries them, dataclasses' methods compiled when it was built
+# (gatepass.dataclass_code); before any module here defines a dataclass or imports pydantic.
+dataclass_code.install()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from devstack.template import ROOT, TemplateModel
-from gatepass import slim_models
+from gatepass import dataclass_code, slim_models
 from gatepass.readmodel.database import RDS_CA_BUNDLE
 
 pytestmark = pytest.mark.template
@@ -109,6 +109,13 @@ def test_the_layer_ships_its_pinned_libraries_for_arm64_with_bytecode(tmp_path: 
     assert (slim / "endpoints.json").stat().st_size * 10 < (
         site / "botocore" / "data" / "endpoints.json"
     ).stat().st_size
+
+    # And dataclasses' methods are stored compiled for this Python (the runtime's), recorded
+    # by importing gatepass with the layer's own libraries
+    codes = dataclass_code.load(site / "gatepass" / "dataclass_code.marshal")
+    assert codes is not None
+    assert any(" def __init__(self," in text for text in codes)
+    assert len(codes) > 100
 
 
 @pytest.mark.parametrize(
