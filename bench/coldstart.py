@@ -28,7 +28,7 @@ from typing import Any
 from botocore.loaders import Loader
 
 from bench.common import PYTHONPATH, ROOT, paired_ratios, summary
-from bench.deployment import not_deployed
+from bench.deployment import not_deployed, requirements_of
 
 EVENTS = ROOT / "events"
 # The installed SDK's data, which layers/Makefile slims for the layer (gatepass.slim_models).
@@ -622,13 +622,16 @@ sys.exit(main([sys.argv[1], "gatepass"]))
 
 def dataclass_code(layers: Path) -> None:
     """The compiled dataclass methods layers/Makefile adds to the layer, recorded with the
-    libraries installed here less those the layer lacks, if ``layers`` is of a revision that
-    has them."""
+    libraries installed here less those neither the layer nor a function ships, if ``layers``
+    is of a revision that has them."""
     if not (layers / "gatepass" / "dataclass_code.py").exists():
         return
-    # The layer's requirements: that revision's, or the checkout's beside a built copy.
+    # The layer's requirements and the functions' libraries (layers/function-libraries.txt):
+    # that revision's, or the checkout's beside a built copy.
     layer = layers if (layers / "requirements.txt").exists() else ROOT / "layers"
-    refused = not_deployed(layer, layer=layer)
+    libraries = layer / "function-libraries.txt"
+    extra = tuple(requirements_of(libraries)) if libraries.exists() else ()
+    refused = not_deployed(layer, extra, layer=layer)
     subprocess.run(
         [
             sys.executable,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,11 +112,26 @@ def test_the_layer_ships_its_pinned_libraries_for_arm64_with_bytecode(tmp_path: 
     ).stat().st_size
 
     # And dataclasses' methods are stored compiled for this Python (the runtime's), recorded
-    # by importing gatepass with the layer's own libraries
+    # by importing gatepass with the layer's own libraries and the functions' (a ticket code's
+    # fields: gatepass.ticket_codes imports cryptography)
     codes = dataclass_code.load(site / "gatepass" / "dataclass_code.marshal")
     assert codes is not None
-    assert any(" def __init__(self," in text for text in codes)
     assert len(codes) > 100
+    ticket_code = re.compile(r"def __init__\(self,event_id:\w+,ticket_id:\w+,key_id:")
+    assert any(ticket_code.search(text) for text in codes)
+    # And none of the functions' libraries is left in the layer
+    assert not {"cryptography", "sqlalchemy", "PIL", "qrcode"} & {p.name for p in site.iterdir()}
+
+
+def test_the_layer_records_dataclasses_with_every_functions_own_libraries() -> None:
+    # Given the libraries the layer's build installs while it records dataclass methods
+    recorded = _pins(ROOT / "layers" / "function-libraries.txt")
+    # Then they are every function's own libraries, pinned as each function pins them
+    wanted: dict[str, str] = {}
+    for requirements in (ROOT / "functions").glob("*/requirements.txt"):
+        wanted.update(_pins(requirements))
+    assert recorded == wanted
+    assert not recorded.keys() & _pins(ROOT / "layers" / "requirements.txt").keys()
 
 
 @pytest.mark.parametrize(
