@@ -97,7 +97,7 @@ def apple_credentials(secret: str | None) -> AppleCredentials:
     fields = _configured_json(secret, "certificate_pem", "Apple Wallet")
     try:
         password = fields.get("private_key_password")
-        key = serialization.load_pem_private_key(
+        key = signing_key(
             str(fields["private_key_pem"]).encode(),
             password=str(password).encode() if password else None,
         )
@@ -266,7 +266,7 @@ def google_credentials(secret: str | None) -> GoogleCredentials:
     """The issuer id and service-account key from the secret's JSON (docs/operations.md)."""
     fields = _configured_json(secret, "private_key", "Google Wallet")
     try:
-        key = serialization.load_pem_private_key(str(fields["private_key"]).encode(), None)
+        key = signing_key(str(fields["private_key"]).encode(), None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError("a service-account key is RSA")
         return GoogleCredentials(
@@ -355,6 +355,34 @@ def google_save_url(claims: Mapping[str, Any], credentials: GoogleCredentials) -
 
 
 # ------------------------------------------------------------------------------ shared
+
+# What a loaded RSA key signs once to prove that its parts agree (``signing_key``).
+_KEY_PROOF = b"gatepass wallet key check"
+
+
+def signing_key(pem: bytes, password: bytes | None) -> Any:
+    """The private key in ``pem``, proved able to sign; ValueError if it is not a usable key.
+
+    cryptography checks an RSA key's primes when it loads one: about 380 M instructions for a
+    2048-bit key, more than a third of a cold start's floor (decision 0087). A wallet key is not
+    a user's input but the deployment's own secret, put there by its operator
+    (docs/operations.md), so it is loaded without that check and proved instead: it signs a
+    fixed message, and the signature must verify with its public key. A key whose private and
+    public parts disagree is refused before it signs a pass or a link, and OpenSSL checks each
+    RSA signature it makes against the public key (so a fault never publishes a bad one)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = serialization.load_pem_private_key(
+        pem, password=password, unsafe_skip_rsa_key_validation=True
+    )
+    if isinstance(key, rsa.RSAPrivateKey):
+        proof = key.sign(_KEY_PROOF, padding.PKCS1v15(), hashes.SHA256())
+        try:
+            key.public_key().verify(proof, _KEY_PROOF, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature as exc:
+            raise ValueError("the RSA key's private and public parts do not agree") from exc
+    return key
 
 
 def _configured_json(secret: str | None, required: str, wallet: str) -> dict[str, Any]:
