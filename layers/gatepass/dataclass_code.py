@@ -8,9 +8,10 @@ a tenth of a function's cold start (decision 0086).
 
 ``record`` imports modules with ``dataclasses``' ``exec`` watched and writes each source text it
 was given, compiled, to a file beside this module (``layers/Makefile`` does it for every gatepass
-module, with the layer's own libraries). ``install`` (run by ``gatepass/__init__``, before any
-model module is imported) reads that file and gives ``dataclasses`` an ``exec`` that runs the
-compiled code for a text it has and compiles any other text as before. The code is what
+module, with the layer's libraries and the functions' own). ``install`` (run by
+``gatepass/__init__``, before any model module is imported) reads that file and gives
+``dataclasses`` an ``exec`` that runs the compiled code for a text it has and compiles any other
+text as before. The code is what
 ``exec`` would have compiled from the same text, with no compiler flags inherited, so a class is
 the same class either way; a file written by another Python (its bytecode's magic number) is not
 used. Where there is no file (a checkout, ``make dev``, the web service) nothing changes.
@@ -134,14 +135,12 @@ def write(codes: Mapping[str, CodeType], path: str | os.PathLike[str] = FILE) ->
 
 
 def main(argv: list[str]) -> int:
+    """``OUT MODULE...``, as layers/Makefile calls it (with ``python -c``: ``-m`` would run this
+    module a second time, after ``gatepass/__init__`` imported it)."""
     if len(argv) < 2:
-        print("usage: python -m gatepass.dataclass_code OUT MODULE...", file=sys.stderr)
+        print("usage: gatepass.dataclass_code.main([OUT, MODULE, ...])", file=sys.stderr)
         return 2
     codes, skipped = record(argv[1:])
     write(codes, argv[0])
     print(f"{len(codes)} dataclass method sources compiled; not importable here: {skipped}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

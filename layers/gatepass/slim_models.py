@@ -14,7 +14,7 @@ endpoint rules. ``build`` writes, from one botocore's ``data`` folder, a folder 
 
 Nothing a client uses is changed: the kept operations, their shapes, the errors, the metadata and
 the endpoint rules are the same objects, less the prose. A client made from it has no method for
-an operation not kept (S3's model has some 100, Gatepass calls 5): building those methods and
+an operation not kept (S3's model has some 100, Gatepass calls 4): building those methods and
 parsing their shapes was most of what making an S3 client cost (decision 0085).
 ``tests/unit/test_slim_models.py`` finds every operation name in the deployed code and fails if
 one is not kept. layers/Makefile builds it into the SharedLayer from
