@@ -606,8 +606,9 @@ def slim_data(layers: Path) -> None:
         )
 
 
-# Imports gatepass's modules refusing every library the layer does not ship, as layers/Makefile
-# imports them with the layer's libraries alone, and writes their compiled dataclass methods.
+# Imports gatepass's modules refusing every library neither the layer nor a function ships, as
+# layers/Makefile imports them with those libraries alone, and writes their compiled dataclass
+# methods.
 _RECORD = """import sys
 refused = frozenset(sys.argv[2].split(","))
 class Refuse:
