@@ -630,9 +630,10 @@ def dataclass_code(layers: Path) -> None:
     # The layer's requirements and the functions' libraries (layers/function-libraries.txt):
     # that revision's, or the checkout's beside a built copy.
     layer = layers if (layers / "requirements.txt").exists() else ROOT / "layers"
-    libraries = layer / "function-libraries.txt"
-    extra = tuple(requirements_of(libraries)) if libraries.exists() else ()
-    refused = not_deployed(layer, extra, layer=layer)
+    wanted = requirements_of(layer / "requirements.txt")
+    if (layer / "function-libraries.txt").exists():
+        wanted += requirements_of(layer / "function-libraries.txt")
+    refused = not_deployed(None, tuple(wanted))
     subprocess.run(
         [
             sys.executable,

@@ -17,6 +17,7 @@ from botocore import xform_name
 from botocore.regions import EndpointResolver
 
 from gatepass import clients, slim_models
+from tests.conftest import SLIM_DATA
 
 pytestmark = pytest.mark.unit
 
@@ -27,10 +28,9 @@ REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-wes
 
 
 @pytest.fixture(scope="module")
-def slim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = tmp_path_factory.mktemp("slim") / slim_models.FOLDER
-    slim_models.build(BOTOCORE_DATA, dest)
-    return dest
+def slim() -> Path:
+    """The slim data the test session built from this botocore (tests/conftest.py)."""
+    return SLIM_DATA
 
 
 def _loader(slim: Path | None) -> Any:
@@ -109,13 +109,20 @@ def _operation_names_in(folders: tuple[str, ...]) -> dict[str, set[str]]:
     return found
 
 
-def test_every_operation_the_code_names_is_kept() -> None:
-    # Given every operation of every service's full model, by the name its client method has
+def _by_method_name() -> dict[str, set[tuple[str, str]]]:
+    """Every operation of the services Gatepass calls (botocore's full models) as (service,
+    operation), by the name of its client method."""
     theirs = _loader(None)
     methods: dict[str, set[tuple[str, str]]] = {}
     for service in slim_models.SERVICES:
         for operation in theirs.load_service_model(service, "service-2")["operations"]:
             methods.setdefault(xform_name(operation), set()).add((service, operation))
+    return methods
+
+
+def test_every_operation_the_code_names_is_kept() -> None:
+    # Given every operation of every service's full model, by the name its client method has
+    methods = _by_method_name()
     # When the deployed code (the layer, the functions, the web service) is searched for them
     named = _operation_names_in(("layers/gatepass", "functions", "container/webapp"))
     called = {name: methods[name] for name in named.keys() & methods.keys()}
@@ -132,13 +139,11 @@ def test_every_operation_the_code_names_is_kept() -> None:
 
 
 def test_every_operation_botocore_calls_by_name_is_kept() -> None:
-    # Given the operations of the services Gatepass calls, by model name and by method name
-    theirs = _loader(None)
-    owners: dict[str, set[tuple[str, str]]] = {}
-    for service in slim_models.SERVICES:
-        for operation in theirs.load_service_model(service, "service-2")["operations"]:
+    # Given the operations of the services Gatepass calls, by method name and by model name
+    owners = _by_method_name()
+    for pairs in list(owners.values()):
+        for service, operation in pairs:
             owners.setdefault(operation, set()).add((service, operation))
-            owners.setdefault(xform_name(operation), set()).add((service, operation))
     # When botocore's own code is searched for a model looked up by an operation's name
     # (``operation_model("CreateBucket")``) and for a client's method it calls itself
     # (``self._client.head_bucket(...)``)
