@@ -586,7 +586,7 @@ def revision_tree(revision: str, dest: Path) -> Path:
     )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
     slim_data(dest / "layers")
-    dataclass_code(dest / "layers")
+    layer_code(dest / "layers")
     for package in ("layers", "functions"):
         compileall.compile_dir(str(dest / package), quiet=1)
     return dest
@@ -608,7 +608,7 @@ def slim_data(layers: Path) -> None:
 
 # Imports gatepass's modules refusing every library neither the layer nor a function ships, as
 # layers/Makefile imports them with those libraries alone, and writes their compiled dataclass
-# methods.
+# methods and regular expressions (gatepass.layer_code).
 _RECORD = """import sys
 refused = frozenset(sys.argv[2].split(","))
 class Refuse:
@@ -616,15 +616,19 @@ class Refuse:
         if name.partition(".")[0] in refused:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 sys.meta_path.insert(0, Refuse())
-from gatepass.dataclass_code import main
+try:
+    from gatepass.layer_code import main
+except ModuleNotFoundError:  # a revision before regex_code: dataclasses' methods alone
+    from gatepass.dataclass_code import main
+    sys.argv[1] += "/dataclass_code.marshal"
 sys.exit(main([sys.argv[1], "gatepass"]))
 """
 
 
-def dataclass_code(layers: Path) -> None:
-    """The compiled dataclass methods layers/Makefile adds to the layer, recorded with the
-    libraries installed here less those neither the layer nor a function ships, if ``layers``
-    is of a revision that has them."""
+def layer_code(layers: Path) -> None:
+    """The compiled dataclass methods and regular expressions layers/Makefile adds to the layer,
+    recorded with the libraries installed here less those neither the layer nor a function
+    ships, if ``layers`` is of a revision that has them."""
     if not (layers / "gatepass" / "dataclass_code.py").exists():
         return
     # The layer's requirements and the functions' libraries (layers/function-libraries.txt):
@@ -640,7 +644,7 @@ def dataclass_code(layers: Path) -> None:
             "-P",
             "-c",
             _RECORD,
-            str(layers / "gatepass" / "dataclass_code.marshal"),
+            str(layers / "gatepass"),
             ",".join(refused),
         ],
         env={**os.environ, "PYTHONPATH": str(layers), "PYTHONDONTWRITEBYTECODE": "1"},
@@ -656,11 +660,11 @@ def built_layer(dest: Path) -> Path:
     if dest.exists():
         return dest
     ignored = shutil.ignore_patterns(
-        "__pycache__", "*.pyc", "botocore_data", "dataclass_code.marshal"
+        "__pycache__", "*.pyc", "botocore_data", "dataclass_code.marshal", "regex_code.marshal"
     )
     shutil.copytree(ROOT / "layers" / "gatepass", dest / "gatepass", ignore=ignored)
     slim_data(dest)
-    dataclass_code(dest)
+    layer_code(dest)
     compileall.compile_dir(str(dest), quiet=1)
     return dest
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore, DynamoTicketTypeStore
 from gatepass.http import caller_id, make_resolver
@@ -13,6 +11,9 @@ from gatepass.models.orders import AddTicketTypeRequest, TicketTypeResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.settings.add_ticket_type import AddTicketTypeSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = AddTicketTypeSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -3,9 +3,7 @@ pass (``.pkpass``), signed with the pass certificate from Secrets Manager."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Annotated, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
@@ -17,6 +15,9 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
 from gatepass.settings.apple_wallet_pass import AppleWalletPassSettings
 from gatepass.wallet import SecretAppleCredentials
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = AppleWalletPassSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

@@ -9,9 +9,7 @@ caller by the authorizer (ownership is checked by the route itself).
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.errors import Unauthorized
@@ -19,6 +17,9 @@ from gatepass.logic.sign_in import authorize
 from gatepass.observability import logger, metrics, tracer
 from gatepass.sessions import KmsSessionVerifier
 from gatepass.settings.authorizer import AuthorizerSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = AuthorizerSettings.load()
 keys = KmsSessionVerifier(settings.session_signing_key_id)

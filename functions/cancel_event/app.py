@@ -3,9 +3,7 @@ emailed."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.mail import mailer_for
@@ -17,6 +15,9 @@ from gatepass.models.orders import CancelEventRequest
 from gatepass.models.tickets import CancelEventResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.cancel_event import CancelEventSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = CancelEventSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

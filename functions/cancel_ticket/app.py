@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.http import caller_id, make_resolver
@@ -13,6 +11,9 @@ from gatepass.models.orders import CancelTicketRequest
 from gatepass.models.tickets import CancelTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.cancel_ticket import CancelTicketSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = CancelTicketSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

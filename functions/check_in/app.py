@@ -3,9 +3,7 @@ POST /sync-scans: a scanner's queued scans, each recorded exactly once (docs/dec
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.door import DynamoDoorStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
@@ -21,6 +19,9 @@ from gatepass.models.scanner import (
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.check_in import CheckInSettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = CheckInSettings.load()
 door = DynamoDoorStore(settings.ticketing_table)

@@ -6,14 +6,15 @@ nothing twice."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.logic.people import record_confirmed_person
 from gatepass.observability import logger, metrics, tracer
 from gatepass.readmodel.database import Engine, projector_engine
 from gatepass.settings.cognito_post_confirmation import CognitoPostConfirmationSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = CognitoPostConfirmationSettings.load()
 

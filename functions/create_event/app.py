@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
@@ -16,6 +14,9 @@ from gatepass.observability import MetricUnit, correlation_paths, logger, metric
 from gatepass.resolver import Response
 from gatepass.settings.create_event import CreateEventSettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = CreateEventSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
@@ -20,6 +18,9 @@ from gatepass.queue_tokens import SecretQueueKeys
 from gatepass.resolver import Response
 from gatepass.settings.create_ticket import CreateTicketSettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = CreateTicketSettings.load()
 tickets = DynamoTicketsDataAccess(

@@ -8,9 +8,7 @@ failing; the sale never waits for any of it.
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.deliveries import DynamoDeliveryStore
 from gatepass.dal.events import DynamoEventStore
@@ -20,6 +18,9 @@ from gatepass.logic.delivery import deliver_ticket, issued_ticket_of
 from gatepass.observability import logger, metrics, tracer
 from gatepass.settings.deliver_tickets import DeliverTicketsSettings
 from gatepass.streams import StreamRecord, report_failures
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = DeliverTicketsSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

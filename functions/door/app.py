@@ -4,9 +4,7 @@ the events a person may scan (GET /door-events). docs/decisions/0060."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.door import DynamoDoorStore
 from gatepass.http import caller_id, make_resolver
@@ -24,6 +22,9 @@ from gatepass.models.door import (
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.settings.door import DoorSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = DoorSettings.load()
 door = DynamoDoorStore(settings.ticketing_table)

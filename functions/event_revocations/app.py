@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Annotated, Any
 
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.http import make_resolver
@@ -13,6 +11,9 @@ from gatepass.models.tickets import RevocationList
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
 from gatepass.settings.event_revocations import EventRevocationsSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = EventRevocationsSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

@@ -3,9 +3,7 @@ upcoming events and of an event's published ticket-verifying keys."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Annotated, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
@@ -19,6 +17,9 @@ from gatepass.models.ticket_keys import EventKeys
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
 from gatepass.settings.events_read import EventsReadSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = EventsReadSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Annotated, Any
 
 from gatepass.dal.tickets import DynamoTicketsDataAccess
 from gatepass.http import caller_id, make_resolver
@@ -13,6 +11,9 @@ from gatepass.models.tickets import QrCodeLink
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
 from gatepass.settings.get_qr_code import GetQrCodeSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = GetQrCodeSettings.load()
 tickets = DynamoTicketsDataAccess(settings.ticketing_table, bucket_name=settings.tickets_bucket)

@@ -3,9 +3,7 @@ with the issuer's service-account key from Secrets Manager."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Annotated, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.orders import DynamoOrderStore
@@ -16,6 +14,9 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Query
 from gatepass.settings.google_wallet_link import GoogleWalletLinkSettings
 from gatepass.wallet import SecretGoogleCredentials
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = GoogleWalletLinkSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

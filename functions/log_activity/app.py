@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.activity import DynamoActivityStore
 from gatepass.http import make_resolver
@@ -14,6 +12,9 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.sessions import KmsSessionVerifier
 from gatepass.settings.log_activity import LogActivitySettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = LogActivitySettings.load()
 store = DynamoActivityStore(settings.activity_table)

@@ -3,9 +3,7 @@ order of one ticket) or gives it up to the next person in line."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
@@ -24,6 +22,9 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.settings.offers import OffersSettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = OffersSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.media import S3MediaStore
 from gatepass.logic.images import process_uploads, uploaded_objects
 from gatepass.observability import MetricUnit, logger, metrics, tracer
 from gatepass.settings.process_image import ProcessImageSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = ProcessImageSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -6,9 +6,7 @@ destination."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.observability import MetricUnit, logger, metrics, tracer
 from gatepass.readmodel.cache import Invalidator
@@ -16,6 +14,9 @@ from gatepass.readmodel.database import Engine, projector_connections
 from gatepass.readmodel.projection import project_record
 from gatepass.settings.projector import ProjectorSettings
 from gatepass.streams import StreamRecord, report_failures
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = ProjectorSettings.load()
 

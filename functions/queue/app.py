@@ -4,9 +4,7 @@ commitment, and after the draw the seed and the order, so anyone can check it)."
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Annotated, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.queue import DynamoQueueStore
@@ -24,6 +22,9 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.queue_tokens import SecretQueueKeys
 from gatepass.resolver import Query
 from gatepass.settings.queue import QueueSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = QueueSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.orders import DynamoOrderStore
@@ -16,6 +14,9 @@ from gatepass.models.ticket_keys import ReissueTicketRequest, ReissueTicketRespo
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.reissue_ticket import ReissueTicketSettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = ReissueTicketSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
 from gatepass.http import caller_id, make_resolver
@@ -13,6 +11,9 @@ from gatepass.models.ticket_keys import EventKeys, RotateEventKeyRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.rotate_event_key import RotateEventKeySettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = RotateEventKeySettings.load()
 key_store = DynamoTicketKeyStore(settings.ticketing_table)

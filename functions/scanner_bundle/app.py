@@ -3,9 +3,7 @@ with; GET /scanner-bundle-key: the public key scanners pin (docs/decisions/0061)
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.bundles import SecretBundleSigner
 from gatepass.dal.door import DynamoDoorStore
@@ -16,6 +14,9 @@ from gatepass.models.scanner import BundleKey, SignedBundle
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.scanner_bundle import ScannerBundleSettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = ScannerBundleSettings.load()
 door = DynamoDoorStore(settings.ticketing_table)

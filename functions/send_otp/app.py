@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.mail import mailer_for
 from gatepass.dal.sign_in import DynamoSignInStore
@@ -16,6 +14,9 @@ from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.sessions import SecretSessionKeys
 from gatepass.settings.send_otp import SendOtpSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = SendOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table, settings.mail_topic_arn)

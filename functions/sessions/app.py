@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.http import caller_session, make_resolver
@@ -13,6 +11,9 @@ from gatepass.models.sessions import SessionView, SignOutRequest, SignOutRespons
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.sessions import KmsSessionVerifier
 from gatepass.settings.sessions import SessionsSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = SessionsSettings.load()
 store = DynamoSessionStore(settings.identity_table)

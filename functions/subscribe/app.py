@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.subscriptions import DynamoSubscriptionStore
 from gatepass.dal.workflow import StepFunctionsWorkflow
@@ -15,6 +13,9 @@ from gatepass.models.subscriptions import SubscribeRequest, SubscribeResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.settings.subscribe import SubscribeSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = SubscribeSettings.load()
 store = DynamoSubscriptionStore(settings.identity_table, settings.mail_topic_arn)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.orders import DynamoOrderStore
 from gatepass.dal.ticket_keys import DynamoTicketKeyStore
@@ -16,6 +14,9 @@ from gatepass.models.tickets import TransferTicketResponse
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.transfer_ticket import TransferTicketSettings
 from gatepass.ticket_keys import EventTicketKeys
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = TransferTicketSettings.load()
 orders = DynamoOrderStore(settings.ticketing_table)

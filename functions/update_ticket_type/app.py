@@ -4,9 +4,7 @@ opens, which splits its stock over more shards (docs/decisions/0070)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore, DynamoTicketTypeStore
 from gatepass.dal.stock import DynamoStockChanges
@@ -21,6 +19,9 @@ from gatepass.models.orders import (
 )
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.settings.update_ticket_type import UpdateTicketTypeSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = UpdateTicketTypeSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.federation import DynamoIdTokenLedger
 from gatepass.dal.sessions import DynamoSessionStore
@@ -15,6 +13,9 @@ from gatepass.models.identity import SessionTokenResponse, VerifyIdTokenRequest
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.sessions import KmsSessionSigner
 from gatepass.settings.verify_id_token import VerifyIdTokenSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = VerifyIdTokenSettings.load()
 ledger = DynamoIdTokenLedger(settings.identity_table)

@@ -5,9 +5,7 @@ Both routes live in the one function that may sign sessions (``kms:Sign``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.sessions import DynamoSessionStore
 from gatepass.dal.sign_in import DynamoSignInStore
@@ -17,6 +15,9 @@ from gatepass.models.identity import SessionTokenResponse, VerifyLinkRequest, Ve
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.sessions import SecretSessionKeys
 from gatepass.settings.verify_otp import VerifyOtpSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = VerifyOtpSettings.load()
 store = DynamoSignInStore(settings.identity_table)

@@ -5,9 +5,7 @@ gives the seat of an expired or declined offer on. Failed records are reported o
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.mail import mailer_for
@@ -17,6 +15,9 @@ from gatepass.logic.waitlist import react
 from gatepass.observability import logger, metrics, tracer
 from gatepass.settings.waitlist import WaitlistSettings
 from gatepass.streams import StreamRecord, report_failures
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = WaitlistSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

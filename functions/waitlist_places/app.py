@@ -3,9 +3,7 @@ on the waiting lists of sold-out ticket types."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from gatepass.dal.events import DynamoEventStore
 from gatepass.dal.waitlist import DynamoWaitlistStore
@@ -20,6 +18,9 @@ from gatepass.models.waitlist import (
 from gatepass.observability import correlation_paths, logger, metrics, tracer
 from gatepass.resolver import Response
 from gatepass.settings.waitlist_places import WaitlistPlacesSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 settings = WaitlistPlacesSettings.load()
 events = DynamoEventStore(settings.ticketing_table)

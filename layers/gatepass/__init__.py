@@ -3,7 +3,7 @@
 Shipped to the functions as the SharedLayer and installed into the web container.
 """
 
-from gatepass import coldstart, dataclass_code
+from gatepass import coldstart, dataclass_code, regex_code
 
 __version__ = "0.1.0"
 
@@ -13,3 +13,5 @@ coldstart.pause()
 # Where the layer carries them, dataclasses' methods compiled when it was built
 # (gatepass.dataclass_code); before any module here defines a dataclass or imports pydantic.
 dataclass_code.install()
+# And regular expressions' programs (gatepass.regex_code), before the libraries compile theirs.
+regex_code.install()

@@ -6,9 +6,10 @@ code, so every cold start compiles it again: pydantic and annotated-types define
 dataclasses at import, Gatepass a few more, and on Python 3.11 compiling their methods was about
 a tenth of a function's cold start (decision 0086).
 
-``record`` imports modules with ``dataclasses``' ``exec`` watched and writes each source text it
-was given, compiled, to a file beside this module (``layers/Makefile`` does it for every gatepass
-module, with the layer's libraries and the functions' own). ``install`` (run by
+``recording`` watches ``dataclasses``' ``exec`` and keeps each source text it was given, compiled;
+``write`` stores them in a file beside this module (``layers/Makefile`` records them while it
+imports every gatepass module, with the layer's libraries and the functions' own:
+``gatepass.layer_code``). ``install`` (run by
 ``gatepass/__init__``, before any model module is imported) reads that file and gives
 ``dataclasses`` an ``exec`` that runs the compiled code for a text it has and compiles any other
 text as before. The code is what
@@ -26,7 +27,8 @@ import importlib.util
 import marshal
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from types import CodeType
 from typing import Any
 
@@ -93,10 +95,9 @@ def installed() -> _CompiledExec | None:
     return found if isinstance(found, _CompiledExec) else None
 
 
-def record(modules: Iterable[str]) -> tuple[dict[str, CodeType], list[str]]:
-    """Import ``modules`` (a package's modules too) and answer every text ``dataclasses``
-    compiled meanwhile, compiled, and the modules that could not be imported (a library only
-    some functions ship, say), which are left out."""
+@contextmanager
+def recording() -> Iterator[dict[str, CodeType]]:
+    """Every text ``dataclasses`` compiles until the block ends, compiled."""
     texts: dict[str, CodeType] = {}
 
     def watching(source: Any, globals: Any = None, locals: Any = None) -> None:
@@ -104,18 +105,32 @@ def record(modules: Iterable[str]) -> tuple[dict[str, CodeType], list[str]]:
             texts.setdefault(source, compile_text(source))
         _exec(source, globals, locals)
 
-    skipped: list[str] = []
     dataclasses.exec = watching  # type: ignore[attr-defined]
     try:
-        for name in modules:
-            for module in _with_submodules(name, skipped):
-                try:
-                    importlib.import_module(module)
-                except ImportError:
-                    skipped.append(module)
+        yield texts
     finally:
         uninstall()
+
+
+def record(modules: Iterable[str]) -> tuple[dict[str, CodeType], list[str]]:
+    """Import ``modules`` (a package's modules too) and answer every text ``dataclasses``
+    compiled meanwhile, compiled, and the modules that could not be imported."""
+    with recording() as texts:
+        skipped = import_all(modules)
     return texts, skipped
+
+
+def import_all(modules: Iterable[str]) -> list[str]:
+    """Import ``modules`` and, for a package, its modules; answer those that could not be
+    imported (a library only some functions ship, say), which are left out."""
+    skipped: list[str] = []
+    for name in modules:
+        for module in _with_submodules(name, skipped):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                skipped.append(module)
+    return skipped
 
 
 def _with_submodules(name: str, skipped: list[str]) -> Iterable[str]:
@@ -132,15 +147,3 @@ def _with_submodules(name: str, skipped: list[str]) -> Iterable[str]:
 def write(codes: Mapping[str, CodeType], path: str | os.PathLike[str] = FILE) -> None:
     with open(path, "wb") as file:
         file.write(importlib.util.MAGIC_NUMBER + marshal.dumps(dict(sorted(codes.items()))))
-
-
-def main(argv: list[str]) -> int:
-    """``OUT MODULE...``, as layers/Makefile calls it (with ``python -c``: ``-m`` would run this
-    module a second time, after ``gatepass/__init__`` imported it)."""
-    if len(argv) < 2:
-        print("usage: gatepass.dataclass_code.main([OUT, MODULE, ...])", file=sys.stderr)
-        return 2
-    codes, skipped = record(argv[1:])
-    write(codes, argv[0])
-    print(f"{len(codes)} dataclass method sources compiled; not importable here: {skipped}")
-    return 0

@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import botocore.utils
 import pytest
 
 from devstack.template import ROOT, TemplateModel
-from gatepass import dataclass_code, slim_models
+from gatepass import dataclass_code, ids, regex_code, slim_models
 from gatepass.readmodel.database import RDS_CA_BUNDLE
 
 pytestmark = pytest.mark.template
@@ -119,6 +120,13 @@ def test_the_layer_ships_its_pinned_libraries_for_arm64_with_bytecode(tmp_path: 
     assert len(codes) > 100
     ticket_code = re.compile(r"def __init__\(self,event_id:\w+,ticket_id:\w+,key_id:")
     assert any(ticket_code.search(text) for text in codes)
+    # And so are the programs of the regular expressions the same imports compile: botocore's
+    # and gatepass's own
+    programs = regex_code.load(site / "gatepass" / "regex_code.marshal")
+    assert programs is not None
+    assert len(programs) > 100
+    assert (ids.ID_PATTERN.pattern, 0) in programs
+    assert (botocore.utils.LABEL_RE.pattern, 0) in programs
     # And none of the functions' libraries is left in the layer
     assert not {"cryptography", "sqlalchemy", "PIL", "qrcode"} & {p.name for p in site.iterdir()}
 

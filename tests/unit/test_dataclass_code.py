@@ -9,7 +9,6 @@ import importlib
 import importlib.util
 import marshal
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -171,12 +170,12 @@ def _python(code: str, **env: str) -> str:
 
 def test_pydantics_dataclasses_need_no_compiling_in_another_process(tmp_path: Path) -> None:
     # Given pydantic's and annotated-types' dataclasses recorded by one interpreter (as the build)
-    stored = tmp_path / "codes.marshal"
+    stored = tmp_path / "dataclass_code.marshal"
     _python(
         f"""
         import sys
-        from gatepass.dataclass_code import main
-        sys.exit(main([{str(stored)!r}, "pydantic.main", "annotated_types"]))
+        from gatepass.layer_code import main
+        sys.exit(main([{str(tmp_path)!r}, "pydantic.main", "annotated_types"]))
         """,
         path=[ROOT / "layers"],
     )
@@ -192,29 +191,3 @@ def test_pydantics_dataclasses_need_no_compiling_in_another_process(tmp_path: Pa
     )
     # Then it compiled no method: every text is the same from process to process
     assert compiled == "0"
-
-
-def test_the_package_installs_the_file_the_layer_carries(tmp_path: Path) -> None:
-    # Given gatepass as the layer ships it, with its stored code beside the module
-    shutil.copytree(
-        ROOT / "layers" / "gatepass",
-        tmp_path / "gatepass",
-        ignore=shutil.ignore_patterns("__pycache__", "botocore_data", "*.marshal"),
-    )
-    dataclass_code.write({}, tmp_path / "gatepass" / "dataclass_code.marshal")
-    # When gatepass is imported, Then dataclasses uses it; and without the file it does not
-    check = "from gatepass import dataclass_code; print(dataclass_code.installed() is not None)"
-    assert _python(check, path=[tmp_path]) == "True"
-    (tmp_path / "gatepass" / "dataclass_code.marshal").unlink()
-    assert _python(check, path=[tmp_path]) == "False"
-
-
-def test_the_command_line_writes_the_file(tmp_path: Path, sample: str) -> None:
-    # When the build runs it for a module and one that cannot be imported here
-    out = tmp_path / "out.marshal"
-    assert dataclass_code.main([str(out), sample, "gp_no_such_module"]) == 0
-    # Then the file holds the module's methods, and a wrong call says how to call it
-    codes = dataclass_code.load(out)
-    assert codes is not None
-    assert any("Seat" in text or "row" in text for text in codes)
-    assert dataclass_code.main([]) == 2
