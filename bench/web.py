@@ -28,14 +28,14 @@ ENDPOINTS = {"catalog": "/", "api_events": "/api/events"}
 def seed_read_model(database_url: str, redis_url: str, events: int) -> None:
     """``events`` upcoming events, written the way the projector writes them."""
     import redis
-    from sqlalchemy import create_engine
 
     from gatepass import ids
     from gatepass.dal.layout import event_key
     from gatepass.readmodel.cache import RedisInvalidator
+    from gatepass.readmodel.database import Database
     from gatepass.readmodel.projection import Change, apply_change
 
-    engine = create_engine(database_url)
+    database = Database(database_url)
     invalidator = RedisInvalidator(redis.Redis.from_url(redis_url))
     now = datetime.now(UTC).replace(microsecond=0)
     venues = ("Pier 9 Warehouse, Lisbon", "Tech Hub Auditorium, Berlin", "Botanic Garden, Leeds")
@@ -64,9 +64,9 @@ def seed_read_model(database_url: str, redis_url: str, events: int) -> None:
                 "updated_at": stamp,
                 "version": 1,
             }
-            apply_change(engine, invalidator, Change("INSERT", new_image=item, old_image={}))
+            apply_change(database, invalidator, Change("INSERT", new_image=item, old_image={}))
     finally:
-        engine.dispose()
+        database.close()
 
 
 @contextmanager
@@ -255,13 +255,13 @@ def sales(
     seats counter in PostgreSQL. ``before`` also bumps and announces the catalog's and the
     event's cache generations, as every sale did before counts were read apart (ADR 0071)."""
     import redis
-    from sqlalchemy import create_engine
 
     from gatepass.dal.layout import seats_key
     from gatepass.readmodel.cache import CATALOG_GENERATION, RedisInvalidator, event_generation
+    from gatepass.readmodel.database import Database
     from gatepass.readmodel.projection import Change, apply_change
 
-    engine = create_engine(database_url)
+    database = Database(database_url)
     client = redis.Redis.from_url(redis_url)
     invalidator = RedisInvalidator(client)
     starts = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -279,7 +279,7 @@ def sales(
         "type_count": 1,
         "version": int(time.time() * 1000),
     }
-    apply_change(engine, invalidator, Change("INSERT", new_image=seats, old_image={}))
+    apply_change(database, invalidator, Change("INSERT", new_image=seats, old_image={}))
     stop = threading.Event()
 
     def sell() -> None:
@@ -293,7 +293,7 @@ def sales(
                 "sold": seats["sold"] + 1,
                 "version": seats["version"] + 1,
             }
-            apply_change(engine, invalidator, Change("MODIFY", new_image=sold, old_image=seats))
+            apply_change(database, invalidator, Change("MODIFY", new_image=sold, old_image=seats))
             if before:
                 invalidator.invalidate([CATALOG_GENERATION, event_generation(event_id)])
             seats = sold
@@ -308,7 +308,7 @@ def sales(
         stop.set()
         worker.join()
         client.close()
-        engine.dispose()
+        database.close()
 
 
 def first_event(database_url: str) -> str:

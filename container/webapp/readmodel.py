@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     case,
     create_engine,
+    event,
     func,
     select,
     text,
@@ -29,7 +30,7 @@ from sqlalchemy.engine import RowMapping
 from gatepass import clock
 from gatepass.readmodel import waitlist
 from gatepass.readmodel.database import normalize_url
-from gatepass.readmodel.iam_auth import use_iam_tokens
+from gatepass.readmodel.iam_auth import token_maker
 from gatepass.readmodel.schema import (
     activities,
     activity_daily,
@@ -133,6 +134,20 @@ def _attendees_query(event_id: str) -> Select[Any]:
             tickets.c.ticket_id,
         )
     )
+
+
+def use_iam_tokens(engine: Engine, *, region: str, client: Any = None) -> None:
+    """Make every new connection of ``engine`` sign in with a fresh IAM token for its user."""
+    url = engine.url
+    if not url.host or not url.username:
+        raise ValueError("IAM database authentication needs a host and a user name")
+    token = token_maker(
+        host=url.host, port=url.port or 5432, user=url.username, region=region, client=client
+    )
+
+    @event.listens_for(engine, "do_connect")
+    def _token(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams["password"] = token()
 
 
 def make_engine(config: Config) -> Engine:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatepass.logic.people import record_confirmed_person
 from gatepass.observability import logger, metrics, tracer
-from gatepass.readmodel.database import Engine, projector_engine
+from gatepass.readmodel.database import Database, projector_database
 from gatepass.settings.cognito_post_confirmation import CognitoPostConfirmationSettings
 
 if TYPE_CHECKING:
@@ -20,13 +20,13 @@ settings = CognitoPostConfirmationSettings.load()
 
 
 @cache
-def engine() -> Engine:
-    return projector_engine(settings)
+def database() -> Database:
+    return projector_database(settings)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    record_confirmed_person(event, engine=engine())
+    record_confirmed_person(event, database=database())
     return event

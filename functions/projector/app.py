@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatepass.observability import MetricUnit, logger, metrics, tracer
 from gatepass.readmodel.cache import Invalidator
-from gatepass.readmodel.database import Engine, projector_connections
+from gatepass.readmodel.database import Database, projector_connections
 from gatepass.readmodel.projection import project_record
 from gatepass.settings.projector import ProjectorSettings
 from gatepass.streams import StreamRecord, report_failures
@@ -22,13 +22,13 @@ settings = ProjectorSettings.load()
 
 
 @cache
-def read_model() -> tuple[Engine, Invalidator]:
+def read_model() -> tuple[Database, Invalidator]:
     return projector_connections(settings)
 
 
 def record_handler(record: StreamRecord) -> None:
-    engine, invalidator = read_model()
-    project_record(record, engine, invalidator)
+    database, invalidator = read_model()
+    project_record(record, database, invalidator)
 
 
 @logger.inject_lambda_context

@@ -37,7 +37,7 @@ def test_database_url_comes_from_the_rds_managed_secret(aws: Any) -> None:
 
     # Then the credentials are quoted and the server's certificate is verified
     assert url == (
-        "postgresql+psycopg://gatepass:p%40ss%2Fw%3Ard@db.abc.us-east-1.rds.amazonaws.com:5432"
+        "postgresql://gatepass:p%40ss%2Fw%3Ard@db.abc.us-east-1.rds.amazonaws.com:5432"
         f"/gatepass?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}"
     )
 
@@ -58,7 +58,7 @@ def test_with_iam_authentication_the_url_names_the_projector_role_and_no_passwor
 
     # Then it connects as gatepass_projector with no password (a token is added per connection)
     assert url == (
-        "postgresql+psycopg://gatepass_projector@db.abc.us-east-1.rds.amazonaws.com:5432"
+        "postgresql://gatepass_projector@db.abc.us-east-1.rds.amazonaws.com:5432"
         f"/gatepass?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}"
     )
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from sqlalchemy import create_engine, event
 
-from gatepass.readmodel.iam_auth import use_iam_tokens
+from webapp.readmodel import use_iam_tokens
 
 pytestmark = pytest.mark.unit
 

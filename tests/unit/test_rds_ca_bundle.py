@@ -14,9 +14,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-from sqlalchemy import event
+from psycopg.conninfo import conninfo_to_dict
 
-from gatepass.readmodel.database import RDS_CA_BUNDLE, database_url, projector_engine
+from gatepass.readmodel import database as read_model
+from gatepass.readmodel.database import RDS_CA_BUNDLE, database_url, projector_database
 from gatepass.settings.cognito_post_confirmation import CognitoPostConfirmationSettings
 from gatepass.settings.projector import ProjectorSettings
 
@@ -60,27 +61,31 @@ def test_by_default_the_projector_verifies_the_server_against_the_bundle() -> No
 def test_the_connection_libpq_gets_demands_verify_full_with_the_bundle(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given AWS credentials to sign the IAM token, and the projector's engine on AWS
+    # Given AWS credentials to sign the IAM token, and the projector's database on AWS
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    engine = projector_engine(ProjectorSettings.load(environ=ON_AWS))
+    database = projector_database(ProjectorSettings.load(environ=ON_AWS))
     seen: dict[str, Any] = {}
 
-    @event.listens_for(engine, "do_connect")
-    def _capture(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-        seen.update(cparams)
+    def connect(conninfo: str, **options: Any) -> None:
+        seen.update(conninfo_to_dict(conninfo, **options))
         raise _Stop
 
-    # When it opens a connection
-    with pytest.raises(_Stop):
-        engine.connect()
+    monkeypatch.setattr(read_model.psycopg, "connect", connect)
 
-    # Then psycopg is asked for verify-full against the bundle the layer ships
+    # When it opens a connection
+    with pytest.raises(_Stop), database.begin():
+        pass
+
+    # Then libpq is asked for verify-full against the bundle the layer ships, as the projector's
+    # role with a fresh IAM token for a password
     assert seen["sslmode"] == "verify-full"
     assert seen["sslrootcert"] == str(RDS_CA_BUNDLE)
-    assert Path(seen["sslrootcert"]).is_file()
     assert seen["user"] == "gatepass_projector"
-    engine.dispose()
+    assert seen["host"] == "db.abc.eu-west-1.rds.amazonaws.com"
+    assert "Action=connect" in seen["password"]
+    assert "DBUser=gatepass_projector" in seen["password"]
+    assert Path(seen["sslrootcert"]).is_file()
 
 
 def test_the_bundle_is_the_rds_root_authorities_and_none_has_expired() -> None:

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine
 
 from gatepass.readmodel.cache import RedisInvalidator
+from gatepass.readmodel.database import Database
 from tests.web import servers
 from tests.web.fake_api import SESSION_KEY, TICKETS_ORIGIN, UPLOADS_URL, FakeApi, session_token
 from webapp import create_app
@@ -42,6 +43,14 @@ def db_engine(database_url: str) -> Iterator[Engine]:
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def projector_database(database_url: str) -> Iterator[Database]:
+    """The read model as the projector writes to it (psycopg, one connection)."""
+    database = Database(database_url)
+    yield database
+    database.close()
 
 
 @pytest.fixture
@@ -83,8 +92,8 @@ def web_config(database_url: str, cache_url: str) -> Config:
 
 
 @pytest.fixture
-def fake_api(clean: None, db_engine: Engine, cache: redis.Redis) -> FakeApi:
-    return FakeApi(engine=db_engine, invalidator=RedisInvalidator(cache))
+def fake_api(clean: None, projector_database: Database, cache: redis.Redis) -> FakeApi:
+    return FakeApi(database=projector_database, invalidator=RedisInvalidator(cache))
 
 
 @pytest.fixture
@@ -154,5 +163,5 @@ def projector(
     monkeypatch.setattr(projector_app, "settings", settings)
     projector_app.read_model.cache_clear()
     yield projector_app
-    projector_app.read_model()[0].dispose()
+    projector_app.read_model()[0].close()
     projector_app.read_model.cache_clear()

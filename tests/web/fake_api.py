@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
 
 from gatepass import clock, ticket_codes, tokens
 from gatepass.dal import layout, stock
@@ -41,6 +40,7 @@ from gatepass.models.orders import (
 from gatepass.models.records import EventRecord, OrderRecord
 from gatepass.models.scanner import CheckInRequest, SyncScansRequest
 from gatepass.readmodel.cache import Invalidator
+from gatepass.readmodel.database import Database
 from gatepass.readmodel.projection import Change, apply_change
 from tests.web.fake_door import ItemsDoorStore, SeedBundleSigner, TicketSeedKeys, answered
 from tests.web.fake_queue import FakeQueues
@@ -65,7 +65,7 @@ def session_token(email: str, ttl_seconds: int = 3600) -> str:
 
 @dataclass
 class FakeApi:
-    engine: Engine
+    database: Database
     invalidator: Invalidator
     subscribed: set[str] = field(default_factory=set)
     outbox: dict[str, str] = field(default_factory=dict)
@@ -107,7 +107,7 @@ class FakeApi:
         old = self.items.get(key)
         self.items[key] = item
         change = Change("MODIFY" if old else "INSERT", new_image=item, old_image=old or {})
-        apply_change(self.engine, self.invalidator, change)
+        apply_change(self.database, self.invalidator, change)
 
     def _project_entry(self, entry: dict[str, Any]) -> None:
         """A place in a line as the table holds it, through the projector (as the stream

@@ -22,10 +22,10 @@ def trigger(clean: None, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(
         app, "settings", CognitoPostConfirmationSettings.load({"DATABASE_URL": database_url})
     )
-    app.engine.cache_clear()
+    app.database.cache_clear()
     yield app
-    app.engine().dispose()
-    app.engine.cache_clear()
+    app.database().close()
+    app.database.cache_clear()
 
 
 def people(db_engine: Engine) -> list[tuple[str, str, str]]:

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatepass import clock
 from gatepass.models.common import normalize_email
 from gatepass.observability import logger
-from gatepass.readmodel.database import Engine
 from gatepass.readmodel.people import record_person
+
+if TYPE_CHECKING:
+    from gatepass.readmodel.database import Database
 
 CONFIRMED_SIGN_UP = "PostConfirmation_ConfirmSignUp"
 
 
-def record_confirmed_person(event: dict[str, Any], *, engine: Engine) -> bool:
+def record_confirmed_person(event: dict[str, Any], *, database: Database) -> bool:
     """Record the person a confirmed sign-up names (once); other confirmations change nothing."""
     if event.get("triggerSource") != CONFIRMED_SIGN_UP:
         return False
     attributes = event["request"]["userAttributes"]
     recorded = record_person(
-        engine,
+        database,
         email=normalize_email(attributes["email"]),
         provider=f"cognito:{event['userPoolId']}",
         subject=str(attributes["sub"]),

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert
+from gatepass.readmodel.sql import insert, name
 
-from gatepass.readmodel.schema import people
+if TYPE_CHECKING:
+    from gatepass.readmodel.database import Database
+
+# The people table (gatepass.readmodel.schema): one row per address.
+RECORD_PERSON = insert(
+    "people",
+    ("email", "provider", "subject", "joined_at"),
+    f"ON CONFLICT ({name('email')}) DO NOTHING",
+)
 
 
 def record_person(
-    engine: Engine, *, email: str, provider: str, subject: str, joined_at: datetime
+    database: Database, *, email: str, provider: str, subject: str, joined_at: datetime
 ) -> bool:
     """Insert the person; False when they were already recorded."""
-    statement = (
-        insert(people)
-        .values(email=email, provider=provider, subject=subject, joined_at=joined_at)
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-    with engine.begin() as connection:
-        return bool(connection.execute(statement).rowcount)
+    row = {"email": email, "provider": provider, "subject": subject, "joined_at": joined_at}
+    with database.begin() as connection:
+        return connection.execute(RECORD_PERSON, row).rowcount == 1

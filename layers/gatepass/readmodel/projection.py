@@ -16,26 +16,38 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
-
-from sqlalchemy import Connection, Engine, Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from typing import TYPE_CHECKING, Any, Literal
 
 from gatepass.observability import logger
+from gatepass.readmodel import sql
 from gatepass.readmodel.cache import CATALOG_GENERATION, Invalidator, event_generation
-from gatepass.readmodel.schema import (
-    activities,
-    activity_daily,
-    event_seats,
-    events,
-    orders,
-    stock_shards,
-    ticket_types,
-    tickets,
-    waitlist_entries,
-    waitlist_offers,
-)
 from gatepass.streams import StreamRecord
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+
+    from gatepass.readmodel.database import Database
+
+# The read model's tables (gatepass.readmodel.schema) this module writes, and their keys.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "events": ("event_id",),
+    "event_seats": ("event_id",),
+    "ticket_types": ("ticket_type_id",),
+    "stock_shards": ("event_id", "shard"),
+    "orders": ("order_id",),
+    "tickets": ("ticket_id",),
+    "waitlist_entries": ("entry_id",),
+    "waitlist_offers": ("offer_id",),
+    "activities": ("activity_id",),
+    "activity_daily": ("event_id", "day", "type"),
+}
+# Counting an activity into its day, once, in the transaction that first inserts its row.
+COUNT_ACTIVITY = sql.insert(
+    "activity_daily",
+    ("event_id", "day", "type", "count"),
+    f"ON CONFLICT ({', '.join(map(sql.name, TABLE_KEYS['activity_daily']))}) "
+    'DO UPDATE SET "count" = "activity_daily"."count" + 1',
+)
 
 ChangeName = Literal["INSERT", "MODIFY", "REMOVE"]
 _CHANGE_NAMES: dict[str, ChangeName] = {"INSERT": "INSERT", "MODIFY": "MODIFY", "REMOVE": "REMOVE"}
@@ -102,9 +114,9 @@ class Outcome:
     invalidates: tuple[str, ...] = ()
 
 
-def apply_change(engine: Engine, invalidator: Invalidator, change: Change) -> Outcome:
+def apply_change(database: Database, invalidator: Invalidator, change: Change) -> Outcome:
     """Apply one change in its own transaction, then make the web's cached reads of it stale."""
-    with engine.begin() as conn:
+    with database.begin() as conn:
         outcome = project(conn, change)
     if outcome.invalidates:
         try:
@@ -115,9 +127,9 @@ def apply_change(engine: Engine, invalidator: Invalidator, change: Change) -> Ou
     return outcome
 
 
-def project_record(record: StreamRecord, engine: Engine, invalidator: Invalidator) -> Outcome:
+def project_record(record: StreamRecord, database: Database, invalidator: Invalidator) -> Outcome:
     """What the projector function does with each stream record."""
-    outcome = apply_change(engine, invalidator, Change.from_record(record))
+    outcome = apply_change(database, invalidator, Change.from_record(record))
     logger.debug(
         "projected",
         extra={"entity": outcome.entity, "key": outcome.key, "applied": outcome.applied},
@@ -125,21 +137,21 @@ def project_record(record: StreamRecord, engine: Engine, invalidator: Invalidato
     return outcome
 
 
-def project(conn: Connection, change: Change) -> Outcome:
+def project(conn: Connection[Any], change: Change) -> Outcome:
     """Apply one change inside the caller's transaction."""
     image = change.image
     entity = image.get("entity")
     if entity == "event":
         row = event_row(image)
-        applied = _upsert_versioned(conn, events, "event_id", _tombstone(row, change))
+        applied = _upsert_versioned(conn, "events", _tombstone(row, change))
         invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if applied else ()
         return Outcome("event", row["event_id"], applied, invalidates)
     if entity in ("seats", "ticket_type"):
         if entity == "seats":
-            row, table, key = seats_row(image), event_seats, "event_id"
+            row, table, key = seats_row(image), "event_seats", "event_id"
         else:
-            row, table, key = ticket_type_row(image), ticket_types, "ticket_type_id"
-        applied = _upsert_versioned(conn, table, key, _tombstone(row, change))
+            row, table, key = ticket_type_row(image), "ticket_types", "ticket_type_id"
+        applied = _upsert_versioned(conn, table, _tombstone(row, change))
         # Counts are read apart from the cached pages; anything else on them (a type's name,
         # quota, window or pause, a cancelled event) makes both caches stale.
         stale = applied and not change.counts_only()
@@ -149,19 +161,17 @@ def project(conn: Connection, change: Change) -> Outcome:
         # A shard's counts are read apart from the cached pages like the seats'; its creation
         # (a new event, a raised rate), a cancelled event or a removal make both caches stale.
         row = stock_shard_row(image)
-        applied = _upsert_versioned(
-            conn, stock_shards, ("event_id", "shard"), _tombstone(row, change)
-        )
+        applied = _upsert_versioned(conn, "stock_shards", _tombstone(row, change))
         stale = applied and not change.counts_only()
         invalidates = (CATALOG_GENERATION, event_generation(row["event_id"])) if stale else ()
         return Outcome(entity, f"{row['event_id']}#{row['shard']}", applied, invalidates)
     if entity == "order":
         row = order_row(image)
-        applied = _upsert_versioned(conn, orders, "order_id", _tombstone(row, change))
+        applied = _upsert_versioned(conn, "orders", _tombstone(row, change))
         return Outcome("order", row["order_id"], applied)
     if entity == "ticket":
         row = ticket_row(image)
-        applied = _upsert_versioned(conn, tickets, "ticket_id", _tombstone(row, change))
+        applied = _upsert_versioned(conn, "tickets", _tombstone(row, change))
         return Outcome("ticket", row["ticket_id"], applied)
     if entity == "activity":
         row = activity_row(image)
@@ -171,10 +181,10 @@ def project(conn: Connection, change: Change) -> Outcome:
     if entity in ("waitlist_entry", "offer"):
         # The waiting list: counts on pages are read apart from the caches, like sales.
         if entity == "waitlist_entry":
-            row, table, key = waitlist_entry_row(image), waitlist_entries, "entry_id"
+            row, table, key = waitlist_entry_row(image), "waitlist_entries", "entry_id"
         else:
-            row, table, key = offer_row(image), waitlist_offers, "offer_id"
-        applied = _upsert_versioned(conn, table, key, _tombstone(row, change))
+            row, table, key = offer_row(image), "waitlist_offers", "offer_id"
+        applied = _upsert_versioned(conn, table, _tombstone(row, change))
         return Outcome(entity, row[key], applied)
     # Buyers' counts, v1 holdings, waiting-list guards, stock summaries (and anything added
     # later) are not part of the read model.
@@ -359,54 +369,38 @@ def _tombstone(row: dict[str, Any], change: Change) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- writes
 
 
-def _upsert_versioned(
-    conn: Connection, table: Table, key: str | tuple[str, ...], row: dict[str, Any]
-) -> bool:
-    keys = (key,) if isinstance(key, str) else key
-    statement = pg_insert(table).values(row)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c[name] for name in keys],
-        set_={name: statement.excluded[name] for name in row if name not in keys},
-        where=table.c.version < statement.excluded.version,
+def _upsert_versioned(conn: Connection[Any], table: str, row: dict[str, Any]) -> bool:
+    statement = sql.upsert_versioned(table, tuple(row), TABLE_KEYS[table])
+    return conn.execute(statement, sql.parameters(row)).fetchone() is not None
+
+
+def _insert_activity(conn: Connection[Any], row: dict[str, Any]) -> bool:
+    statement = sql.insert(
+        "activities", row, 'ON CONFLICT ("activity_id") DO NOTHING RETURNING "activity_id"'
     )
-    # RETURNING yields the row only when it was inserted or actually updated.
-    return conn.execute(statement.returning(table.c[keys[0]])).first() is not None
-
-
-def _insert_activity(conn: Connection, row: dict[str, Any]) -> bool:
-    inserted = conn.execute(
-        pg_insert(activities)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=[activities.c.activity_id])
-        .returning(activities.c.activity_id)
-    ).first()
-    if inserted is None:
+    if conn.execute(statement, sql.parameters(row)).fetchone() is None:
         return False
-    count = pg_insert(activity_daily).values(
-        event_id=row["event_id"] or "",
-        day=row["at"].astimezone(UTC).date(),
-        type=row["type"],
-        count=1,
-    )
-    conn.execute(
-        count.on_conflict_do_update(
-            index_elements=[activity_daily.c.event_id, activity_daily.c.day, activity_daily.c.type],
-            set_={"count": activity_daily.c.count + 1},
-        )
-    )
+    count = {
+        "event_id": row["event_id"] or "",
+        "day": row["at"].astimezone(UTC).date(),
+        "type": row["type"],
+        "count": 1,
+    }
+    conn.execute(COUNT_ACTIVITY, count)
     return True
 
 
-def _expire_activity(conn: Connection, row: dict[str, Any]) -> bool:
+def _expire_activity(conn: Connection[Any], row: dict[str, Any]) -> bool:
     # A tombstone even for a row never seen, so a late replay of its INSERT is not counted.
     tombstone = {**row, "actor": None, "properties": {}, "deleted": True}
-    statement = pg_insert(activities).values(tombstone)
-    statement = statement.on_conflict_do_update(
-        index_elements=[activities.c.activity_id],
-        set_={"actor": None, "properties": {}, "deleted": True},
-        where=activities.c.deleted.is_(False),
+    statement = sql.insert(
+        "activities",
+        tombstone,
+        'ON CONFLICT ("activity_id") DO UPDATE SET "actor" = NULL, '
+        """"properties" = '{}'::jsonb, "deleted" = true """
+        'WHERE "activities"."deleted" IS false RETURNING "activity_id"',
     )
-    return conn.execute(statement.returning(activities.c.activity_id)).first() is not None
+    return conn.execute(statement, sql.parameters(tombstone)).fetchone() is not None
 
 
 # ---------------------------------------------------------------------------- attribute reading
