@@ -4,7 +4,9 @@ The web builds its own pooled SQLAlchemy engine (container/webapp). These two fu
 few fixed statements, so they speak psycopg directly (decision 0089): importing SQLAlchemy was
 most of their cold start. Each handles one batch or one sign-up at a time, so it keeps a single
 connection, checked before every transaction because Lambda freezes containers between
-invocations, and replaced after five minutes, as the engine's pool did before.
+invocations, and replaced after five minutes, as the engine's pool did before. Where the
+OpenTelemetry layer is attached its wrapper traces psycopg's statements (gatepass.observability):
+their text holds names and placeholders, never a row's values.
 """
 
 from __future__ import annotations
