@@ -133,7 +133,7 @@ def test_the_cognito_trigger_inserts_a_person_once_per_address() -> None:
 @pytest.mark.parametrize("bad", ["Events", "events; DROP TABLE people", 'x"', "", "1st"])
 def test_only_plain_lower_case_names_are_written_into_sql(bad: str) -> None:
     with pytest.raises(ValueError, match="not a read-model name"):
-        sql.insert("events", [bad])
+        sql.insert("events", (bad,))
     with pytest.raises(ValueError, match="not a read-model name"):
         sql.upsert_versioned(bad, ("event_id",), ("event_id",))
 

@@ -376,7 +376,7 @@ def _upsert_versioned(conn: Connection[Any], table: str, row: dict[str, Any]) ->
 
 def _insert_activity(conn: Connection[Any], row: dict[str, Any]) -> bool:
     statement = sql.insert(
-        "activities", row, 'ON CONFLICT ("activity_id") DO NOTHING RETURNING "activity_id"'
+        "activities", tuple(row), 'ON CONFLICT ("activity_id") DO NOTHING RETURNING "activity_id"'
     )
     if conn.execute(statement, sql.parameters(row)).fetchone() is None:
         return False
@@ -395,7 +395,7 @@ def _expire_activity(conn: Connection[Any], row: dict[str, Any]) -> bool:
     tombstone = {**row, "actor": None, "properties": {}, "deleted": True}
     statement = sql.insert(
         "activities",
-        tombstone,
+        tuple(tombstone),
         'ON CONFLICT ("activity_id") DO UPDATE SET "actor" = NULL, '
         """"properties" = '{}'::jsonb, "deleted" = true """
         'WHERE "activities"."deleted" IS false RETURNING "activity_id"',

@@ -9,7 +9,7 @@ and the web tests run every statement against PostgreSQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -25,9 +25,10 @@ def name(identifier: str) -> str:
     return f'"{identifier}"'
 
 
-def insert(table: str, columns: Iterable[str], tail: str = "") -> str:
-    """``INSERT`` of one row whose values are the named parameters of ``columns``."""
-    names = tuple(columns)
+@cache
+def insert(table: str, names: tuple[str, ...], tail: str = "") -> str:
+    """``INSERT`` of one row whose values are the named parameters of ``names`` (built once per
+    table, columns and tail: a projector applies the same few statements to every record)."""
     # Names only from name(), which refuses anything but a plain lower-case name; every value
     # is a parameter.
     text = (
